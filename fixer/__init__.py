@@ -1,0 +1,1 @@
+"""The dockerfix engine: document model, edits, pipeline, context, registry client, reports, CLI."""
