@@ -1,0 +1,165 @@
+"""What a transform may know about the build context.
+
+Everything here is read once, up front, by :func:`load_context`; transforms only look at the
+resulting :class:`Context` and never touch the file system, the network or processes themselves.
+Facts come from the build context (``package.json``, the lockfile, ``.nvmrc``, ``.dockerignore``),
+never from guesses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from .config import Config
+
+#: Lockfile names and the kind they stand for, in the order a tool would prefer them.
+LOCKFILES: tuple[tuple[str, str], ...] = (
+    ("npm-shrinkwrap.json", "npm"),
+    ("package-lock.json", "npm"),
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),  # v1 or berry: decided from the file's header
+    ("bun.lock", "bun"),
+    ("bun.lockb", "bun"),
+)
+
+
+@dataclass(frozen=True)
+class PackageJson:
+    """The parts of ``package.json`` the transforms use."""
+
+    data: dict[str, Any]
+
+    @property
+    def scripts(self) -> dict[str, str]:
+        s = self.data.get("scripts")
+        return {k: v for k, v in s.items() if isinstance(v, str)} if isinstance(s, dict) else {}
+
+    @property
+    def main(self) -> str | None:
+        m = self.data.get("main")
+        return m if isinstance(m, str) else None
+
+    @property
+    def engines_node(self) -> str | None:
+        e = self.data.get("engines")
+        return e.get("node") if isinstance(e, dict) and isinstance(e.get("node"), str) else None
+
+    @property
+    def package_manager(self) -> str | None:
+        p = self.data.get("packageManager")
+        return p if isinstance(p, str) else None
+
+    @property
+    def dev_dependencies(self) -> dict[str, str]:
+        d = self.data.get("devDependencies")
+        return d if isinstance(d, dict) else {}
+
+    @property
+    def dependencies(self) -> dict[str, str]:
+        d = self.data.get("dependencies")
+        return d if isinstance(d, dict) else {}
+
+
+class DigestResolver(Protocol):
+    """What digest pinning needs from the registry client (see ``fixer/registry.py``)."""
+
+    def resolve(self, ref: Any, platforms: tuple[str, ...]) -> Any: ...
+
+
+@dataclass
+class Context:
+    """The build context of one Dockerfile.  Transforms read it; they never change it."""
+
+    dockerfile: Path | None = None
+    context_dir: Path | None = None
+    config: Config = field(default_factory=Config)
+    package: PackageJson | None = None
+    package_error: str | None = None  # why package.json could not be read, if it exists
+    lockfile: str | None = None  # file name of the lockfile found, e.g. "package-lock.json"
+    lock_kind: str | None = None  # npm | yarn-v1 | yarn-berry | pnpm | bun | None
+    nvmrc: str | None = None
+    dockerignore: str | None = None  # text of an existing .dockerignore
+    offline: bool = False
+    resolver: DigestResolver | None = None
+    #: Reads a text file of the build context by relative path (None when absent/unreadable).
+    read_file: Callable[[str], str | None] = field(default=lambda _p: None, repr=False)
+
+    @property
+    def has_package_json(self) -> bool:
+        return self.package is not None
+
+
+def _read_text(path: Path, limit: int = 2_000_000) -> str | None:
+    try:
+        if not path.is_file() or path.stat().st_size > limit:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def lock_kind_of(name: str, text: str | None) -> str:
+    kind = dict(LOCKFILES)[name]
+    if kind == "yarn":
+        # Yarn berry lockfiles are YAML with a __metadata block; v1 starts with a comment header.
+        return "yarn-berry" if text and "__metadata:" in text else "yarn-v1"
+    return kind
+
+
+def load_context(
+    dockerfile: Path | None,
+    context_dir: Path | None,
+    config: Config,
+    *,
+    offline: bool = False,
+    resolver: DigestResolver | None = None,
+) -> Context:
+    """Read the build context of ``dockerfile`` (default: its folder)."""
+    if context_dir is None:
+        context_dir = dockerfile.parent if dockerfile is not None else None
+    ctx = Context(dockerfile=dockerfile, context_dir=context_dir, config=config, offline=offline, resolver=resolver)
+    if context_dir is None:
+        return ctx
+    root = context_dir.resolve()
+
+    def read_file(rel: str) -> str | None:
+        p = (root / rel).resolve()
+        if root != p and root not in p.parents:  # never read outside the context
+            return None
+        return _read_text(p)
+
+    ctx.read_file = read_file
+    pj = root / "package.json"
+    if pj.exists():
+        text = _read_text(pj)
+        if text is None:
+            ctx.package_error = "package.json is not a readable UTF-8 file"
+        else:
+            try:
+                data = json.loads(text)
+            except ValueError as e:
+                ctx.package_error = f"package.json is not valid JSON ({e.msg} at line {e.lineno})"
+            else:
+                if isinstance(data, dict):
+                    ctx.package = PackageJson(data)
+                else:
+                    ctx.package_error = "package.json does not hold a JSON object"
+    for name, _kind in LOCKFILES:
+        if (root / name).is_file():
+            ctx.lockfile = name
+            head = None
+            if name == "yarn.lock":
+                try:
+                    with open(root / name, encoding="utf-8", errors="replace") as fh:
+                        head = fh.read(4096)
+                except OSError:
+                    head = None
+            ctx.lock_kind = lock_kind_of(name, head)
+            break
+    nvm = _read_text(root / ".nvmrc")
+    ctx.nvmrc = nvm.strip() if nvm else None
+    ctx.dockerignore = _read_text(root / ".dockerignore")
+    return ctx

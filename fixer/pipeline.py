@@ -1,0 +1,167 @@
+"""The pipeline: the only code that changes Dockerfile text.
+
+parse → for each transform in order: collect its fixes, drop suppressed ones and those below the
+requested applicability, apply the non-overlapping rest from the end, re-parse → repeat rounds
+until one changes nothing.  The result must parse (our parser and, when installed, BuildKit's) and
+a further round must change nothing; otherwise the file is left untouched and the result is an
+internal error naming the transforms involved.  ``run`` never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .context import Context
+from .document import Document, ParseError, parse
+from .edits import Applicability, Fix, Skip, apply_edits, select_non_overlapping
+from .suppress import collect
+from .transform import Transform
+from .validate import validate
+
+MAX_ROUNDS = 8
+
+
+@dataclass
+class FileResult:
+    """What happened to one file.  ``status``: unchanged | changed | error."""
+
+    path: str
+    before: str
+    after: str
+    status: str = "unchanged"
+    applied: list[Fix] = field(default_factory=list)
+    pending: list[Fix] = field(default_factory=list)  # not applied: unsafe, display-only, overlaps
+    skips: list[Skip] = field(default_factory=list)
+    suppressed: int = 0
+    error: str | None = None
+    error_kind: str | None = None  # "input" (the file is bad) or "internal" (a dockerfix bug)
+    #: Other files the fix wants to write (e.g. .dockerignore): path -> (old text | None, new text)
+    extra_files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.status == "changed"
+
+    @property
+    def fixable(self) -> bool:
+        """Would a run with more permissive settings change something?"""
+        return self.changed or any(f.has_edits and f.applicability > Applicability.DISPLAY_ONLY for f in self.pending)
+
+
+def _is_covering_comment(doc: Document, fix: Fix) -> bool:
+    spans = list(doc.comment_spans())
+    for e in fix.edits:
+        if e.start == e.end:
+            continue
+        for s in spans:
+            if e.start < s.end and s.start < e.end:
+                return True
+    return False
+
+
+class Pipeline:
+    def __init__(self, transforms: Sequence[Transform], *, required: Applicability = Applicability.SAFE,
+                 max_rounds: int = MAX_ROUNDS):
+        self.transforms = list(transforms)
+        self.required = required
+        self.max_rounds = max_rounds
+
+    def _round(self, doc: Document, ctx: Context, result: FileResult, record: bool) -> tuple[Document, bool]:
+        """One pass over every transform.  Returns the new document and whether text changed."""
+        changed = False
+        sup = collect(doc)
+        for t in self.transforms:
+            try:
+                findings = list(t.fix(doc, ctx))
+            except Exception as exc:  # a transform bug must not take the run down
+                raise _TransformCrash(t.code, exc) from exc
+            candidates: list[Fix] = []
+            for f in findings:
+                if isinstance(f, Skip):
+                    if record:
+                        result.skips.append(f)
+                    continue
+                if sup.suppressed(f.code, t.related, f.line):
+                    result.suppressed += record
+                    continue
+                if f.applicability == Applicability.SAFE and _is_covering_comment(doc, f):
+                    f = f.with_applicability(Applicability.UNSAFE)
+                if f.has_edits and f.applicability >= self.required and f.applicability > Applicability.DISPLAY_ONLY:
+                    candidates.append(f)
+                elif record:
+                    result.pending.append(f)
+            if not candidates:
+                continue
+            kept, _deferred = select_non_overlapping(candidates)
+            text = apply_edits(doc.source, [e for f in kept for e in f.edits])
+            if doc.bom:
+                text = "\ufeff" + text
+            try:
+                new_doc = parse(text)
+            except ParseError as e:
+                raise _BrokeSyntax(t.code, str(e)) from None
+            result.applied.extend(kept)
+            doc, changed = new_doc, True
+            sup = collect(doc)
+        return doc, changed
+
+    def run(self, text: str, ctx: Context, path: str = "<stdin>") -> FileResult:
+        result = FileResult(path=path, before=text, after=text)
+        try:
+            doc = parse(text)
+        except ParseError as e:
+            result.status, result.error, result.error_kind = "error", f"does not parse: {e}", "input"
+            return result
+        try:
+            for _ in range(self.max_rounds):
+                doc, changed = self._round(doc, ctx, result, record=False)
+                if not changed:
+                    break
+            else:
+                codes = sorted({f.code for f in result.applied})
+                return self._internal(result, f"fixes did not settle after {self.max_rounds} rounds ({', '.join(codes)})")
+            # the settled round, recorded: skips and pending fixes describe the final text
+            doc, changed = self._round(doc, ctx, result, record=True)
+            if changed:  # pragma: no cover - guarded by the loop above
+                return self._internal(result, "a second run would change the file again")
+        except _TransformCrash as c:
+            detail = "".join(traceback.format_exception_only(type(c.exc), c.exc)).strip()
+            return self._internal(result, f"{c.code} crashed: {detail}")
+        except _BrokeSyntax as b:
+            return self._internal(result, f"{b.code} produced text that does not parse ({b.detail})")
+        after = ("\ufeff" if doc.bom else "") + doc.source
+        if after != text:
+            try:
+                validate(after)
+            except ParseError as e:
+                return self._internal(result, f"result rejected by the BuildKit check: {e}")
+            result.after, result.status = after, "changed"
+        # de-duplicate skips (one per code/line/reason)
+        seen = set()
+        uniq = []
+        for s in result.skips:
+            key = (s.code, s.line, s.reason)
+            if key not in seen:
+                seen.add(key)
+                uniq.append(s)
+        result.skips = uniq
+        return result
+
+    @staticmethod
+    def _internal(result: FileResult, msg: str) -> FileResult:
+        result.status, result.error, result.error_kind = "error", f"internal error, file left untouched: {msg}", "internal"
+        result.after = result.before
+        result.applied.clear()
+        return result
+
+
+class _TransformCrash(Exception):
+    def __init__(self, code: str, exc: Exception):
+        self.code, self.exc = code, exc
+
+
+class _BrokeSyntax(Exception):
+    def __init__(self, code: str, detail: str):
+        self.code, self.detail = code, detail

@@ -1,0 +1,55 @@
+"""The transform contract.
+
+A transform is one rewrite pass, in its own module under ``transforms/``.  Its module docstring
+is its documentation, with the sections ``What it does``, ``Why``, ``Example``, ``Fix safety``
+and ``Related codes``; ``dockerfix rules`` and ``docs/transforms.md`` are generated from it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import ClassVar, Iterable
+
+from .context import Context
+from .document import Document
+from .edits import Applicability, Fix, Skip
+
+DOC_SECTIONS = ("What it does", "Why", "Example", "Fix safety", "Related codes")
+
+
+class Transform:
+    """Base class: subclasses set the class variables and implement :meth:`fix`."""
+
+    code: ClassVar[str]  # permanent, e.g. "DFX001"; never reused
+    name: ClassVar[str]  # slug; also the fixtures/ folder name
+    summary: ClassVar[str]  # one imperative line
+    default_applicability: ClassVar[Applicability] = Applicability.SAFE
+    #: Peer rule codes this transform fixes (hadolint DLxxxx, BuildKit check names); an existing
+    #: ``# hadolint ignore=`` or ``# check=skip=`` for one of them also silences this transform.
+    related: ClassVar[tuple[str, ...]] = ()
+
+    def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- documentation -------------------------------------------------------------------
+    @classmethod
+    def docstring(cls) -> str:
+        mod = sys.modules[cls.__module__]
+        return (mod.__doc__ or "").strip()
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """Split the module docstring into its sections (``## Title`` headings)."""
+        out: dict[str, str] = {}
+        current = "_intro"
+        buf: list[str] = []
+        for line in cls.docstring().splitlines():
+            m = re.match(r"^##\s+(.+?)\s*$", line)
+            if m:
+                out[current] = "\n".join(buf).strip()
+                current, buf = m.group(1), []
+            else:
+                buf.append(line)
+        out[current] = "\n".join(buf).strip()
+        return out
