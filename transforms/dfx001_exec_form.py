@@ -24,7 +24,8 @@ chains, no ``SHELL`` instruction and no ``ENTRYPOINT`` in the stage that would r
 as arguments.  Then the same program runs with the same arguments, only without a shell in front.
 A command that relies on the shell (``$PORT``, ``&&``, ``|``, ``>``...) gets an *unsafe* fix to the
 explicit ``["/bin/sh", "-c", "..."]`` form, which is exactly what Docker runs today, and a
-report line saying why it cannot go further.  ``CMD`` with an exec-form ``ENTRYPOINT`` in the same
+report line saying why it cannot go further.  A shell-form ``ENTRYPOINT`` followed by a ``CMD``
+is unsafe too: Docker ignores that ``CMD`` today and would pass it as arguments afterwards.  ``CMD`` with an exec-form ``ENTRYPOINT`` in the same
 stage is only reported: the entrypoint would receive different arguments.  Comments inside the
 instruction make the fix unsafe.
 
@@ -73,9 +74,11 @@ class ExecForm(Transform):
             for ins in stage.instructions:
                 if ins.keyword not in ("CMD", "ENTRYPOINT") or ins.is_json or not ins.args_text:
                     continue
-                yield from self._one(ins, has_shell, entrypoints)
+                later_cmd = next((i for i in stage.instructions if i.keyword == "CMD" and i.index > ins.index), None)
+                yield from self._one(ins, has_shell, entrypoints, later_cmd)
 
-    def _one(self, ins: Instruction, has_shell: bool, entrypoints: list[Instruction]) -> Iterable[Fix | Skip]:
+    def _one(self, ins: Instruction, has_shell: bool, entrypoints: list[Instruction],
+             later_cmd: Instruction | None) -> Iterable[Fix | Skip]:
         kw = ins.keyword
         quoted = _single_quoted_array(ins.args_text)
         if quoted is not None:
@@ -92,6 +95,11 @@ class ExecForm(Transform):
                        "`/bin/sh -c ...`; exec form would change the entrypoint's arguments", ins.line)
             return
         words = plain_words(ins.args_text)
+        if words is not None and kw == "ENTRYPOINT" and later_cmd is not None:
+            yield Fix(self.code, f"ENTRYPOINT in shell form ignores CMD; in exec form the CMD on line "
+                      f"{later_cmd.line} would start being passed to it as arguments", ins.line,
+                      (Edit.replace(ins.args_span, json_array(words)),), Applicability.UNSAFE)
+            return
         if words is not None:
             yield Fix(self.code, f"use exec form for {kw} so the process gets signals directly", ins.line,
                       (Edit.replace(ins.args_span, json_array(words)),), Applicability.SAFE)
