@@ -1,0 +1,139 @@
+"""The document model: lossless round trip, BuildKit-identical boundaries, and the facts the
+transforms rely on (escape, directives, newline style, BOM, stages, flags, words, heredocs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockerfix.fixer.document import ParseError, Span, parse
+from dockerfix.fixer.validate import buildkit_boundaries
+
+from fixture_cases import FIXTURES, parser_samples
+
+SAMPLES = parser_samples()
+MALFORMED = sorted((FIXTURES / "_malformed").glob("*.txt"))
+
+
+def _read(p: Path) -> str:
+    return p.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[str(p.relative_to(FIXTURES)) for p in SAMPLES])
+def test_round_trip_is_byte_exact(path):
+    text = _read(path)
+    doc = parse(text)
+    rendered = ("\ufeff" if doc.bom else "") + "".join(s.text for s in doc.segments)
+    assert rendered.encode("utf-8") == path.read_bytes()
+    # segments tile the source without gaps or overlaps
+    pos = 0
+    for seg in doc.segments:
+        assert seg.span.start == pos
+        pos = seg.span.end
+    assert pos == len(doc.source)
+    # every instruction's span text starts with its keyword as written
+    for ins in doc.instructions:
+        assert doc.text(ins.span).lstrip().startswith(ins.keyword_as_written)
+        assert doc.text(ins.keyword_span) == ins.keyword_as_written
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[str(p.relative_to(FIXTURES)) for p in SAMPLES])
+def test_boundaries_match_buildkit(path):
+    pytest.importorskip("dockerfile", reason="BuildKit's parser (PyPI `dockerfile`) is not installed")
+    doc = parse(_read(path))
+    assert [(i.keyword, i.line, i.end_line) for i in doc.instructions] == buildkit_boundaries(doc.source)
+
+
+@pytest.mark.parametrize("path", MALFORMED, ids=[p.name for p in MALFORMED])
+def test_malformed_files_raise_a_clear_error(path):
+    with pytest.raises(ParseError) as exc:
+        parse(_read(path))
+    assert exc.value.reason and "\n" not in str(exc.value)
+
+
+def test_escape_directive_backtick():
+    doc = parse(_read(FIXTURES / "_parser" / "escape-backtick.Dockerfile"))
+    assert doc.escape == "`"
+    run = doc.instructions[1]
+    assert run.keyword == "RUN" and (run.line, run.end_line) == (3, 6)
+    assert len(run.comment_spans) == 1 and doc.text(run.comment_spans[0]).strip() == "# a comment inside"
+    assert "Write-Host hi" in run.logical and "#" not in run.logical
+
+
+def test_heredoc_bodies_are_not_instructions():
+    doc = parse(_read(FIXTURES / "_parser" / "heredocs.Dockerfile"))
+    assert [i.keyword for i in doc.instructions] == ["FROM", "RUN", "COPY", "RUN", "RUN", "CMD"]
+    run = doc.instructions[1]
+    assert run.heredocs[0].name == "EOT"
+    assert "CMD not-an-instruction" in run.heredocs[0].body
+    copy = doc.instructions[2]
+    assert copy.heredocs[0].strip_tabs and copy.heredocs[0].name == "EOF"
+    two = doc.instructions[3]
+    assert [h.name for h in two.heredocs] == ["A", "B"]
+    assert doc.instructions[4].heredocs == ()  # "<<NOT_A_HEREDOC" is quoted
+    assert doc.directive("syntax").value == "docker/dockerfile:1"
+
+
+def test_crlf_bom_and_final_newline():
+    crlf = parse(_read(FIXTURES / "_parser" / "crlf.Dockerfile"))
+    assert crlf.newline == "\r\n" and crlf.final_newline
+    assert crlf.instructions[2].logical.endswith("npm cache clean --force")
+    bom = parse(_read(FIXTURES / "_parser" / "bom.Dockerfile"))
+    assert bom.bom and bom.source.startswith("FROM")
+    nofinal = parse(_read(FIXTURES / "_parser" / "no-final-newline.Dockerfile"))
+    assert not nofinal.final_newline and nofinal.newline == "\n"
+
+
+def test_stages_args_flags_and_words():
+    doc = parse(_read(FIXTURES / "_parser" / "multistage-args.Dockerfile"))
+    assert doc.global_args == {"NODE_VERSION": "22", "BASE": "node:${NODE_VERSION}-alpine"}
+    assert doc.stage_names == ("deps", "runtime")
+    deps, runtime = doc.stages
+    assert deps.base == "${BASE}" and deps.platform == "$BUILDPLATFORM"
+    assert runtime.base.startswith("node:22-alpine@sha256:")
+    assert doc.text(runtime.base_span) == runtime.base
+    run = deps.instructions[3]
+    assert [f.name for f in run.flags] == ["mount", "mount"]
+    assert run.flags[1].value == "type=secret,id=npmrc,target=/root/.npmrc"
+    assert run.args_text == "npm ci" and doc.text(run.args_span) == "npm ci"
+    copy = runtime.instructions[1]
+    assert copy.flag("from").value == "deps" and copy.flag("chown").value == "node:node"
+    assert [w.value for w in copy.words] == ["/app/node_modules", "./node_modules"]
+    for w in copy.words:
+        assert doc.text(w.span) == w.text
+    label = runtime.instructions[3]
+    assert label.words[-1].value == 'org.opencontainers.image.description=a "quoted" label'
+    assert doc.final_stage is runtime
+
+
+def test_json_form_and_onbuild():
+    doc = parse(_read(FIXTURES / "_parser" / "json-odd-spacing.Dockerfile"))
+    ep, cmd = doc.instructions[1], doc.instructions[2]
+    assert ep.json_args == ("dumb-init", "--") and cmd.json_args == ("node", "server.js")
+    hc = doc.instructions[5]
+    assert hc.flag("interval").value == "30s"
+    ob = parse(_read(FIXTURES / "_parser" / "onbuild.Dockerfile"))
+    assert ob.instructions[1].onbuild.keyword == "COPY"
+    assert ob.instructions[3].onbuild.keyword == "RUN"
+    assert ob.instructions[3].end_line == 6  # the heredoc body belongs to the ONBUILD RUN
+
+
+def test_lowercase_keywords_keep_their_case():
+    doc = parse(_read(FIXTURES / "_parser" / "lowercase.Dockerfile"))
+    assert doc.instructions[0].keyword == "FROM" and doc.instructions[0].keyword_as_written == "from"
+    assert doc.stages[0].name == "build"
+
+
+def test_spans_of_words_across_continuations():
+    text = "FROM node:22\nCOPY --chown=node:node \\\n   package.json \\\n   ./\n"
+    doc = parse(text)
+    copy = doc.instructions[1]
+    assert [doc.text(w.span) for w in copy.words] == ["package.json", "./"]
+    assert doc.text(copy.flags[0].span) == "--chown=node:node"
+    assert doc.line_of(copy.words[1].span.start) == 4
+
+
+def test_span_helpers():
+    assert Span(1, 3).overlaps(Span(2, 4)) and not Span(1, 2).overlaps(Span(2, 3))
+    assert Span(0, 10).contains(Span(2, 3))
