@@ -1,0 +1,151 @@
+"""Drive the private dockerd: build, run, inspect and stop containers, measure what the tests assert.
+
+Every call goes through :func:`docker`, which runs ``/usr/bin/docker`` (20.10, BuildKit built in)
+with ``DOCKER_HOST`` pointing at the test daemon. The daemon has no bridge network, so builds and
+containers use ``--network host``; each container gets its own port through ``-e PORT=...``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .stack import DOCKER_CLI, Stack
+
+
+class DockerError(RuntimeError):
+    pass
+
+
+class Engine:
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        # environment of every docker CLI call
+        self.environ = {**os.environ, **stack.env, "DOCKER_BUILDKIT": "1"}
+        self.environ.pop("DOCKER_CONTEXT", None)  # a user's context would override DOCKER_HOST
+        self.environ["DOCKER_CONFIG"] = str(Path(stack.env_file).parent / "docker-config")  # no user creds
+
+    # -- the runner ---------------------------------------------------------------------------
+    def docker(self, *args: str, check: bool = True, timeout: float = 600, input: str | None = None
+               ) -> subprocess.CompletedProcess:
+        proc = subprocess.run([DOCKER_CLI, *args], env=self.environ, capture_output=True, text=True,
+                              timeout=timeout, input=input)
+        if check and proc.returncode != 0:
+            raise DockerError(f"docker {' '.join(args)} -> exit {proc.returncode}\n"
+                              f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}")
+        return proc
+
+    # -- images -------------------------------------------------------------------------------
+    def build(self, context_dir: Path, tag: str, dockerfile: Path | None = None,
+              secrets: dict[str, Path] | None = None, build_args: dict[str, str] | None = None,
+              timeout: float = 600) -> subprocess.CompletedProcess:
+        """BuildKit build; ``secrets`` maps a secret id to a file (``--secret id=..,src=..``)."""
+        args = ["build", "--network", "host", "--progress", "plain", "-t", tag]
+        if dockerfile:
+            args += ["-f", str(dockerfile)]
+        for sid, src in (secrets or {}).items():
+            args += ["--secret", f"id={sid},src={src}"]
+        for k, v in (build_args or {}).items():
+            args += ["--build-arg", f"{k}={v}"]
+        return self.docker(*args, str(context_dir), timeout=timeout)
+
+    def image_size(self, tag: str) -> int:
+        return int(self.docker("image", "inspect", "-f", "{{.Size}}", tag).stdout.strip())
+
+    def image_config(self, tag: str) -> dict:
+        return json.loads(self.docker("image", "inspect", "-f", "{{json .Config}}", tag).stdout)
+
+    def history(self, tag: str) -> str:
+        return self.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag).stdout
+
+    def rmi(self, *tags: str) -> None:
+        self.docker("rmi", "-f", *tags, check=False)
+
+    # -- containers ---------------------------------------------------------------------------
+    def run_detached(self, tag: str, port: int | None = None, env: dict[str, str] | None = None,
+                     name: str | None = None) -> "Container":
+        name = name or f"dfx-{uuid.uuid4().hex[:10]}"
+        port = port or free_port()
+        args = ["run", "-d", "--network", "host", "--name", name, "-e", f"PORT={port}"]
+        for k, v in (env or {}).items():
+            args += ["-e", f"{k}={v}"]
+        self.docker(*args, tag)
+        return Container(self, name, port, tag)
+
+    def exec(self, container: str, *cmd: str, check: bool = True) -> str:
+        return self.docker("exec", container, *cmd, check=check).stdout
+
+    def pid1_cmdline(self, container: str) -> list[str]:
+        raw = self.exec(container, "cat", "/proc/1/cmdline")
+        return [part for part in raw.split("\0") if part]
+
+    def process_table(self, container: str) -> str:
+        return self.exec(container, "ps", "-o", "pid,user,args", check=False)
+
+    def user_id(self, container: str) -> int:
+        """Real uid of PID 1 (what the app runs as, or the init that launched it)."""
+        status = self.exec(container, "cat", "/proc/1/status")
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+        raise DockerError(f"no Uid line in /proc/1/status of {container}")
+
+    def env(self, container: str) -> dict[str, str]:
+        """The environment a process started in the container gets (image ENV + run -e)."""
+        out = self.exec(container, "env")
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def logs(self, container: str) -> str:
+        p = self.docker("logs", container, check=False)
+        return p.stdout + p.stderr
+
+    def stop_timed(self, container: str, timeout: int) -> tuple[float, int]:
+        """`docker stop -t timeout`; returns (seconds it took, container exit code)."""
+        t0 = time.monotonic()
+        self.docker("stop", "-t", str(timeout), container, timeout=timeout + 60)
+        seconds = time.monotonic() - t0
+        code = int(self.docker("inspect", "-f", "{{.State.ExitCode}}", container).stdout.strip())
+        return seconds, code
+
+    def remove(self, container: str) -> None:
+        self.docker("rm", "-f", container, check=False)
+
+
+@dataclass
+class Container:
+    engine: Engine
+    name: str
+    port: int
+    image: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port: int, path: str = "/", timeout: float = 20.0) -> tuple[int, str]:
+    """GET http://127.0.0.1:port/path, retrying until the app listens; (status, body)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+        except OSError as exc:  # connection refused while the app starts
+            last = exc
+            time.sleep(0.2)
+    raise TimeoutError(f"http://127.0.0.1:{port}{path} did not answer in {timeout}s: {last}")
