@@ -1,0 +1,960 @@
+"""Resolve image tags to digests against an OCI / Docker registry (HTTP API v2), on httpx.
+
+What it does (``/work/shared/reference/protocols.md`` §2–§3, DESIGN.md §4):
+
+* ``HEAD /v2/<path>/manifests/<tag>`` with the four manifest media types in ``Accept`` (never
+  fewer: a registry then rewrites a Docker list into its amd64 child, or 404s an OCI index), and
+  reads ``Docker-Content-Digest``. That digest is the tag's **top-level** digest (index, list or
+  single manifest): the one to pin next to the tag.
+* To list platforms it needs the manifest body: ``GET /v2/<path>/manifests/<digest>`` (by digest,
+  so the body matches the HEAD answer even if the tag moves meanwhile), checked against the
+  digest: sha256 of the exact bytes. A single-platform manifest names its platform only in its
+  config blob, so that blob is fetched too (``GET /v2/<path>/blobs/<config digest>``).
+* Without a ``Docker-Content-Digest`` header (old registries), or when HEAD is not allowed, it
+  GETs the tag and uses sha256 of the body; if such a GET carries the header, the two must agree
+  ("served digest does not match the manifest").
+* Auth from the 401 challenge (``WWW-Authenticate``, several challenges per header allowed):
+  Bearer (token from ``realm?service=…&scope=repository:<path>:pull``, ``token`` or
+  ``access_token``, Basic credentials on the token request when there are any, anonymous
+  otherwise) and Basic. Once a host's scheme is known, later requests authenticate up front.
+  Credentials are never sent to another origin on a redirect, a 401 that comes from another
+  origin after a redirect is not answered with credentials, and credentials only travel in
+  clear text to loopback hosts.
+* Retries with exponential backoff on 429, 5xx and connection errors / timeouts, honouring
+  ``Retry-After`` (capped); errors are :class:`ResolveError` with a clear message that never
+  contains a credential or a token.
+* An optional :class:`~dockerfix.fixer.cache.DigestCache`: tag → digest entries expire (TTL);
+  digest → contents entries are content-addressed and never stale.
+
+HTTP requests per reference, cold cache (anonymous registry, first contact with the host)::
+
+    tag → index / manifest list      2   HEAD tag, GET index by digest
+    tag → single-platform manifest   3   HEAD tag, GET manifest by digest, GET config blob
+    digest → index / list            1   GET by digest
+    digest → single manifest         2   GET by digest, GET config blob
+    no Docker-Content-Digest header  same counts: the HEAD is followed by a GET of the *tag*
+                                     whose body then serves as the content
+    Basic auth                       +1 once per host (the first 401); later requests send
+                                     credentials up front
+    Bearer auth                      +1 once per host (the first 401) and +1 token request per
+                                     repository (tokens are cached per scope until they expire)
+    warm cache                       0
+    tag entry expired, digest known  1   (HEAD only: the contents of a digest never change)
+
+Retries add one request per retry. ``RegistryClient.request_count`` counts every request sent
+(token requests, redirects and retries included). HEAD requests do not count towards Docker
+Hub's pull limit; each GET of a manifest does.
+
+Concurrency: :meth:`RegistryClient.resolve_many` runs one look-up per distinct
+(registry, repository, tag-or-digest) on a bounded thread pool sharing one ``httpx.Client``
+(connection pool of ``concurrency`` connections). The first request to a host goes alone so
+that its auth scheme is learnt once; the rest then authenticate up front.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import httpx
+
+from .cache import DigestCache
+from .credentials import CredentialError, Credentials, CredentialsLookup, CredentialStore, canonical_host
+from .imageref import ImageRef, is_valid_digest
+
+__all__ = [
+    "ACCEPT",
+    "DEFAULT_PLATFORMS",
+    "MIRROR_ENV",
+    "RegistryClient",
+    "Resolution",
+    "ResolveError",
+    "mirrors_from_env",
+    "parse_challenges",
+    "parse_mirrors",
+]
+
+log = logging.getLogger("dockerfix.registry")
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
+
+DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
+DOCKER_HUB_API = "https://registry-1.docker.io"
+MIRROR_ENV = "DOCKERFIX_REGISTRY_MIRROR"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit for manifests
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+MAX_TOKEN_BYTES = 1024 * 1024
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REPO_IN_PATH = re.compile(r"/v2/(?P<repo>.+)/(?:manifests|blobs)/[^/]+$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Results and errors
+# ---------------------------------------------------------------------------------------------
+
+
+class ResolveError(Exception):
+    """A look-up that failed. ``str()`` is a complete human message without any secret."""
+
+    def __init__(self, message: str, *, reference: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.reference = reference
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"ResolveError({self.message!r})"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a tag (or digest) resolves to.
+
+    ``digest``/``media_type``/``kind`` describe the top-level object ("index" for an OCI index or
+    a Docker manifest list, "manifest" for a single-platform manifest). ``platforms`` lists the
+    ``os/arch[/variant]`` entries present (attestations ``unknown/unknown`` left out; arm64/v8
+    and amd64/v1 written without the default variant). ``missing_platforms`` are the requested
+    ones not present. ``children`` maps each platform of an index to its manifest digest (empty
+    for a single manifest), so a caller can keep an existing per-platform pin per-platform.
+    """
+
+    reference: str
+    registry: str
+    digest: str
+    media_type: str
+    kind: str
+    platforms: tuple[str, ...]
+    missing_platforms: tuple[str, ...]
+    children: Mapping[str, str] = field(default_factory=dict)
+    from_cache: bool = False
+
+    def child_for(self, platform: str) -> str | None:
+        """The child manifest digest for ``platform`` (``linux/arm64``), or ``None``."""
+        want = _normalise_platform(platform)
+        for have, digest in self.children.items():
+            if _platform_matches(want, have):
+                return digest
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _normalise_base_url(url: str) -> str:
+    parsed = httpx.URL(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"registry URL {url!r} must be http(s)://host[:port]")
+    if parsed.userinfo:
+        raise ValueError(
+            "registry URL must not contain credentials; use DOCKERFIX_REGISTRY_AUTH or docker login"
+        )
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        raise ValueError(f"plain http is only allowed for loopback registries, not {parsed.host}")
+    if parsed.path not in ("", "/") or parsed.query:
+        raise ValueError(f"registry URL {url!r} must not have a path or query")
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+
+
+def parse_mirrors(text: str) -> dict[str, str]:
+    """Parse ``docker.io=http://127.0.0.1:5000[,ghcr.io=https://mirror.example]``.
+
+    Keys are registry domains (Docker Hub aliases fold to ``docker.io``); values are base URLs.
+    Raises ``ValueError`` for a malformed entry or a URL that is not allowed.
+    """
+    out: dict[str, str] = {}
+    for entry in re.split(r"[,\s]+", text.strip()):
+        if not entry:
+            continue
+        domain, eq, url = entry.partition("=")
+        if not eq or not domain or not url:
+            raise ValueError(f"{MIRROR_ENV}: entry {entry!r} is not domain=url")
+        out[canonical_host(domain)] = _normalise_base_url(url)
+    return out
+
+
+def mirrors_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The mirror mapping from ``DOCKERFIX_REGISTRY_MIRROR`` (empty when unset)."""
+    env = os.environ if env is None else env
+    return parse_mirrors(env.get(MIRROR_ENV, ""))
+
+
+_CHALLENGE_TOKEN = re.compile(
+    r"""\s*(?:(?P<scheme>[A-Za-z][\w.-]*)(?=\s+[\w.-]+\s*=|\s*,|\s*$)(?!\s*=)"""
+    r"""|(?P<key>[\w.-]+)\s*=\s*(?:"(?P<q>(?:[^"\\]|\\.)*)"|(?P<v>[^,\s]*)))\s*,?"""
+)
+
+
+def parse_challenges(values: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
+    """Parse ``WWW-Authenticate`` header values into ``[(scheme, params)]`` (scheme lowercased).
+
+    Handles several challenges in one header
+    (``Bearer realm="…",service="x",Basic realm="…"``) and several headers.
+    """
+    out: list[tuple[str, dict[str, str]]] = []
+    for value in values:
+        pos = 0
+        while pos < len(value):
+            m = _CHALLENGE_TOKEN.match(value, pos)
+            if not m or m.end() == pos:
+                break
+            pos = m.end()
+            if m.group("scheme"):
+                out.append((m.group("scheme").lower(), {}))
+            elif out:
+                raw = m.group("q")
+                val = re.sub(r"\\(.)", r"\1", raw) if raw is not None else m.group("v")
+                out[-1][1][m.group("key").lower()] = val
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Platforms
+# ---------------------------------------------------------------------------------------------
+
+
+def _platform_string(os_: str, arch: str, variant: str | None = None) -> str:
+    if (arch, variant) in (("arm64", "v8"), ("amd64", "v1")):
+        variant = None
+    return f"{os_}/{arch}/{variant}" if variant else f"{os_}/{arch}"
+
+
+def _normalise_platform(text: str) -> str:
+    parts = text.strip().split("/")
+    if len(parts) < 2 or not all(parts):
+        raise ValueError(f"platform {text!r} is not os/arch[/variant]")
+    return _platform_string(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
+
+
+def _platform_matches(want: str, have: str) -> bool:
+    """``linux/arm`` matches ``linux/arm/v7``; otherwise platforms must be equal."""
+    return want == have or (want.count("/") == 1 and have.startswith(want + "/"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Auth (an httpx.Auth flow)
+# ---------------------------------------------------------------------------------------------
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+@dataclass
+class _HostAuth:
+    """What we learnt about a registry origin's auth scheme."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    known: bool = False
+    scheme: str | None = None  # None (anonymous), "basic" or "bearer"
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Token:
+    value: str
+    expires: float
+
+
+class _RegistryAuth(httpx.Auth):
+    """Challenge-driven Basic / Bearer auth for the registry API, shared by all threads."""
+
+    def __init__(self, owner: RegistryClient) -> None:
+        self._owner = owner
+        self._hosts: dict[tuple, _HostAuth] = {}
+        self._tokens: dict[tuple, _Token] = {}
+        self._token_locks: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def _host(self, origin: tuple) -> _HostAuth:
+        with self._lock:
+            return self._hosts.setdefault(origin, _HostAuth())
+
+    def _token_lock(self, key: tuple) -> threading.Lock:
+        with self._lock:
+            return self._token_locks.setdefault(key, threading.Lock())
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        origin = _origin(request.url)
+        state = self._host(origin)
+        m = _REPO_IN_PATH.search(request.url.path)
+        repo = m.group("repo") if m else None
+        host = request.url.netloc.decode("ascii")
+        creds = self._owner._credentials_for(host)
+        first = False
+        if not state.known:
+            state.lock.acquire()  # the first request to a host goes alone; the others wait
+            first = not state.known
+            if not first:
+                state.lock.release()
+        try:
+            sent_scheme = None
+            if state.known and state.scheme:
+                header = yield from self._authorization(state, host, repo, creds, request.url)
+                if header:
+                    request.headers["Authorization"] = header
+                    sent_scheme = state.scheme
+            response = yield request
+            if response.status_code != 401 or _origin(response.url) != origin:
+                # Not a challenge, or a challenge from another origin after a redirect: never
+                # answer that one with this host's credentials.
+                if first:
+                    state.known = True
+                return
+            challenges = parse_challenges(response.headers.get_list("www-authenticate"))
+            usable = [c for c in challenges if c[0] in ("bearer", "basic")]
+            if not usable:
+                return
+            scheme, params = next((c for c in usable if c[0] == "bearer"), usable[0])
+            if sent_scheme == scheme and scheme == "basic":
+                return  # our credentials were refused; the caller reports it
+            state.scheme, state.params, state.known = scheme, params, True
+            header = yield from self._authorization(state, host, repo, creds, request.url, fresh=sent_scheme == scheme)
+            if not header:
+                return
+            request.headers["Authorization"] = header
+            yield request
+        finally:
+            if first:
+                state.known = True
+                state.lock.release()
+
+    def _authorization(
+        self,
+        state: _HostAuth,
+        host: str,
+        repo: str | None,
+        creds: Credentials | None,
+        url: httpx.URL,
+        fresh: bool = False,
+    ) -> Iterator[httpx.Request]:
+        """Yield a token request if needed; return the Authorization header value (or None)."""
+        if state.scheme == "basic":
+            if creds is None or creds.is_identity_token or not (creds.username or creds.secret):
+                return None
+            self._owner._check_clear_text(url, "registry")
+            return "Basic " + self._owner._basic(creds)
+        if creds is not None and creds.registry_token:
+            return "Bearer " + creds.registry_token
+        realm = state.params.get("realm")
+        if not realm:
+            raise ResolveError(f"registry {host} sent a Bearer challenge without a realm")
+        service = state.params.get("service")
+        scope = f"repository:{repo}:pull" if repo else state.params.get("scope")
+        key = (realm, service, scope, id(creds))
+        with self._token_lock(key):
+            token = self._tokens.get(key)
+            if token is not None and not fresh and token.expires > time.monotonic():
+                return "Bearer " + token.value
+            token_request = self._token_request(realm, service, scope, creds, host)
+            response = yield token_request
+            value, lifetime = self._owner._read_token(response, host, repo, creds)
+            self._tokens[key] = _Token(value, time.monotonic() + max(lifetime - 10, 1))
+            return "Bearer " + value
+
+    def _token_request(
+        self, realm: str, service: str | None, scope: str | None, creds: Credentials | None, host: str
+    ) -> httpx.Request:
+        try:
+            realm_url = httpx.URL(realm)
+        except httpx.InvalidURL:
+            raise ResolveError(f"registry {host} sent an invalid token realm") from None
+        if realm_url.scheme not in ("http", "https"):
+            raise ResolveError(f"registry {host} sent a token realm that is not http(s)")
+        params = {k: v for k, v in (("service", service), ("scope", scope)) if v}
+        headers = {"Accept": "application/json"}
+        if creds is not None and creds.is_identity_token:
+            self._owner._check_clear_text(realm_url, "token server")
+            form = {"grant_type": "refresh_token", "refresh_token": creds.secret, "client_id": "dockerfix", **params}
+            return httpx.Request("POST", realm_url, data=form, headers=headers)
+        if creds is not None and (creds.username or creds.secret):
+            self._owner._check_clear_text(realm_url, "token server")
+            headers["Authorization"] = "Basic " + self._owner._basic(creds)
+        return httpx.Request("GET", realm_url, params=params, headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Content:
+    media_type: str
+    kind: str
+    platforms: list[str]
+    children: dict[str, str]
+    config: dict[str, str] | None = None  # single manifest: its config descriptor
+
+    def as_cache(self) -> dict[str, Any]:
+        return {"media_type": self.media_type, "kind": self.kind, "platforms": self.platforms, "children": self.children}
+
+
+class RegistryClient:
+    """Resolve image references to digests. Create one per run; it is thread-safe.
+
+    ``mirrors``: registry domain → base URL (``{"docker.io": "http://127.0.0.1:5000"}``);
+    ``None`` reads ``DOCKERFIX_REGISTRY_MIRROR``; an explicit mapping replaces the variable.
+    ``credentials``: a callable ``host -> Credentials | None`` (default: a
+    :class:`~dockerfix.fixer.credentials.CredentialStore`); credentials are looked up for the host
+    actually contacted (a mirror's own host, never Docker Hub's credentials for a mirror).
+    ``timeout`` is per request (connect, read, write, pool), in seconds. ``retries`` is the
+    number of extra attempts after a 429/5xx/connection error/timeout; the wait is
+    ``backoff * 2**attempt`` (with jitter), or ``Retry-After`` capped at ``max_retry_after``.
+    ``offline=True``: no network at all; every look-up fails with
+    ``ResolveError("offline: digest look-up skipped")``.
+    """
+
+    def __init__(
+        self,
+        mirrors: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        retries: int = 2,
+        concurrency: int = 8,
+        cache: DigestCache | None = None,
+        credentials: CredentialsLookup | None = None,
+        offline: bool = False,
+        backoff: float = 0.5,
+        max_retry_after: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.mirrors = (
+            mirrors_from_env()
+            if mirrors is None
+            else {canonical_host(k): _normalise_base_url(v) for k, v in mirrors.items()}
+        )
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.concurrency = concurrency
+        self.cache = cache
+        self.offline = offline
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self._credentials = credentials if credentials is not None else CredentialStore()
+        self._creds_cache: dict[str, Credentials | None] = {}
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+        self._request_count = 0
+        self._request_log: list[str] = []
+        self._auth = _RegistryAuth(self)
+        self._http: httpx.Client | None = None
+        self._transport = transport
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _client(self) -> httpx.Client:
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=httpx.Timeout(self.timeout),
+                    follow_redirects=True,
+                    max_redirects=5,
+                    limits=httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency * 2),
+                    headers={"User-Agent": "dockerfix (+registry digest resolver)"},
+                    event_hooks={"request": [self._on_request]},
+                    transport=self._transport,
+                )
+            return self._http
+
+    def close(self) -> None:
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RegistryClient(mirrors={self.mirrors!r}, offline={self.offline}, requests={self.request_count})"
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def _on_request(self, request: httpx.Request) -> None:
+        line = f"{request.method} {request.url.copy_with(query=None)}"
+        with self._lock:
+            self._request_count += 1
+            self._request_log.append(line)
+        log.debug("request %s", line)
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent by this client so far (token requests, redirects, retries included)."""
+        with self._lock:
+            return self._request_count
+
+    @property
+    def request_log(self) -> list[str]:
+        """``"METHOD url"`` (query left out) for every request sent, in order."""
+        with self._lock:
+            return list(self._request_log)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._request_count = 0
+            self._request_log.clear()
+
+    # -- registry addressing -----------------------------------------------------------------
+
+    def base_url(self, domain: str) -> str:
+        """Base URL for a registry domain: a mirror, Docker Hub's API host, ``http://`` for
+        loopback hosts, ``https://`` otherwise."""
+        key = canonical_host(domain)
+        if key in self.mirrors:
+            return self.mirrors[key]
+        if key == "docker.io":
+            return DOCKER_HUB_API
+        host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
+        scheme = "http" if _is_loopback(host) else "https"
+        return f"{scheme}://{domain}"
+
+    def _display(self, base: str, domain: str) -> str:
+        host = httpx.URL(base).netloc.decode("ascii")
+        if canonical_host(domain) in self.mirrors:
+            return f"{host} (mirror for {canonical_host(domain)})"
+        return host
+
+    # -- secrets -----------------------------------------------------------------------------
+
+    def _credentials_for(self, host: str) -> Credentials | None:
+        key = canonical_host(host)
+        with self._lock:
+            if key in self._creds_cache:
+                return self._creds_cache[key]
+        try:
+            creds = self._credentials(key)
+        except CredentialError as exc:
+            raise ResolveError(f"credentials for {key}: {exc}") from None
+        with self._lock:
+            self._creds_cache[key] = creds
+            if creds is not None:
+                self._secrets.update(s for s in creds.secrets() if s)
+                if creds.username or creds.secret:
+                    self._secrets.add(self._basic_unlocked(creds))
+        return creds
+
+    @staticmethod
+    def _basic_unlocked(creds: Credentials) -> str:
+        return base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode("ascii")
+
+    def _basic(self, creds: Credentials) -> str:
+        return self._basic_unlocked(creds)
+
+    def _remember_secret(self, value: str) -> None:
+        with self._lock:
+            self._secrets.add(value)
+
+    def _redact(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted((s for s in self._secrets if len(s) >= 3), key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    @staticmethod
+    def _check_clear_text(url: httpx.URL, what: str) -> None:
+        if url.scheme != "https" and not _is_loopback(url.host):
+            raise ResolveError(f"refusing to send credentials in clear text to {what} {url.host}")
+
+    def _read_token(
+        self, response: httpx.Response, host: str, repo: str | None, creds: Credentials | None
+    ) -> tuple[str, float]:
+        where = f"token server {response.url.netloc.decode('ascii')}"
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_TOKEN_BYTES:
+            raise ResolveError(f"{where} sent a token response of {int(length)} bytes; refusing it")
+        body = response.read()  # httpx reads it again for the flow, so no streaming cap here
+        if response.status_code in (401, 403):
+            why = "bad credentials" if creds is not None else "anonymous access denied"
+            raise ResolveError(
+                f"registry {host} answered {response.status_code} for {repo or 'token'}: {why} ({where})",
+                status=response.status_code,
+            )
+        if response.status_code != 200:
+            raise ResolveError(f"{where} answered {response.status_code} for {repo or 'token'}", status=response.status_code)
+        try:
+            data = json.loads(body)
+            value = data.get("token") or data.get("access_token")
+            lifetime = float(data.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError):
+            raise ResolveError(f"{where} returned a token response that is not valid JSON") from None
+        if not isinstance(value, str) or not value:
+            raise ResolveError(f"{where} returned no token")
+        self._remember_secret(value)
+        return value, lifetime
+
+    # -- HTTP with retries -------------------------------------------------------------------
+
+    def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None and (value := response.headers.get("retry-after")):
+            delay: float | None
+            try:
+                delay = float(value)
+            except ValueError:
+                try:
+                    when = email.utils.parsedate_to_datetime(value)
+                    delay = when.timestamp() - time.time()
+                except (TypeError, ValueError):
+                    delay = None
+            if delay is not None:
+                return min(max(delay, 0.0), self.max_retry_after)
+        return self.backoff * (2**attempt) * (0.5 + random.random() / 2)
+
+    def _fetch(
+        self, method: str, url: str, *, limit: int, what: str, registry: str
+    ) -> tuple[httpx.Response, bytes]:
+        """Send with auth and retries; return the response and its (capped) body."""
+        client = self._client()
+        headers = {"Accept": ACCEPT} if "/manifests/" in url else {}
+        attempt = 0
+        while True:
+            response = None
+            try:
+                request = client.build_request(method, url, headers=headers)
+                response = client.send(request, auth=self._auth, stream=True)
+                try:
+                    if response.status_code in RETRY_STATUSES and attempt < self.retries:
+                        delay = self._retry_delay(attempt, response)
+                        log.info("registry %s answered %s for %s; retrying in %.1fs", registry, response.status_code, what, delay)
+                    else:
+                        body = _read_capped(response, limit, f"registry {registry}")
+                        return response, body
+                finally:
+                    response.close()
+            except ResolveError:
+                raise
+            except httpx.TimeoutException:
+                if attempt >= self.retries:
+                    raise ResolveError(
+                        f"registry {registry} timed out after {self.timeout:g}s for {what}"
+                        + (f" ({attempt + 1} attempts)" if attempt else "")
+                    ) from None
+                delay = self._retry_delay(attempt, None)
+            except httpx.TooManyRedirects:
+                raise ResolveError(f"registry {registry}: too many redirects for {what}") from None
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise ResolveError(
+                        f"cannot reach registry {registry} for {what}: {type(exc).__name__}: {exc}"
+                    ) from None
+                delay = self._retry_delay(attempt, None)
+            attempt += 1
+            time.sleep(delay)
+
+    def _error_for(
+        self, response: httpx.Response, body: bytes, registry: str, path: str, target: str, url: str
+    ) -> ResolveError:
+        status = response.status_code
+        detail = _registry_error_detail(body)
+        host = registry
+        asked = httpx.URL(url)
+        redirected = _origin(response.url) != _origin(asked)
+        if redirected:
+            host = f"{registry} (redirected to {response.url.netloc.decode('ascii')})"
+        if status == 401:
+            creds = self._credentials_for(asked.netloc.decode("ascii"))
+            if redirected:
+                why = "authentication required by another host after a redirect; credentials are not forwarded"
+            elif creds is None:
+                why = f"authentication required and no credentials found for {canonical_host(asked.netloc.decode('ascii'))}"
+            else:
+                why = "bad credentials"
+        elif status == 403:
+            why = "access denied"
+        elif status == 404:
+            why = f"{target!r} not found"
+        elif status == 429:
+            why = "too many requests (rate limited)"
+        else:
+            why = "unexpected answer"
+        if detail:
+            why += f" ({detail})"
+        return ResolveError(f"registry {host} answered {status} for {path}: {why}", status=status)
+
+    # -- resolution --------------------------------------------------------------------------
+
+    def resolve(self, ref: ImageRef, platforms: Sequence[str] = DEFAULT_PLATFORMS) -> Resolution:
+        """Resolve one reference (its tag, or its digest when no tag is written).
+
+        Raises :class:`ResolveError`. See the module docstring for the requests it sends.
+        """
+        try:
+            return self._resolve(ref, tuple(_normalise_platform(p) for p in platforms))
+        finally:
+            if self.cache is not None and not self.offline:
+                self.cache.save()
+
+    def resolve_many(
+        self, refs: Iterable[ImageRef], platforms: Sequence[str] = DEFAULT_PLATFORMS
+    ) -> dict[str, Resolution | ResolveError]:
+        """Resolve many references concurrently (at most ``concurrency`` at a time).
+
+        One look-up per distinct (registry, repository, tag-or-digest); the result for every
+        input is stored under its ``ref.canonical``. Never raises for a failed reference: its
+        value is the :class:`ResolveError`.
+        """
+        wanted = tuple(_normalise_platform(p) for p in platforms)
+        groups: dict[tuple[str, str, str], list[ImageRef]] = {}
+        for ref in refs:
+            groups.setdefault(self._lookup_key(ref), []).append(ref)
+        results: dict[str, Resolution | ResolveError] = {}
+        if not groups:
+            return results
+        try:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups)), thread_name_prefix="dockerfix-registry") as pool:
+                futures = {key: pool.submit(self._resolve_safe, members[0], wanted) for key, members in groups.items()}
+                for key, future in futures.items():
+                    outcome = future.result()
+                    for ref in groups[key]:
+                        results[ref.canonical] = outcome
+        finally:
+            if self.cache is not None and not self.offline:
+                self.cache.save()
+        return results
+
+    def _lookup_key(self, ref: ImageRef) -> tuple[str, str, str]:
+        return (self.base_url(ref.domain), ref.path, ref.lookup)
+
+    def _resolve_safe(self, ref: ImageRef, platforms: tuple[str, ...]) -> Resolution | ResolveError:
+        try:
+            return self._resolve(ref, platforms)
+        except ResolveError as exc:
+            return exc
+        except Exception as exc:  # a bug must not sink the other references
+            log.exception("internal error resolving %s", ref.canonical)
+            return ResolveError(self._redact(f"internal error resolving {ref.canonical}: {type(exc).__name__}: {exc}"), reference=ref.canonical)
+
+    def _resolve(self, ref: ImageRef, platforms: tuple[str, ...]) -> Resolution:
+        reference = f"{ref.repository}{'@' if is_valid_digest(ref.lookup) else ':'}{ref.lookup}"
+        if self.offline:
+            raise ResolveError("offline: digest look-up skipped", reference=reference)
+        if ref.is_scratch:
+            raise ResolveError("scratch is not a registry image; nothing to resolve", reference=reference)
+        try:
+            return self._resolve_online(ref, platforms, reference)
+        except ResolveError as exc:
+            raise ResolveError(self._redact(exc.message), reference=reference, status=exc.status) from None
+
+    def _resolve_online(self, ref: ImageRef, platforms: tuple[str, ...], reference: str) -> Resolution:
+        base = self.base_url(ref.domain)
+        registry = self._display(base, ref.domain)
+        path, target = ref.path, ref.lookup
+        by_digest = is_valid_digest(target)
+        manifest_url = f"{base}/v2/{path}/manifests/"
+        content: _Content | None = None
+        from_cache = True
+
+        if by_digest:
+            digest = target
+        else:
+            cached = self.cache.get_tag(base, path, target) if self.cache else None
+            if cached:
+                digest = cached["digest"]
+            else:
+                from_cache = False
+                response, body = self._fetch("HEAD", manifest_url + target, limit=0, what=f"{path}:{target}", registry=registry)
+                header = response.headers.get("docker-content-digest", "")
+                if response.status_code == 200 and is_valid_digest(header):
+                    digest = header
+                elif response.status_code in (200, 405, 501):
+                    # No usable digest header (or HEAD unsupported): GET the tag, hash the body.
+                    response, body = self._fetch("GET", manifest_url + target, limit=MAX_MANIFEST_BYTES, what=f"{path}:{target}", registry=registry)
+                    if response.status_code != 200:
+                        raise self._error_for(response, body, registry, path, target, manifest_url + target)
+                    digest = _sha256(body)
+                    served = response.headers.get("docker-content-digest")
+                    if served and served != digest:
+                        raise ResolveError(
+                            f"registry {registry} served digest does not match the manifest for {path}:{target} "
+                            f"(header {served[:19]}…, body {digest[:19]}…)"
+                        )
+                    content = _describe(body, response.headers.get("content-type"), registry, f"{path}:{target}")
+                else:
+                    raise self._error_for(response, body, registry, path, target, manifest_url + target)
+
+        if content is None:
+            cached_content = self.cache.get_content(base, path, digest) if self.cache else None
+            try:
+                content = _Content(**cached_content) if cached_content else None
+            except TypeError:  # an entry from another version of the cache: ignore it
+                content = None
+            if content is None:
+                from_cache = False
+                response, body = self._fetch("GET", manifest_url + digest, limit=MAX_MANIFEST_BYTES, what=f"{path}@{digest[:19]}…", registry=registry)
+                if response.status_code != 200:
+                    raise self._error_for(response, body, registry, path, digest, manifest_url + digest)
+                if _sha256(body) != digest:
+                    raise ResolveError(
+                        f"registry {registry} served digest does not match the manifest for {path}"
+                        f"{'@' if by_digest else ':'}{target} (expected {digest[:19]}…, body {_sha256(body)[:19]}…)"
+                    )
+                content = _describe(body, response.headers.get("content-type"), registry, f"{path}@{digest[:19]}…")
+        else:
+            from_cache = False
+
+        if content.kind == "manifest" and content.config is not None:
+            content.platforms = [self._config_platform(base, registry, path, content.config)]
+            content.config = None
+        if self.cache is not None and not from_cache:
+            if not by_digest:
+                self.cache.put_tag(base, path, target, digest, content.media_type)
+            self.cache.put_content(base, path, digest, content.as_cache())
+
+        missing = tuple(p for p in platforms if not any(_platform_matches(p, have) for have in content.platforms))
+        return Resolution(
+            reference=reference,
+            registry=base,
+            digest=digest,
+            media_type=content.media_type,
+            kind=content.kind,
+            platforms=tuple(content.platforms),
+            missing_platforms=missing,
+            children=dict(content.children),
+            from_cache=from_cache,
+        )
+
+    def _config_platform(self, base: str, registry: str, path: str, config: dict[str, str]) -> str:
+        digest = config["digest"]
+        url = f"{base}/v2/{path}/blobs/{digest}"
+        response, body = self._fetch("GET", url, limit=MAX_CONFIG_BYTES, what=f"{path} config blob", registry=registry)
+        if response.status_code != 200:
+            raise self._error_for(response, body, registry, path, digest, url)
+        if _sha256(body) != digest:
+            raise ResolveError(f"registry {registry} served a config blob for {path} whose sha256 does not match its digest")
+        try:
+            data = json.loads(body)
+            os_, arch = data["os"], data["architecture"]
+            if not isinstance(os_, str) or not isinstance(arch, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise ResolveError(f"registry {registry} served a config blob for {path} without os/architecture") from None
+        variant = data.get("variant") if isinstance(data.get("variant"), str) else None
+        return _platform_string(os_, arch, variant)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _read_capped(response: httpx.Response, limit: int, where: str) -> bytes:
+    """Read a streamed body, refusing more than ``limit`` bytes (HEAD bodies are empty)."""
+    if response.request.method == "HEAD":
+        return b""
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max(limit, 64 * 1024):
+        raise ResolveError(f"{where} sent a response of {int(length)} bytes, more than the {limit} allowed")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max(limit, 64 * 1024):
+            raise ResolveError(f"{where} sent a response larger than the {max(limit, 64 * 1024)} bytes allowed")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _registry_error_detail(body: bytes) -> str:
+    """``CODE: message`` from a registry error body, short and printable."""
+    try:
+        errors = json.loads(body).get("errors") or []
+        first = errors[0]
+        text = f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
+    except (ValueError, AttributeError, IndexError, TypeError, KeyError):
+        return ""
+    text = "".join(c for c in text if c.isprintable())
+    return text[:200]
+
+
+def _describe(body: bytes, content_type: str | None, registry: str, what: str) -> _Content:
+    """Classify a manifest body and list its platforms."""
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError
+    except ValueError:
+        raise ResolveError(f"registry {registry} returned a manifest for {what} that is not valid JSON") from None
+    header_type = (content_type or "").split(";", 1)[0].strip().lower()
+    body_type = data.get("mediaType") if isinstance(data.get("mediaType"), str) else None
+    known = INDEX_TYPES | MANIFEST_TYPES
+    if header_type in known and body_type and body_type != header_type:
+        raise ResolveError(
+            f"registry {registry} returned {what} with Content-Type {header_type} but mediaType {body_type}"
+        )
+    media_type = header_type if header_type in known else body_type
+    if media_type is None:
+        if data.get("schemaVersion") == 2 and isinstance(data.get("manifests"), list):
+            media_type = OCI_INDEX
+        elif data.get("schemaVersion") == 2 and isinstance(data.get("config"), dict):
+            media_type = OCI_MANIFEST
+    if media_type not in known:
+        if data.get("schemaVersion") == 1:
+            raise ResolveError(f"registry {registry} returned a schema 1 manifest for {what}; not supported")
+        raise ResolveError(f"registry {registry} returned an unsupported manifest type {media_type or header_type!r} for {what}")
+
+    if media_type in INDEX_TYPES:
+        entries = data.get("manifests")
+        if not isinstance(entries, list):
+            raise ResolveError(f"registry {registry} returned an index for {what} without a manifests list")
+        platforms: list[str] = []
+        children: dict[str, str] = {}
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
+            annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
+            os_, arch = plat.get("os"), plat.get("architecture")
+            if not isinstance(os_, str) or not isinstance(arch, str) or not isinstance(entry.get("digest"), str):
+                continue
+            if (os_, arch) == ("unknown", "unknown") or annotations.get("vnd.docker.reference.type") == "attestation-manifest":
+                continue
+            name = _platform_string(os_, arch, plat.get("variant") if isinstance(plat.get("variant"), str) else None)
+            if name not in children:
+                platforms.append(name)
+                children[name] = entry["digest"]
+        return _Content(media_type, "index", platforms, children)
+
+    config = data.get("config")
+    if not isinstance(config, dict) or not is_valid_digest(str(config.get("digest", ""))):
+        raise ResolveError(f"registry {registry} returned a manifest for {what} without a valid config descriptor")
+    return _Content(media_type, "manifest", [], {}, config={"digest": config["digest"]})
