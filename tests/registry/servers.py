@@ -126,6 +126,7 @@ class TokenServer:
     port: int
     requests: list[dict] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
+    access_token_only: bool = False  # answer {"access_token"} without "token" (both are valid)
 
     @property
     def realm(self) -> str:
@@ -195,7 +196,7 @@ def start_token_server(cert_path: Path, users: dict[str, str], *, issuer: str = 
                     access.append({"type": typ, "name": repo, "actions": acts})
             token = issue(query.get("service", [""])[0], sub, access)
             ts.issued.append(token)
-            payload = {"access_token": token, "expires_in": 300} if access_token_only else {"token": token, "access_token": token, "expires_in": 300}
+            payload = {"access_token": token, "expires_in": 300} if ts.access_token_only else {"token": token, "access_token": token, "expires_in": 300}
             body = json.dumps(payload).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -206,7 +207,7 @@ def start_token_server(cert_path: Path, users: dict[str, str], *, issuer: str = 
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    ts = TokenServer(server, port)
+    ts = TokenServer(server, port, access_token_only=access_token_only)
     holder["ts"] = ts
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return ts

@@ -1,0 +1,59 @@
+"""DigestCache: TTL, refresh, atomic writes, corrupt files, keys per registry."""
+
+import json
+
+from dockerfix.fixer.cache import DigestCache, default_cache_path
+
+D = "sha256:" + "1" * 64
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_default_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_path() == tmp_path / "dockerfix" / "digests.json"
+
+
+def test_roundtrip_ttl_and_refresh(tmp_path):
+    clock = Clock()
+    path = tmp_path / "sub" / "digests.json"
+    c = DigestCache(path, ttl=60, clock=clock)
+    c.put_tag("http://r", "library/node", "22", D, "mt")
+    c.put_content("http://r", "library/node", D, {"kind": "index"})
+    c.save()
+    assert [p.name for p in path.parent.iterdir()] == ["digests.json"]  # no temp file left
+    again = DigestCache(path, ttl=60, clock=clock)
+    assert again.get_tag("http://r", "library/node", "22") == {"digest": D, "media_type": "mt"}
+    assert again.get_tag("http://mirror", "library/node", "22") is None  # key includes the registry
+    clock.now += 61
+    assert again.get_tag("http://r", "library/node", "22") is None  # expired
+    assert again.get_content("http://r", "library/node", D) == {"kind": "index"}  # content does not expire
+    assert DigestCache(path, refresh=True, clock=clock).get_content("http://r", "library/node", D) is None
+
+
+def test_corrupt_file_is_ignored_with_warning(tmp_path, caplog):
+    path = tmp_path / "digests.json"
+    path.write_text("{ definitely not json")
+    c = DigestCache(path)
+    assert c.get_tag("http://r", "x", "1") is None
+    assert "corrupt" in caplog.text
+    c.put_tag("http://r", "x", "1", D, "mt")
+    c.save()
+    assert json.loads(path.read_text())["version"] == 1
+
+
+def test_save_merges_other_writers(tmp_path):
+    path = tmp_path / "digests.json"
+    a, b = DigestCache(path), DigestCache(path)
+    a.put_tag("http://r", "x", "1", D, "mt")
+    a.save()
+    b.put_tag("http://r", "x", "2", D, "mt")
+    b.save()
+    fresh = DigestCache(path)
+    assert fresh.get_tag("http://r", "x", "1") and fresh.get_tag("http://r", "x", "2")
