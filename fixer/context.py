@@ -9,6 +9,7 @@ never from guesses.
 from __future__ import annotations
 
 import json
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -84,6 +85,8 @@ class Context:
     dockerignore: str | None = None  # text of an existing .dockerignore
     offline: bool = False
     resolver: DigestResolver | None = None
+    #: "Today" for release-line decisions (LTS / end-of-life); fixed in tests for determinism.
+    today: date = field(default_factory=date.today)
     #: Reads a text file of the build context by relative path (None when absent/unreadable).
     read_file: Callable[[str], str | None] = field(default=lambda _p: None, repr=False)
 

@@ -212,8 +212,9 @@ class Document:
         return None
 
     def comment_spans(self) -> Iterator[Span]:
+        """Comment lines (parser directives are not comments here: edits to them are deliberate)."""
         for seg in self.segments:
-            if seg.kind in ("comment", "directive"):
+            if seg.kind == "comment":
                 yield seg.span
         for ins in self.instructions:
             yield from ins.comment_spans

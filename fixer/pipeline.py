@@ -90,8 +90,11 @@ class Pipeline:
                     f = f.with_applicability(Applicability.UNSAFE)
                 if f.has_edits and f.applicability >= self.required and f.applicability > Applicability.DISPLAY_ONLY:
                     candidates.append(f)
-                elif record:
-                    result.pending.append(f)
+                elif record or f.applicability == Applicability.DISPLAY_ONLY:
+                    # reports (display-only) stay true once made; other pending fixes are taken
+                    # from the settled round, so they describe the final text
+                    if not any(p.code == f.code and p.message == f.message for p in result.pending):
+                        result.pending.append(f)
             if not candidates:
                 continue
             kept, _deferred = select_non_overlapping(candidates)

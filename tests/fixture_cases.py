@@ -10,12 +10,17 @@ and an optional ``case.toml``::
     expect_skip = "no lockfile"   # a skip whose reason contains this text must be reported
     expect_pending = ["DFX001"]   # fixes that must be reported but not applied
     config = { user = "1000" }    # [tool.dockerfix] settings for the case
+    today = "2026-11-26"          # the date release-line decisions are made on (default: that one)
+    [digests]                     # what the registry answers, for digest pinning cases
+    "node:22-alpine" = "sha256:..."            # or a table: { digest = "...", missing = ["linux/arm64"] }
+    "node:99" = "error: manifest unknown"      # a failed look-up
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from dockerfix.fixer.config import Config, parse_config
@@ -67,8 +72,11 @@ class Case:
         opts = self.options
         cfg = parse_config(opts.get("config", {}), self.folder / "case.toml") if "config" in opts else Config()
         ctx_dir = self.folder / "context"
-        return load_context(self.folder / "before.Dockerfile", ctx_dir if ctx_dir.is_dir() else None, cfg,
-                            offline=True)
+        resolver = DictResolver(opts["digests"]) if "digests" in opts else None
+        ctx = load_context(self.folder / "before.Dockerfile", ctx_dir if ctx_dir.is_dir() else None, cfg,
+                           offline=resolver is None, resolver=resolver)
+        ctx.today = date.fromisoformat(opts.get("today", "2026-11-26"))
+        return ctx
 
     def run(self, text: str | None = None) -> FileResult:
         required = Applicability.UNSAFE if self.options.get("unsafe") else Applicability.SAFE
@@ -87,3 +95,34 @@ def discover() -> list[Case]:
 def parser_samples() -> list[Path]:
     """Every Dockerfile-ish file under fixtures/ (round-trip and boundary checks)."""
     return sorted(p for p in FIXTURES.rglob("*.Dockerfile"))
+
+
+@dataclass
+class _Resolution:
+    digest: str
+    kind: str = "index"
+    media_type: str = "application/vnd.oci.image.index.v1+json"
+    platforms: list = field(default_factory=lambda: ["linux/amd64", "linux/arm64"])
+    missing_platforms: list = field(default_factory=list)
+    children: dict = field(default_factory=dict)
+
+
+class DictResolver:
+    """Registry answers written down in a fixture's case.toml (the real client is tested against
+    a real registry in tests/registry/; fixtures test what a transform does with an answer)."""
+
+    def __init__(self, table: dict):
+        self.table = table
+
+    def resolve(self, ref, platforms):
+        from dockerfix.fixer.registry import ResolveError
+
+        answer = self.table.get(ref.format(digest=False))
+        if answer is None:
+            raise ResolveError(f"manifest unknown: {ref.format(digest=False)}")
+        if isinstance(answer, str):
+            if answer.startswith("error:"):
+                raise ResolveError(answer[6:].strip())
+            return _Resolution(answer)
+        return _Resolution(answer["digest"], missing_platforms=answer.get("missing", []),
+                           kind=answer.get("kind", "index"))

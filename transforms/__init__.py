@@ -6,8 +6,12 @@ from __future__ import annotations
 from dockerfix.fixer.transform import Transform
 
 from .dfx001_exec_form import ExecForm
+from .dfx002_pin_digest import PinDigest
+from .dfx003_node_lts_tag import NodeLtsTag
 
 ALL: tuple[type[Transform], ...] = (
+    NodeLtsTag,  # choose the tag first ...
+    PinDigest,  # ... then pin what it points to
     ExecForm,
 )
 

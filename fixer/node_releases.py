@@ -1,0 +1,139 @@
+"""Node.js release lines: which major is the newest Active LTS, which are end-of-life, and which
+majors satisfy an ``engines.node`` range or an ``.nvmrc``.
+
+The data is a dated table shipped with dockerfix (``data/node-releases.json``; reports name its
+date).  ``load_releases(path)`` reads a fresher copy in the same shape, e.g. one saved from the
+Node.js release schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Release:
+    major: int
+    start: date
+    lts: date | None
+    maintenance: date | None
+    end: date
+
+    def is_lts_on(self, day: date) -> bool:
+        return self.lts is not None and self.lts <= day < self.end
+
+    def is_active_lts_on(self, day: date) -> bool:
+        return self.lts is not None and self.lts <= day and (self.maintenance is None or day < self.maintenance)
+
+    def is_eol_on(self, day: date) -> bool:
+        return day >= self.end
+
+
+@dataclass(frozen=True)
+class ReleaseTable:
+    as_of: date
+    releases: tuple[Release, ...]
+
+    def get(self, major: int) -> Release | None:
+        return next((r for r in self.releases if r.major == major), None)
+
+    def recommended(self, day: date, allowed: "MajorFilter | None" = None) -> Release | None:
+        """The newest Active LTS major (else the newest supported LTS) that ``allowed`` admits."""
+        ok = [r for r in self.releases if allowed is None or allowed(r.major)]
+        active = [r for r in ok if r.is_active_lts_on(day)]
+        if active:
+            return max(active, key=lambda r: r.major)
+        lts = [r for r in ok if r.is_lts_on(day)]
+        return max(lts, key=lambda r: r.major) if lts else None
+
+
+def _d(s: str | None) -> date | None:
+    return date.fromisoformat(s) if s else None
+
+
+def _table(data: dict) -> ReleaseTable:
+    rel = tuple(
+        Release(int(k), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"]))
+        for k, v in data["releases"].items()
+    )
+    return ReleaseTable(date.fromisoformat(data["as_of"]), tuple(sorted(rel, key=lambda r: r.major)))
+
+
+@lru_cache(maxsize=1)
+def bundled() -> ReleaseTable:
+    text = resources.files("dockerfix.fixer").joinpath("data/node-releases.json").read_text(encoding="utf-8")
+    return _table(json.loads(text))
+
+
+def load_releases(path: Path) -> ReleaseTable:
+    return _table(json.loads(path.read_text(encoding="utf-8")))
+
+
+# -- version constraints ----------------------------------------------------------------------
+
+MajorFilter = "Callable[[int], bool]"
+
+_CMP_RE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\s*v?(\d+|x|\*)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(?:-[\w.]+)?$")
+
+
+def _comparator(tok: str):
+    m = _CMP_RE.match(tok)
+    if not m:
+        raise ValueError(tok)
+    op, major = m.group(1) or "=", m.group(2)
+    if major in ("x", "*"):
+        return lambda _m: True
+    n = int(major)
+    minor_given = m.group(3) not in (None, "x", "*") and m.group(3) != "0"
+    if op in ("=", "^", "~"):
+        return lambda x: x == n
+    if op == ">=":
+        return lambda x: x >= n
+    if op == ">":
+        # ">20" admits 20.1.0 unless the whole version is given as 20 exactly
+        return (lambda x: x >= n) if minor_given or m.group(3) is not None else (lambda x: x > n)
+    if op == "<=":
+        return lambda x: x <= n
+    if op == "<":
+        return (lambda x: x <= n) if minor_given else (lambda x: x < n)
+    raise ValueError(tok)  # pragma: no cover
+
+
+def major_filter(spec: str):
+    """A predicate on majors for a semver range as npm writes it (``>=18``, ``^20.11``, ``20.x``,
+    ``>=18 <23``, ``18 || 20``, ``18 - 22``) or an ``.nvmrc`` (``20``, ``v22.3.0``, ``lts/iron``).
+    Returns None when the text is not understood (the caller then skips with a reason)."""
+    s = spec.strip()
+    if not s or s in ("*", "x", "latest", "node", "current"):
+        return lambda _m: True
+    if s.lower().startswith("lts/"):
+        code = s[4:].lower()
+        if code in ("*", "latest"):
+            return lambda _m: True
+        names = {"fermium": 14, "gallium": 16, "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24}
+        if code in names:
+            target = names[code]
+            return lambda m: m == target
+        return None
+    alternatives = []
+    for alt in s.split("||"):
+        alt = alt.strip()
+        hyphen = re.match(r"^v?(\d+)(?:\.\S*)?\s+-\s+v?(\d+)(?:\.\S*)?$", alt)
+        if hyphen:
+            lo, hi = int(hyphen.group(1)), int(hyphen.group(2))
+            alternatives.append([lambda x, lo=lo: x >= lo, lambda x, hi=hi: x <= hi])
+            continue
+        tokens = re.findall(r"(?:>=|<=|>|<|=|\^|~)?\s*v?[\dx*][\w.*-]*", alt)
+        if not tokens or "".join(t.replace(" ", "") for t in tokens) != alt.replace(" ", ""):
+            return None
+        try:
+            alternatives.append([_comparator(t.replace(" ", "")) for t in tokens])
+        except ValueError:
+            return None
+    return lambda m: any(all(c(m) for c in group) for group in alternatives)

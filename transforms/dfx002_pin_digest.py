@@ -1,0 +1,175 @@
+"""Pin base images to the digest their tag points to today.
+
+## What it does
+Adds ``@sha256:<digest>`` to every image the build pulls: ``FROM`` lines, ``COPY --from=<image>``,
+``RUN --mount=...,from=<image>`` and the ``# syntax=`` frontend.  The digest is the one the
+registry serves for the tag now — for a multi-platform image the index (manifest list) digest, so
+every platform keeps working.  The tag stays, so the line stays readable and Renovate or Dependabot
+can keep it fresh: ``node:26-alpine@sha256:…``.  A ``FROM ${BASE}`` whose ``ARG BASE=<image>``
+default is used by nothing else is pinned in the ``ARG`` line.
+
+## Why
+A tag is a moving pointer: ``node:26-alpine`` is rebuilt every few days.  Without a digest, two
+builds of the same commit can ship different bases, and a compromised or broken tag reaches
+production unreviewed.  With it, every change of base is a visible diff.
+
+## Example
+```diff
+-FROM node:26-alpine
++FROM node:26-alpine@sha256:3f1c…
+```
+
+## Fix safety
+Safe: the digest is what the tag resolves to at the time of the run, so the build is the same
+image it would pull today.  Not touched: ``scratch``, earlier stage names, images that already
+carry a digest (their format is checked; refreshing is Renovate's and Dependabot's job), and
+references whose tag comes from a variable (a digest beside a variable tag would be a lie) or an
+ARG used elsewhere.  A failed or skipped look-up (``--offline``, network, credentials) leaves the
+line as it is and says why.  When the index lacks a platform the configuration asks for
+(``platforms``, default linux/amd64 and linux/arm64) the pin is made and the gap reported.
+
+## Related codes
+hadolint DL3006/DL3007 (loosely); Docker Scout ``not_pinned_digest``; semgrep
+``dockerfile-source-not-pinned``; OpenSSF Scorecard Pinned-Dependencies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from dockerfix.fixer.context import Context
+from dockerfix.fixer.document import Document, Span
+from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
+from dockerfix.fixer.transform import Transform
+
+_VAR_RE = re.compile(r"^\$(?:\{(\w+)\}|(\w+))$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One image reference in the file: where it is written and what it says."""
+
+    text: str  # the image as written
+    span: Span  # where to write the pinned reference
+    line: int
+    what: str  # "FROM", "COPY --from", "RUN --mount from", "# syntax"
+
+
+def image_targets(doc: Document) -> Iterator[Target | Skip]:
+    """Every pullable image reference in ``doc`` (also used to pre-resolve them concurrently)."""
+    syntax = doc.directive("syntax")
+    if syntax is not None:
+        start = doc.source.index(syntax.value, syntax.span.start)
+        yield Target(syntax.value, Span(start, start + len(syntax.value)), doc.line_of(start), "# syntax")
+    stage_names: set[str] = set()
+    for stage in doc.stages:
+        frm = stage.from_
+        base = stage.base
+        if base.lower() in stage_names:
+            pass
+        elif "$" in base:
+            yield from _arg_target(doc, stage.base, frm.line)
+        else:
+            yield Target(base, stage.base_span, frm.line, "FROM")
+        if stage.name:
+            stage_names.add(stage.name)
+        for ins in stage.instructions[1:]:
+            if ins.keyword == "COPY":
+                f = ins.flag("from")
+                if f and f.value and not f.value.isdigit() and f.value.lower() not in stage_names and "$" not in f.value:
+                    start = frm_span_value(doc, f.span, f.value)
+                    yield Target(f.value, start, ins.line, "COPY --from")
+            if ins.keyword == "RUN":
+                for f in ins.flags:
+                    if f.name != "mount" or not f.value:
+                        continue
+                    for part in f.value.split(","):
+                        k, _, v = part.partition("=")
+                        if k.strip() == "from" and v and not v.isdigit() and v.lower() not in stage_names and "$" not in v:
+                            yield Target(v, frm_span_value(doc, f.span, v), ins.line, "RUN --mount from")
+
+
+def frm_span_value(doc: Document, flag_span: Span, value: str) -> Span:
+    start = doc.source.index(value, flag_span.start, flag_span.end)
+    return Span(start, start + len(value))
+
+
+def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
+    m = _VAR_RE.match(base)
+    code = PinDigest.code
+    if not m:
+        yield Skip(code, f"FROM {base} builds its reference from variables; a digest beside a variable "
+                   "tag would be a lie", line)
+        return
+    var = m.group(1) or m.group(2)
+    arg_ins = None
+    for ins in doc.instructions:
+        if ins.stage == -1 and ins.keyword == "ARG":
+            for w in ins.words:
+                if w.value.split("=", 1)[0] == var:
+                    arg_ins, word = ins, w
+    if arg_ins is None or "=" not in word.value or not word.value.split("=", 1)[1]:
+        yield Skip(code, f"FROM {base}: the ARG {var} has no default to pin", line)
+        return
+    uses = 0
+    pattern = re.compile(r"\$(?:\{" + var + r"(?:[:}])|" + var + r"\b)")
+    for ins in doc.instructions:
+        if ins is arg_ins:
+            continue
+        uses += len(pattern.findall(ins.logical))
+    if uses > 1:
+        yield Skip(code, f"FROM {base}: ARG {var} is used elsewhere too; pin it by hand where it is "
+                   "meant to be an image", line)
+        return
+    image = word.value.split("=", 1)[1]
+    if "$" in image:
+        yield Skip(code, f"FROM {base}: the default of ARG {var} contains variables", line)
+        return
+    yield Target(image, frm_span_value(doc, word.span, image), arg_ins.line, f"ARG {var}")
+
+
+class PinDigest(Transform):
+    code = "DFX002"
+    name = "pin-digest"
+    summary = "Pin base images to the digest their tag points to today"
+    default_applicability = Applicability.SAFE
+    related = ("DL3006", "DL3007")
+
+    def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
+        for t in image_targets(doc):
+            if isinstance(t, Skip):
+                yield t
+                continue
+            if t.text.lower() == "scratch":
+                continue
+            try:
+                ref = parse_ref(t.text)
+            except ImageRefError as e:
+                yield Skip(self.code, f"{t.what} {t.text}: {e}", t.line)
+                continue
+            if ref.digest:
+                continue  # already pinned and well-formed (parse checked the format)
+            if ctx.resolver is None:
+                reason = "--offline" if ctx.offline else "no registry client"
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: digest look-up skipped ({reason})", t.line)
+                continue
+            try:
+                res = ctx.resolver.resolve(ref, tuple(ctx.config.platforms))
+            except Exception as e:  # ResolveError and anything the client raises
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: {e}", t.line)
+                continue
+            try:
+                pinned = ref.format(digest=res.digest)
+            except ImageRefError as e:
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: registry answered {e}", t.line)
+                continue
+            kind = "index" if res.kind == "index" else "single-platform manifest"
+            yield Fix(self.code, f"pin {t.text} to the {kind} digest it points to today", t.line,
+                      (Edit.replace(t.span, pinned),), Applicability.SAFE)
+            missing = list(getattr(res, "missing_platforms", ()) or ())
+            if missing:
+                yield Fix(self.code, f"{t.text} is not published for {', '.join(missing)} (wanted by the "
+                          "`platforms` setting)", t.line, (), Applicability.DISPLAY_ONLY)
