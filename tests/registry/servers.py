@@ -209,7 +209,7 @@ def start_token_server(cert_path: Path, users: dict[str, str], *, issuer: str = 
     server.daemon_threads = True
     ts = TokenServer(server, port, access_token_only=access_token_only)
     holder["ts"] = ts
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return ts
 
 
@@ -291,7 +291,7 @@ class FakeRegistry:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def base_url(self) -> str:

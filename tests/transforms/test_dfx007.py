@@ -1,0 +1,90 @@
+"""DFX007 init-process: unit checks beyond the fixtures (helpers, skips, fix grouping)."""
+
+from __future__ import annotations
+
+from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.document import parse
+from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
+from dockerfix.transforms._helpers import base_image, node_entry_file, start_script_command, start_script_runner
+from dockerfix.transforms.dfx007_init_process import InitProcess
+
+
+def ctx_with(scripts=None, files=()):
+    pkg = PackageJson({"name": "x", "scripts": scripts}) if scripts is not None else None
+    return Context(package=pkg, read_file=lambda p: "x" if p in files else None)
+
+
+def run(text, ctx=None):
+    doc = parse(text)
+    out = list(InitProcess().fix(doc, ctx or ctx_with({"start": "node server.js"})))
+    fixes = [f for f in out if isinstance(f, Fix)]
+    skips = [s for s in out if isinstance(s, Skip)]
+    return doc, fixes, skips
+
+
+def test_one_fix_holds_install_entrypoint_and_cmd():
+    doc, fixes, _ = run("FROM node:22-alpine\nCOPY . .\nCMD npm start\n")
+    assert len(fixes) == 1 and len(fixes[0].edits) == 3
+    assert fixes[0].applicability == Applicability.UNSAFE
+    assert apply_edits(doc.source, list(fixes[0].edits)) == (
+        "FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nCOPY . .\n"
+        'ENTRYPOINT ["dumb-init", "--"]\nCMD ["node", "server.js"]\n')
+
+
+def test_crlf_and_no_final_newline_kept():
+    doc, fixes, _ = run("FROM node:22\r\nCMD node server.js")
+    out = apply_edits(doc.source, list(fixes[0].edits))
+    assert out.startswith("FROM node:22\r\nRUN apt-get update && ")
+    assert out.endswith('\r\nENTRYPOINT ["dumb-init", "--"]\r\nCMD ["node", "server.js"]')
+
+
+def test_dumb_init_already_installed_by_a_run_is_not_installed_again():
+    doc, fixes, _ = run("FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nCMD [\"node\", \"a.js\"]\n")
+    assert len(fixes[0].edits) == 1  # only the ENTRYPOINT
+
+
+def test_cmd_inherited_from_a_parent_stage_is_skipped():
+    _, fixes, skips = run("FROM node:22 AS base\nCMD [\"node\", \"a.js\"]\nFROM base\nRUN true\n")
+    assert not fixes and "another stage" in skips[0].reason
+
+
+def test_parent_stage_with_non_root_user_is_skipped():
+    _, fixes, skips = run("FROM node:22 AS base\nUSER node\nFROM base\nCMD [\"node\", \"a.js\"]\n")
+    assert not fixes and "USER node" in skips[0].reason
+
+
+def test_start_script_command():
+    assert start_script_command(ctx_with({"start": "node dist/main.js --port 3000"}))[0] == [
+        "node", "dist/main.js", "--port", "3000"]
+    assert start_script_command(ctx_with({"start": "NODE_ENV=production node a.js"}))[0] is None
+    assert start_script_command(ctx_with({"start": "nodemon a.js"}))[0] is None
+    assert start_script_command(ctx_with({"start": "node -e 'x'"}))[0] is None
+    assert start_script_command(ctx_with({}, files={"server.js"}))[0] == ["node", "server.js"]
+    assert start_script_command(ctx_with({}, files={"server.js"}), "yarn")[0] is None
+    assert "no package.json" in start_script_command(ctx_with(None))[1]
+    assert start_script_runner(["yarn", "run", "start"]) == "yarn"
+    assert start_script_runner(["npm", "run", "build"]) is None
+
+
+def test_node_entry_file():
+    assert node_entry_file(["node", "-r", "dotenv/config", "server.js"]) == "server.js"
+    assert node_entry_file(["node", "--enable-source-maps", "dist/a.js", "x"]) == "dist/a.js"
+    assert node_entry_file(["/usr/local/bin/node", "a.mjs"]) == "a.mjs"
+    assert node_entry_file(["node"]) is None
+    assert node_entry_file(["npm", "start"]) is None
+
+
+def test_base_image_classification():
+    def b(text):
+        d = parse(text)
+        return base_image(d, d.final_stage)
+
+    assert b("FROM node:22-alpine3.20\n").distro == "alpine"
+    assert b("FROM docker.io/library/node:iron\n").distro == "debian"
+    assert b("FROM node\n").is_node
+    assert b("ARG V=22\nFROM node:${V}-slim\n").image == "node:22-slim"
+    assert b("FROM node:22 AS a\nFROM a AS b\nFROM b\n").is_node
+    assert b("FROM myorg/base\nRUN apk add curl\n").distro == "alpine"
+    assert b("FROM myorg/base\n").distro is None
+    assert b("FROM gcr.io/distroless/nodejs22-debian12\n").distroless
+    assert b("ARG B\nFROM $B\n").reason

@@ -1,0 +1,250 @@
+"""Run the app under an init process (dumb-init) as PID 1, in exec form.
+
+## What it does
+In the final stage it installs ``dumb-init`` with the base image's package manager, in a new
+``RUN`` right after ``FROM`` (so the layer stays cached when the app changes):
+
+* Alpine (``node:22-alpine``, or earlier ``apk add`` lines): ``RUN apk add --no-cache dumb-init``
+* Debian (``node:22``, ``-slim``, ``bookworm``, ``bullseye``, or earlier ``apt-get`` lines):
+  ``RUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*``
+
+then starts the command through it:
+
+* no ``ENTRYPOINT``: adds ``ENTRYPOINT ["dumb-init", "--"]`` before the ``CMD`` and writes the
+  ``CMD`` in exec form;
+* an exec-form ``ENTRYPOINT ["./entrypoint.sh"]`` becomes
+  ``ENTRYPOINT ["dumb-init", "--", "./entrypoint.sh"]`` (its ``CMD`` is left alone).
+
+``CMD npm start`` (also ``npm run start``, ``yarn start``, ``pnpm start``, shell or exec form)
+becomes ``CMD ["node", "<file>", ...]`` when ``scripts.start`` in package.json is exactly a plain
+``node <file> [args]`` and there are no ``prestart``/``poststart`` scripts; otherwise the
+package-manager command stays (now under the init) and the report says why.  A ``CMD`` that
+names a script file (``CMD ["server.js"]``), which the official image's ``docker-entrypoint.sh``
+used to run with ``node``, gets the ``node`` in front explicitly.  Install line, ``ENTRYPOINT``
+and ``CMD`` are one fix: they apply together.
+
+Images that already start under ``dumb-init``, ``tini`` (``/sbin/tini``, ``tini-static``),
+``docker-init``, ``catatonit`` or s6's ``/init`` are left alone.
+
+## Why
+PID 1 in a container gets no default signal handlers from the kernel: a Node.js process that
+does not install its own ``SIGTERM`` handler ignores ``docker stop``, which then waits for its
+timeout and kills it.  PID 1 must also reap orphaned child processes, which Node.js does not do.
+``npm start`` as PID 1 adds a layer that does not reliably forward signals.  ``dumb-init``
+forwards signals to the app (to its whole process group) and reaps zombies.
+
+## Example
+```diff
+ FROM node:22-alpine
++RUN apk add --no-cache dumb-init
+ WORKDIR /app
+ COPY . .
+-CMD npm start
++ENTRYPOINT ["dumb-init", "--"]
++CMD ["node", "server.js"]
+```
+
+## Fix safety
+Unsafe.  The new ``ENTRYPOINT`` replaces the base image's one: for the official ``node`` images
+that is ``docker-entrypoint.sh``, whose only job is to put ``node`` in front of a script name,
+which the fix does explicitly.  Other bases are only changed when their entrypoint is known to be
+empty (``alpine``, ``debian``, ``ubuntu``).  ``docker run <image> <args>`` now replaces the
+``CMD`` under dumb-init, the same as before.  Installing a package needs network access at build
+time.  Skipped, with a reason, when the distro cannot be told (unknown or distroless base, a base
+image from an unresolved build argument), for a shell-form ``ENTRYPOINT``, or when the final
+stage has no ``CMD``.  A ``CMD`` that needs a shell (``$PORT``, ``&&``) keeps its shell form:
+dumb-init signals the shell's whole process group, so the app still gets ``SIGTERM``.
+
+## Related codes
+hadolint DL3025 (loosely: exec form); Node.js Docker best practices ("Use an init system").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from dockerfix.fixer.context import Context
+from dockerfix.fixer.document import Document, Instruction
+from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.transform import Transform
+
+from ._helpers import (
+    base_image,
+    is_root_user,
+    json_array,
+    keyword,
+    new_line_after,
+    new_line_before,
+    plain_words,
+    shell_reason,
+    stage_chain,
+    start_script_command,
+    start_script_runner,
+)
+
+#: Programs that already are an init (basename of the first argv word).
+INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit", "init", "s6-svscan"})
+INSTALL = {
+    "alpine": "apk add --no-cache dumb-init",
+    "debian": "apt-get update && apt-get install -y --no-install-recommends dumb-init "
+              "&& rm -rf /var/lib/apt/lists/*",
+}
+#: Bases whose own ENTRYPOINT is known, so replacing it is understood.
+_KNOWN_ENTRYPOINT_REPOS = ("docker.io/library/node", "docker.io/library/alpine", "docker.io/library/debian",
+                           "docker.io/library/ubuntu")
+SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs")
+_INIT_RE = re.compile(r"(?<![\w-])(dumb-init|tini|tini-static|docker-init|catatonit)(?![\w-])")
+
+
+def argv_of(ins: Instruction) -> list[str] | None:
+    """The argv of a CMD/ENTRYPOINT: its JSON array, or its words when they are plain."""
+    if ins.is_json:
+        return list(ins.json_args or ())
+    return plain_words(ins.args_text)
+
+
+def is_init(argv: list[str] | None) -> bool:
+    return bool(argv) and argv[0].rsplit("/", 1)[-1] in INITS
+
+
+def _first_word(ins: Instruction) -> list[str] | None:
+    if ins.is_json:
+        return list(ins.json_args or ())
+    return [w.value for w in ins.words[:1]]
+
+
+class InitProcess(Transform):
+    code = "DFX007"
+    name = "init-process"
+    summary = "Run the app under dumb-init as PID 1, with the command in exec form"
+    default_applicability = Applicability.UNSAFE
+    related = ()
+
+    def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
+        stage = doc.final_stage
+        if stage is None:
+            return
+        chain = stage_chain(doc, stage)
+        entrypoints = [i for st in chain for i in st.instructions if i.keyword == "ENTRYPOINT"]
+        cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
+        ep = max(entrypoints, key=lambda i: i.index) if entrypoints else None
+        cmd = max(cmds, key=lambda i: i.index) if cmds else None
+        if ep is not None and is_init(_first_word(ep)):
+            yield from self._start_under_init(doc, ctx, stage.index, ep, cmd)
+            return  # already under an init
+        if cmd is not None and is_init(_first_word(cmd)):
+            return
+        if any(_INIT_RE.search(i.logical) for i in entrypoints + cmds):
+            return  # an init started some other way (`sh -c "exec tini ..."`)
+        line = (cmd or ep or stage.from_).line
+        if (ep is not None and ep.stage != stage.index) or (ep is None and cmd is not None and cmd.stage != stage.index):
+            yield Skip(self.code, "the final stage inherits its command from another stage; add the init there", line)
+            return
+        if ep is None and cmd is None:
+            yield Skip(self.code, "the final stage sets no CMD or ENTRYPOINT", stage.from_.line)
+            return
+        if ep is not None and not ep.is_json:
+            yield Skip(self.code, f"ENTRYPOINT on line {ep.line} is in shell form: `/bin/sh -c` is PID 1 and "
+                       "wrapping it would not reach the app; write it in exec form first", ep.line)
+            return
+        if ep is not None and not ep.json_args:
+            yield Skip(self.code, f"ENTRYPOINT on line {ep.line} is empty", ep.line)
+            return
+
+        base = base_image(doc, stage)
+        if base.reason:
+            yield Skip(self.code, f"cannot tell how to install dumb-init: {base.reason}", stage.from_.line)
+            return
+        if base.distroless:
+            yield Skip(self.code, f"the base image `{base.image}` is distroless (no shell or package manager) "
+                       "to install dumb-init; run with `docker run --init` or copy tini from a build stage",
+                       stage.from_.line)
+            return
+        if base.distro not in INSTALL:
+            yield Skip(self.code, f"unknown distro for the base image `{base.image}`: cannot tell whether to "
+                       "use apk or apt-get to install dumb-init", stage.from_.line)
+            return
+        if ep is None and not _known_entrypoint(base.image):
+            yield Skip(self.code, f"the base image `{base.image}` may define its own ENTRYPOINT, which a new "
+                       "ENTRYPOINT would replace", line)
+            return
+        for parent in chain[1:]:
+            users = [i for i in parent.instructions if i.keyword == "USER"]
+            if users and not is_root_user(users[-1].args_text):
+                yield Skip(self.code, f"stage `{parent.name}` switches to USER {users[-1].args_text} (line "
+                           f"{users[-1].line}), so a package install after FROM would fail", stage.from_.line)
+                return
+
+        edits: list[Edit] = []
+        notes: list[str] = []
+        installed = any(i.keyword == "RUN" and "dumb-init" in i.logical for st in chain for i in st.instructions)
+        if not installed:
+            edits.append(new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {INSTALL[base.distro]}"))
+
+        if ep is not None:
+            edits.append(Edit.replace(ep.args_span, json_array(["dumb-init", "--", *ep.json_args])))
+            what = f"wrap ENTRYPOINT {json_array(list(ep.json_args))} in dumb-init"
+        else:
+            assert cmd is not None
+            edits.append(new_line_before(doc, cmd, f"{keyword(doc, 'ENTRYPOINT', cmd)} {json_array(['dumb-init', '--'])}"))
+            what = "start the CMD under dumb-init"
+            new_cmd, skip = self._command(doc, ctx, cmd, base.is_node)
+            if skip is not None:
+                yield skip
+            if new_cmd is not None:
+                edits.append(Edit.replace(cmd.args_span, json_array(new_cmd)))
+                what += f" as {json_array(new_cmd)}"
+            elif not cmd.is_json:
+                notes.append(f"the CMD {shell_reason(cmd.args_text) or 'needs a shell'}, so it stays in shell form; "
+                             "dumb-init signals the shell's whole process group")
+        yield Fix(self.code, f"run the app under an init process: {what}", line, tuple(edits),
+                  self.default_applicability, tuple(notes))
+
+    def _start_under_init(self, doc: Document, ctx: Context, final: int, ep: Instruction,
+                          cmd: Instruction | None) -> Iterable[Fix | Skip]:
+        """``CMD npm start`` under an existing init ENTRYPOINT (``["dumb-init", "--"]``): replace it
+        with the plain node command when the start script allows, else say why it stays."""
+        args = list(ep.json_args or ()) if ep.is_json else [w.value for w in ep.words]
+        if cmd is None or cmd.stage != final or args[1:] not in ([], ["--"]):
+            return
+        argv = argv_of(cmd)
+        runner = start_script_runner(argv or [])
+        if runner is None:
+            return
+        resolved, why = start_script_command(ctx, runner)
+        if resolved is None:
+            yield Skip(self.code, f"`{' '.join(argv)}` stays (under {args[0].rsplit('/', 1)[-1]}): {why}", cmd.line)
+            return
+        yield Fix(self.code, f"run {json_array(resolved)} directly instead of `{' '.join(argv)}` ({why}): the "
+                  "package manager no longer sits between the init and the app", cmd.line,
+                  (Edit.replace(cmd.args_span, json_array(resolved)),), self.default_applicability)
+
+    def _command(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool
+                 ) -> tuple[list[str] | None, Skip | None]:
+        """The new exec-form argv for the CMD (None: leave it as it is) and a skip note."""
+        has_shell = any(i.keyword == "SHELL" for i in doc.stages[cmd.stage].instructions)
+        if not cmd.is_json and has_shell:
+            return None, None  # runs through the stage's custom SHELL: leave it to that shell
+        argv = argv_of(cmd)
+        if not argv:
+            return None, None
+        runner = start_script_runner(argv)
+        if runner is not None:
+            resolved, why = start_script_command(ctx, runner)
+            if resolved is not None:
+                return resolved, None
+            skip = Skip(self.code, f"`{' '.join(argv)}` stays (under dumb-init): {why}", cmd.line)
+            return (None if cmd.is_json else argv), skip
+        if node_base and (argv[0].startswith("-") or argv[0].endswith(SCRIPT_SUFFIXES)):
+            return ["node", *argv], None  # what docker-entrypoint.sh did with a script name
+        return (None if cmd.is_json else argv), None
+
+
+def _known_entrypoint(image: str | None) -> bool:
+    from dockerfix.fixer.imageref import ImageRefError, parse
+
+    try:
+        return parse(image or "").repository in _KNOWN_ENTRYPOINT_REPOS
+    except ImageRefError:
+        return False
