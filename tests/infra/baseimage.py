@@ -38,14 +38,18 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Where the shims find the binaries they "install".
 PAYLOAD_DIR = "usr/share/dockerfix-offline"
 
-# tag -> flavour. Alpine tags are pushed as OCI indexes, Debian ones as Docker manifest lists, so
-# both kinds of multi-arch references exist (the arm64 entry is the amd64 rootfs relabelled: right
-# for digest/platform resolution, not runnable).
+# Tags (all in library/node). Alpine ones are pushed as OCI indexes, Debian ones as Docker manifest
+# lists, so both kinds of multi-arch references exist (the arm64 entry is the amd64 rootfs relabelled:
+# right for digest/platform resolution, not runnable). Every current major is there because dockerfix
+# may move a FROM to the newest LTS (DFX003).
+MAJORS = ["18", "20", "22", "24", "25", "26", "lts", "current"]
 TAGS = {
-    "alpine": ["18-alpine", "20-alpine", "22-alpine", "lts-alpine", "alpine"],
-    "debian": ["20-bookworm-slim", "22-bookworm-slim", "lts-bookworm-slim", "20-slim", "22-slim",
-               "lts-slim", "20-bookworm", "22-bookworm", "20", "22", "lts"],
+    "alpine": [f"{m}-alpine" for m in MAJORS] + ["alpine", "lts-alpine3.22", "20-alpine3.20", "22-alpine3.20"],
+    "debian": [f"{m}{suffix}" for m in MAJORS
+               for suffix in ("-bookworm-slim", "-bookworm", "-slim", "-trixie-slim", "-trixie", "")]
+              + ["slim", "latest", "bookworm", "bookworm-slim", "trixie-slim"],
 }
+
 
 # Official images' entrypoint: run the command with node when it is not a command (or is a flag).
 ENTRYPOINT_SH = """#!/bin/sh
@@ -380,8 +384,8 @@ def main(argv=None):
     layers = cached_layers(args.cache)
     t1 = time.monotonic()
     digests = push_node_images(Registry.from_address(args.registry), layers)
-    print(f"baseimage: layers {t1 - t0:.1f}s, push {time.monotonic() - t1:.1f}s; "
-          f"seeded library/node:{{{','.join(digests)}}}" + ("" if layers["yarn"][1] else " (no yarn)"))
+    print(f"baseimage: layers {t1 - t0:.1f}s, push {time.monotonic() - t1:.1f}s; seeded {len(digests)} "
+          f"library/node tags ({', '.join(list(digests)[:4])}, ...)" + ("" if layers["yarn"][1] else "; NO yarn"))
 
 
 if __name__ == "__main__":
