@@ -8,11 +8,13 @@ from dockerfix.fixer.transform import Transform
 from .dfx001_exec_form import ExecForm
 from .dfx002_pin_digest import PinDigest
 from .dfx003_node_lts_tag import NodeLtsTag
+from .dfx004_production_deps import ProductionDeps
 from .dfx007_init_process import InitProcess
 
 ALL: tuple[type[Transform], ...] = (
     NodeLtsTag,  # choose the tag first ...
     PinDigest,  # ... then pin what it points to
+    ProductionDeps,
     InitProcess,  # adds ENTRYPOINT/CMD in exec form itself, before exec-form looks
     ExecForm,
 )

@@ -307,3 +307,432 @@ def node_entry_file(argv: list[str] | tuple[str, ...]) -> str | None:
             continue
         return a
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Package-manager commands inside RUN lines, and steps that need devDependencies
+# (shared by DFX004 production-deps and DFX005 node-env; others may use them).
+
+import fnmatch as _fnmatch  # noqa: E402
+import re as _re  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+from dockerfix.fixer.context import PackageJson  # noqa: E402
+from dockerfix.fixer.document import Span, Stage, Word  # noqa: E402
+
+#: Words that separate simple commands in a shell-form RUN.
+_SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", "{", "}", ";;"})
+#: Words that may precede the program of a simple command.
+_PREFIX_WORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!", "time", "exec", "command"})
+_ASSIGNMENT_RE = _re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REDIRECT_RE = _re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)")
+
+
+@_dataclass(frozen=True)
+class ShellCommand:
+    """One simple command of a shell-form RUN: its argv words (leading ``VAR=value`` assignments,
+    ``if``/``then``-style keywords and redirections left out), each with its span in the source."""
+
+    words: tuple[Word, ...]
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return tuple(w.value for w in self.words)
+
+    @property
+    def start(self) -> int:
+        return self.words[0].span.start
+
+    @property
+    def end(self) -> int:
+        return self.words[-1].span.end
+
+
+def shell_commands(ins: Instruction) -> list[ShellCommand]:
+    """The simple commands of a shell-form ``RUN`` (split on ``&&``, ``||``, ``;``, ``|``...), in
+    order.  Empty for exec-form RUNs; heredoc bodies are not looked into."""
+    if ins.keyword != "RUN" or ins.is_json:
+        return []
+    out: list[ShellCommand] = []
+    cur: list[Word] = []
+    skip_next = False
+
+    def flush() -> None:
+        if cur:
+            out.append(ShellCommand(tuple(cur)))
+        cur.clear()
+
+    for w in ins.words:
+        text = w.text
+        if skip_next:
+            skip_next = False
+            continue
+        if text in _SEPARATORS:
+            flush()
+            continue
+        trailing_sep = False
+        if text.endswith(";") and not text.endswith("\\;") and len(text) > 1 and text[0] not in "\"'":
+            text = text[:-1]
+            w = Word(text, w.value[:-1], Span(w.span.start, w.span.end - 1))
+            trailing_sep = True
+        if text.startswith("<<"):  # heredoc marker: the body is not part of the words
+            flush()
+            continue
+        if _REDIRECT_RE.match(text):
+            if _REDIRECT_RE.fullmatch(text):
+                skip_next = True  # `> file`: the next word is the target
+        elif not cur and (text in _PREFIX_WORDS or _ASSIGNMENT_RE.match(text)):
+            pass
+        else:
+            cur.append(w)
+        if trailing_sep:
+            flush()
+    flush()
+    return out
+
+
+#: npm subcommand aliases (npm's own alias table, trimmed to the ones people write).
+_NPM_INSTALL = frozenset({"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "add"})
+_NPM_CI = frozenset({"ci", "clean-install", "ic", "install-clean", "isntall-clean"})
+#: Options that take their value as the next word (``--loglevel warn``).  Unknown options are
+#: taken as booleans, so their value would look like a package name: the command is then left alone.
+_VALUE_OPTIONS = frozenset({
+    "--loglevel", "--registry", "--cache", "--prefix", "-C", "--dir", "--userconfig", "--workspace", "-w",
+    "--omit", "--include", "--only", "--tag", "--cwd", "--filter", "-F", "--network-timeout", "--mutex",
+    "--modules-folder", "--cache-folder", "--store-dir", "--reporter", "--fetch-timeout", "--fetch-retries",
+})
+
+
+@_dataclass(frozen=True)
+class PackageManagerCommand:
+    """``npm``/``yarn``/``pnpm``/``bun`` as run inside a RUN line.
+
+    ``action`` is ``install`` (``npm install``/``npm i``/``yarn``/``yarn install``/``pnpm i``...),
+    ``ci`` (``npm ci``), ``focus`` (``yarn workspaces focus``), ``run`` or ``other``; ``sub`` is the
+    subcommand word (None for a bare ``yarn``); ``options`` are the option words after the tool (with
+    the values of options that take one); ``positionals`` are the other words after the subcommand
+    (package names for an install)."""
+
+    tool: str
+    action: str
+    command: ShellCommand
+    tool_word: Word
+    sub: Word | None
+    options: tuple[Word, ...]
+    positionals: tuple[Word, ...]
+
+    @property
+    def option_values(self) -> tuple[str, ...]:
+        return tuple(w.value for w in self.options)
+
+    def has_option(self, *names: str) -> bool:
+        """True when one of ``names`` is given (``--x`` or ``--x=value`` for a bare ``--x``)."""
+        for v in self.option_values:
+            if v in names:
+                return True
+            if "=" in v and v.split("=", 1)[0] in names and v.split("=", 1)[1] not in ("false", "0"):
+                return True
+        return False
+
+    @property
+    def is_bare_install(self) -> bool:
+        """An install of the project's own dependencies (no package names, not global)."""
+        return (self.action in ("install", "ci") and not self.positionals
+                and not self.has_option("-g", "--global") and "--location=global" not in self.option_values)
+
+    @property
+    def last_word(self) -> Word:
+        return self.sub or self.tool_word
+
+
+_TOOLS = frozenset({"npm", "yarn", "pnpm", "bun", "corepack"})
+
+
+def package_manager_commands(ins: Instruction) -> list[PackageManagerCommand]:
+    """Every npm/yarn/pnpm/bun command of a shell-form RUN, with source spans for its words.
+    ``corepack yarn ...`` and ``corepack pnpm ...`` are seen as yarn/pnpm."""
+    out = []
+    for cmd in shell_commands(ins):
+        words = list(cmd.words)
+        if not words:
+            continue
+        name = words[0].value.rsplit("/", 1)[-1]
+        if name == "corepack" and len(words) > 1 and words[1].value in ("yarn", "pnpm", "npm"):
+            words = words[1:]
+            name = words[0].value
+        if name not in _TOOLS - {"corepack"}:
+            continue
+        tool_word = words[0]
+        options: list[Word] = []
+        rest: list[Word] = []
+        sub: Word | None = None
+        i = 1
+        while i < len(words):
+            w = words[i]
+            if w.value.startswith("-") and w.value != "-":
+                options.append(w)
+                if w.value in _VALUE_OPTIONS and i + 1 < len(words):
+                    options.append(words[i + 1])
+                    i += 1
+            elif sub is None:
+                sub = w
+            else:
+                rest.append(w)
+            i += 1
+        action = "other"
+        s = sub.value if sub else None
+        if name == "npm":
+            action = "install" if s in _NPM_INSTALL else "ci" if s in _NPM_CI else (
+                "run" if s in ("run", "run-script", "rum", "urn", "test", "t", "tst", "start", "exec", "x") else "other")
+        elif name == "yarn":
+            if s is None or s == "install":
+                action = "install"
+            elif s == "add":
+                action = "install"
+            elif s == "workspaces" and rest and rest[0].value == "focus":
+                action = "focus"
+                rest = rest[1:]
+            else:
+                action = "run"
+        elif name == "pnpm":
+            action = "install" if s in ("install", "i", "add") else "ci" if s == "ci" else "run"
+        elif name == "bun":
+            action = "install" if s in ("install", "i", "add") else "run"
+        if s == "add" and not rest:
+            action = "other"  # `npm add` without a package is not an install of the project
+        out.append(PackageManagerCommand(name, action, cmd, tool_word, sub, tuple(options), tuple(rest)))
+    return out
+
+
+#: Tools whose presence means a build or test step (they normally come from devDependencies).
+BUILD_TOOLS = frozenset({
+    "tsc", "webpack", "babel", "rollup", "esbuild", "tsup", "parcel", "swc", "gulp", "grunt", "jest", "vitest",
+    "mocha", "ava", "eslint", "ng", "vue-cli-service", "react-scripts", "nuxt", "nuxi", "astro", "svelte-kit",
+    "remix", "gatsby", "ncc", "tsx", "ts-node", "nodemon", "turbo", "nx", "lerna",
+})
+#: Tools that are builds only with a given subcommand (``next start`` is a runtime command).
+BUILD_SUBCOMMANDS = {"next": {"build", "lint"}, "vite": {"build"}, "nest": {"build"}, "prisma": {"generate"},
+                     "nuxt": {"build", "generate"}, "astro": {"build"}, "ng": {"build", "test"}}
+#: devDependency package -> the command it installs, where the two differ.
+_PACKAGE_BINS = {"typescript": "tsc", "@nestjs/cli": "nest", "@angular/cli": "ng", "@babel/cli": "babel",
+                 "@swc/cli": "swc", "@vercel/ncc": "ncc", "@vue/cli-service": "vue-cli-service",
+                 "@sveltejs/kit": "svelte-kit", "@remix-run/dev": "remix", "webpack-cli": "webpack"}
+_RUNNERS = frozenset({"npx", "bunx", "pnpx"})
+_NPM_BUILTIN_SCRIPTS = {"test": "test", "t": "test", "tst": "test", "start": "start"}
+
+
+def dev_binaries(package: PackageJson | None) -> dict[str, str]:
+    """Command name -> devDependency that provides it (the package name itself, or its known bin)."""
+    out: dict[str, str] = {}
+    if package is None:
+        return out
+    for dep in package.dev_dependencies:
+        out[_PACKAGE_BINS.get(dep, dep)] = dep
+        if dep in _PACKAGE_BINS:
+            out.setdefault(dep, dep)
+    return out
+
+
+def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJson | None,
+                          _depth: int = 0) -> str | None:
+    """Why running ``argv`` needs devDependencies (a build, test or dev tool), or None.
+
+    Knows ``npm run X`` / ``npm test`` / ``yarn X`` / ``pnpm X`` (following the script in
+    package.json, any script named ``build``, any ``test``), ``npx``/``bunx`` runners, build tools
+    (``tsc``, ``next build``, ``vite build``, ``nest build``, ``webpack``, ``babel``...) and any command
+    provided by a package listed in ``devDependencies``."""
+    argv = [a for a in argv if a]
+    if not argv or _depth > 4:
+        return None
+    head = argv[0].rsplit("/", 1)[-1]
+    if head in _RUNNERS or (head in ("yarn", "pnpm") and len(argv) > 1 and argv[1] in ("exec", "dlx")) \
+            or (head == "npm" and len(argv) > 1 and argv[1] in ("exec", "x")):
+        skip = 1 if head in _RUNNERS else 2
+        rest = [a for a in argv[skip:] if not a.startswith("-") and a != "--"]
+        return dev_dependency_reason(rest, package, _depth + 1) if rest else None
+    scripts = package.scripts if package else {}
+    script: str | None = None
+    if head in ("npm", "yarn", "pnpm", "bun"):
+        words = [a for a in argv[1:] if not a.startswith("-")]
+        if not words:
+            return None
+        sub = words[0]
+        if head == "npm" and sub in _NPM_BUILTIN_SCRIPTS:
+            script = _NPM_BUILTIN_SCRIPTS[sub]
+        elif sub in ("run", "run-script") and len(words) > 1:
+            script = words[1]
+        elif head in ("yarn", "pnpm") and sub not in ("install", "add", "remove", "workspaces", "workspace",
+                                                      "cache", "config", "global", "import", "init", "dlx",
+                                                      "exec", "bin", "info", "why", "list", "ls", "prune",
+                                                      "rebuild", "store", "link", "unlink", "pack",
+                                                      "publish", "set", "plugin", "node", "up", "upgrade",
+                                                      "audit", "outdated", "fetch", "deploy", "i", "ci"):
+            script = sub
+        elif head == "bun" and sub == "run" and len(words) > 1:
+            script = words[1]
+        if script is None:
+            return None
+        if script == "test":
+            return f"`{' '.join(argv)}` runs the tests"
+        if script == "build":
+            return f"`{' '.join(argv)}` runs a build"
+        body = scripts.get(script)
+        if body is None:
+            if head in ("yarn", "pnpm") and sub == script:  # `yarn tsc` runs a package binary
+                return dev_dependency_reason(words, package, _depth + 1)
+            return None
+        inner = dev_dependency_reason_of_script(body, package, _depth + 1)
+        return f"`{' '.join(argv)}` runs the script {script!r} ({inner})" if inner else None
+    if head in BUILD_TOOLS:
+        return f"`{' '.join(argv)}` is a build/dev tool"
+    if head in BUILD_SUBCOMMANDS and len(argv) > 1 and argv[1] in BUILD_SUBCOMMANDS[head]:
+        return f"`{head} {argv[1]}` is a build step"
+    dev = dev_binaries(package)
+    if head in dev:
+        return f"`{head}` comes from the devDependency {dev[head]!r}"
+    return None
+
+
+def dev_dependency_reason_of_script(body: str, package: PackageJson | None, _depth: int = 0) -> str | None:
+    """Like :func:`dev_dependency_reason` for a package.json script body (``tsc && node x``)."""
+    cmds: list[list[str]] = [[]]
+    for tok in _re.split(r"(\s+|&&|\|\||[;|&()])", body):
+        if not tok or tok.isspace():
+            continue
+        if tok in ("&&", "||", ";", "|", "&", "(", ")"):
+            cmds.append([])
+            continue
+        tok = tok.strip("'\"")
+        if not cmds[-1] and (_ASSIGNMENT_RE.match(tok) or tok in ("cross-env", "dotenv", "--")):
+            if tok == "cross-env" and "cross-env" in (package.dev_dependencies if package else {}):
+                return "`cross-env` comes from devDependencies"
+            continue
+        cmds[-1].append(tok)
+    for argv in cmds:
+        reason = dev_dependency_reason(argv, package, _depth)
+        if reason:
+            return reason
+    return None
+
+
+def dev_step_in_run(ins: Instruction, package: PackageJson | None, after: int = -1) -> str | None:
+    """Why a RUN (from source offset ``after`` on) needs devDependencies, or None."""
+    for cmd in shell_commands(ins):
+        if cmd.start <= after:
+            continue
+        reason = dev_dependency_reason(cmd.argv, package)
+        if reason:
+            return reason
+    return None
+
+
+def is_node_image(ref: str) -> bool:
+    """``node``, ``node:22``, ``docker.io/library/node@sha256:...``, ``cgr.dev/chainguard/node``,
+    ``gcr.io/distroless/nodejs22-debian12``..."""
+    name = ref.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1].split(":", 1)[0].lower()
+    return last == "node" or last.startswith("nodejs")
+
+
+def stage_by_name(doc: Document, name: str) -> Stage | None:
+    name = name.lower()
+    for s in doc.stages:
+        if s.name == name:
+            return s
+    if name.isdigit() and int(name) < len(doc.stages):
+        return doc.stages[int(name)]
+    return None
+
+
+def stage_lineage(doc: Document, stage: Stage) -> list[Stage]:
+    """The stage and the stages it is built ``FROM`` by name, nearest first."""
+    out = [stage]
+    cur = stage
+    while True:
+        parent = stage_by_name(doc, cur.base)
+        if parent is None or parent.index >= cur.index or parent in out:
+            return out
+        out.append(parent)
+        cur = parent
+
+
+def stage_consumers(doc: Document, stage: Stage) -> list[Stage]:
+    """Stages that build on ``stage``: ``FROM stage`` or ``COPY/ADD --from=stage``, transitively."""
+    found: list[Stage] = []
+    todo = [stage]
+    while todo:
+        cur = todo.pop()
+        keys = {str(cur.index)} | ({cur.name} if cur.name else set())
+        for s in doc.stages:
+            if s.index <= cur.index or s in found:
+                continue
+            uses = s.base.lower() in keys or any(
+                i.keyword in ("COPY", "ADD") and i.flag("from") is not None
+                and (i.flag("from").value or "").lower() in keys for i in s.instructions)
+            if uses:
+                found.append(s)
+                todo.append(s)
+    return sorted(found, key=lambda s: s.index)
+
+
+def copy_sources(ins: Instruction) -> list[Word] | None:
+    """The source words of a shell-form COPY/ADD (None for JSON form or heredocs)."""
+    if ins.keyword not in ("COPY", "ADD") or ins.is_json or ins.heredocs or len(ins.words) < 2:
+        return None
+    return list(ins.words[:-1])
+
+
+def copies_root_file(ins: Instruction, name: str) -> bool:
+    """Does a COPY/ADD (from the build context) bring the context's top-level file ``name``?"""
+    srcs = copy_sources(ins)
+    if srcs is None:
+        return False
+    for w in srcs:
+        v = w.value
+        while v.startswith("./"):
+            v = v[2:]
+        v = v.lstrip("/")
+        if v in ("", ".") or v == name or ("/" not in v.rstrip("/") and _fnmatch.fnmatchcase(name, v.rstrip("/"))):
+            return True
+    return False
+
+
+def dockerignore_excludes(dockerignore: str | None, name: str) -> bool:
+    """Would ``.dockerignore`` leave the top-level file ``name`` out of the build context?"""
+    if not dockerignore:
+        return False
+    excluded = False
+    for raw in dockerignore.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        neg = line.startswith("!")
+        pat = line[1:].strip() if neg else line
+        while pat.startswith("./"):
+            pat = pat[2:]
+        pat = pat.lstrip("/").rstrip("/")
+        if pat.startswith("**/"):
+            pat = pat[3:]
+        if _fnmatch.fnmatchcase(name, pat):
+            excluded = not neg
+    return excluded
+
+
+def insert_line_before(doc: Document, ins: Instruction, line: str) -> "tuple[int, str]":
+    """(offset, text) that inserts ``line`` as a new line above ``ins`` and above the comment block
+    directly over it (so ``# hadolint ignore=...`` style comments stay with their instruction)."""
+    idx = next(i for i, s in enumerate(doc.segments) if s.kind == "instruction" and s.span.start == ins.span.start)
+    at = doc.segments[idx].span.start
+    for seg in reversed(doc.segments[:idx]):
+        if seg.kind != "comment":
+            break
+        at = seg.span.start
+    return at, doc.line_indent(ins) + line + doc.newline
+
+
+def insert_line_after(doc: Document, ins: Instruction, line: str) -> "tuple[int, str]":
+    """(offset, text) that inserts ``line`` as a new line below ``ins`` (heredoc bodies included)."""
+    seg = next(s for s in doc.segments if s.kind == "instruction" and s.span.start == ins.span.start)
+    if seg.text.endswith("\n"):
+        return seg.span.end, doc.line_indent(ins) + line + doc.newline
+    return seg.span.end, doc.newline + doc.line_indent(ins) + line

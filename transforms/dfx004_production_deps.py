@@ -1,0 +1,363 @@
+"""Install dependencies from the lockfile, without devDependencies in the runtime image.
+
+## What it does
+Rewrites the install of the project's own dependencies (``npm install``/``npm i`` with no package
+names, ``yarn``/``yarn install``, ``pnpm install``) into the lockfile-only form of the package
+manager whose lockfile is in the build context, and leaves devDependencies out where nothing
+later needs them:
+
+| lockfile in the context | runtime stage | stage with a later build/test step |
+|---|---|---|
+| ``package-lock.json`` / ``npm-shrinkwrap.json`` | ``npm ci --omit=dev`` | ``npm ci`` |
+| ``yarn.lock`` (yarn 1) | ``yarn install --frozen-lockfile --production`` | ``yarn install --frozen-lockfile`` |
+| ``yarn.lock`` (yarn berry) | ``yarn workspaces focus --all --production`` (yarn 4, or workspace-tools plugin) | ``yarn install --immutable`` |
+| ``pnpm-lock.yaml`` | ``pnpm install --frozen-lockfile --prod`` | ``pnpm install --frozen-lockfile`` |
+
+An existing ``npm ci`` in a runtime stage gets ``--omit=dev``; the deprecated
+``npm install --production`` / ``--only=production`` becomes ``npm ci --omit=dev``.  Only the
+command's own words are edited: ``RUN --mount=type=cache,...`` flags, ``&&`` chains,
+continuations and comments stay as they are.  When the stage copies ``package.json`` but not the
+lockfile before the install (``COPY package.json ./``), the same fix adds the lockfile to that
+``COPY`` (``COPY package.json package-lock.json ./``): without it ``npm ci`` fails.
+
+devDependencies stay (only the lockfile part is applied) when a later step needs them: in the same
+stage after the install, or in any stage built ``FROM`` it or copying ``--from`` it.  Such a step is
+``npm run build``/``yarn build``/``pnpm build``/any script named ``build``, ``npm test``, a script
+whose body runs a build or dev tool (``tsc``, ``next build``, ``vite build``, ``nest build``,
+``webpack``, ``babel``, ...) or a command from a devDependency.  They also stay when the image's
+start command needs one (``CMD ["npx", "ts-node", ...]``, a ``start`` script running ``nodemon``),
+and in stages that do not end up in the final image (separate ``dev``/``test`` targets).
+
+## Why
+``npm install`` resolves versions again at build time, so two builds of one commit can ship
+different code, and it may rewrite the lockfile inside the image; ``npm ci`` installs exactly what
+the lockfile pins and fails loudly when it is out of date.  devDependencies (compilers, test
+runners, linters) in a runtime image make it larger and add packages, and their CVEs, that
+production never runs.  hadolint has no rule for this (hadolint issue #781 asks for one); this
+pass is the fix it would suggest.
+
+## Example
+```diff
+ FROM node:22-slim
+ WORKDIR /app
+-COPY package.json ./
+-RUN npm install
++COPY package.json package-lock.json ./
++RUN npm ci --omit=dev
+ COPY . .
+ CMD ["node", "server.js"]
+```
+
+## Fix safety
+Unsafe.  ``npm ci`` refuses to install when the lockfile does not match ``package.json``: a build
+that passes today fails until the lockfile is regenerated.  Leaving devDependencies out is right
+only when the app really runs without them; a package listed under devDependencies but required
+at run time (a common mistake) then fails on start, which no static check can rule out.
+``yarn workspaces focus`` does not check the lockfile the way ``--immutable`` does, and on yarn
+2/3 it needs ``plugin-workspace-tools``: it is used only when ``packageManager`` says yarn 4 or
+``.yarnrc.yml`` lists the plugin; otherwise berry gets ``yarn install --immutable`` and a report
+line.  Nothing is changed, and a reason is reported, when there is no ``package.json`` or no
+lockfile in the build context, the lockfile belongs to another package manager, ``.dockerignore``
+leaves the lockfile out, the lockfile cannot be seen reaching the image before the install, or the
+install runs in a heredoc script or an exec-form ``RUN``.  Installs of named packages
+(``npm install express``, ``npm install -g pm2``) are left alone.
+
+## Related codes
+none (peers only report; hadolint issue #781 asks for an ``npm ci`` rule).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from dockerfix.fixer.context import Context
+from dockerfix.fixer.document import Document, Instruction, Span, Stage
+from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.transform import Transform
+
+from ._helpers import (
+    PackageManagerCommand,
+    copies_root_file,
+    copy_sources,
+    dev_dependency_reason,
+    dev_step_in_run,
+    dockerignore_excludes,
+    package_manager_commands,
+    plain_words,
+    stage_consumers,
+    stage_lineage,
+)
+
+LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
+LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
+LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
+               "pnpm": "pnpm install --frozen-lockfile"}
+_HEREDOC_INSTALL_RE = re.compile(r"(?m)\b(?:npm\s+(?:install|i|ci)\b|yarn(?:\s+install)?\s*(?:$|&&|;)|pnpm\s+(?:install|i)\b)")
+_NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod")
+_NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
+
+
+def _berry_can_focus(ctx: Context) -> bool:
+    """``yarn workspaces focus`` exists: yarn >= 4, or the workspace-tools plugin is configured."""
+    pm = ctx.package.package_manager if ctx.package else None
+    if pm:
+        m = re.match(r"yarn@(\d+)", pm)
+        if m and int(m.group(1)) >= 4:
+            return True
+    rc = ctx.read_file(".yarnrc.yml") or ""
+    return "plugin-workspace-tools" in rc or "@yarnpkg/plugin-workspace-tools" in rc
+
+
+def _argv(ins: Instruction) -> list[str] | None:
+    if ins.json_args is not None:
+        return list(ins.json_args)
+    return plain_words(ins.args_text) or ins.args_text.split()
+
+
+def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
+    """Why the final image's start command needs devDependencies, or None."""
+    final = doc.final_stage
+    if final is None:
+        return None
+    cmd = entry = None
+    for st in stage_lineage(doc, final):
+        for ins in reversed(st.instructions):
+            if ins.keyword == "CMD" and cmd is None:
+                cmd = ins
+            if ins.keyword == "ENTRYPOINT" and entry is None:
+                entry = ins
+    for ins in (entry, cmd):
+        if ins is None or not ins.args_text:
+            continue
+        argv = _argv(ins) or []
+        if argv[:2] == ["/bin/sh", "-c"] or argv[:2] == ["sh", "-c"]:
+            argv = argv[2:3][0].split() if len(argv) > 2 else []
+        reason = dev_dependency_reason(tuple(argv), ctx.package)
+        if reason:
+            return f"the start command on line {ins.line} needs devDependencies: {reason}"
+    return None
+
+
+class ProductionDeps(Transform):
+    code = "DFX004"
+    name = "production-deps"
+    summary = "Install dependencies from the lockfile, without devDependencies in the runtime image"
+    default_applicability = Applicability.UNSAFE
+    related = ()
+
+    def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
+        final = doc.final_stage
+        if final is None:
+            return
+        final_lineage = stage_lineage(doc, final)
+        runtime_reason: list[str | None] = []  # computed once, lazily
+        for stage in doc.stages:
+            consumers = stage_consumers(doc, stage)
+            reaches_final = stage is final or final in consumers
+            for ins in stage.instructions:
+                if ins.keyword != "RUN":
+                    continue
+                if ins.heredocs:
+                    if any(_HEREDOC_INSTALL_RE.search(h.body) for h in ins.heredocs):
+                        yield Skip(self.code, f"the dependency install on line {ins.line} runs in a heredoc "
+                                   "script; it is not rewritten", ins.line)
+                    continue
+                if ins.is_json:
+                    if ins.json_args and ins.json_args[0] in ("npm", "yarn", "pnpm") and len(ins.json_args) > 1 \
+                            and ins.json_args[1] in ("install", "i", "ci"):
+                        yield Skip(self.code, f"the exec-form RUN on line {ins.line} is not rewritten", ins.line)
+                    continue
+                for cmd in package_manager_commands(ins):
+                    if not cmd.is_bare_install or cmd.tool not in LOCK_KINDS:
+                        continue
+                    if not runtime_reason:
+                        runtime_reason.append(runtime_dev_reason(doc, ctx) if ctx.package else None)
+                    yield from self._one(doc, ctx, stage, ins, cmd, consumers, reaches_final,
+                                         stage in final_lineage, runtime_reason[0])
+
+    # -----------------------------------------------------------------------------------------
+    def _one(self, doc: Document, ctx: Context, stage: Stage, ins: Instruction, cmd: PackageManagerCommand,
+             consumers: list[Stage], reaches_final: bool, ships: bool,
+             runtime_reason: str | None) -> Iterable[Fix | Skip]:
+        line = ins.line
+        what = " ".join(w.value for w in cmd.command.words)
+        if ctx.package is None:
+            why = ctx.package_error or "no package.json in the build context"
+            yield Skip(self.code, f"`{what}` on line {line} left as is: {why}", line)
+            return
+        if ctx.lockfile is None:
+            yield Skip(self.code, f"`{what}` on line {line} left as is: no lockfile in the build context: "
+                       f"{LOCKED_FORM['npm' if cmd.tool == 'npm' else 'pnpm' if cmd.tool == 'pnpm' else 'yarn-v1']}"
+                       " would fail", line)
+            return
+        if ctx.lock_kind not in LOCK_KINDS[cmd.tool]:
+            yield Skip(self.code, f"`{what}` on line {line} left as is: the build context's lockfile is "
+                       f"{ctx.lockfile}, which {cmd.tool} does not read", line)
+            return
+        kind = ctx.lock_kind
+
+        # may devDependencies be left out here?
+        keep_reason = dev_step_in_run(ins, ctx.package, after=cmd.command.end)
+        if keep_reason is None:
+            for later in stage.instructions:
+                if later.index > ins.index and later.keyword == "RUN":
+                    keep_reason = dev_step_in_run(later, ctx.package)
+                    if keep_reason:
+                        keep_reason += f" (line {later.line})"
+                        break
+        if keep_reason is None:
+            for st in consumers:
+                for later in st.instructions:
+                    if later.keyword == "RUN":
+                        r = dev_step_in_run(later, ctx.package)
+                        if r:
+                            keep_reason = f"{r} (line {later.line}, in a stage built on this one)"
+                            break
+                if keep_reason:
+                    break
+        prune_ok = reaches_final and keep_reason is None and runtime_reason is None
+        notes: list[Skip] = []
+        if keep_reason and ships:
+            notes.append(Skip(self.code, f"devDependencies kept on line {line} because {keep_reason}; leaving "
+                              "them out of the runtime image belongs to a multi-stage split (build stage with all "
+                              "dependencies, runtime stage with a production-only install)", line))
+        elif runtime_reason and reaches_final:
+            notes.append(Skip(self.code, f"devDependencies kept on line {line}: {runtime_reason}", line))
+
+        edits: list[Edit] = []
+        locked = False  # does the fix switch to a lockfile-only install?
+        pruned = False
+        if cmd.tool == "npm":
+            vals = cmd.option_values
+            legacy = [w for w in cmd.options if w.value in _NPM_LEGACY_PROD]
+            only_pair = [(w, n) for w, n in zip(cmd.options, cmd.options[1:])
+                         if w.value == "--only" and n.value in ("production", "prod")]
+            omits = any(v == "--omit=dev" for v in vals) or any(
+                a.value == "--omit" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
+            keeps = any(v.startswith(_NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or \
+                any(a.value == "--include" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
+            if cmd.action == "install":
+                locked = True
+                if legacy or only_pair:
+                    edits.append(Edit.replace(cmd.sub.span, "ci"))
+                    for w in legacy:
+                        edits.append(Edit.replace(w.span, "--omit=dev"))
+                    for w, n in only_pair:
+                        edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
+                    pruned = True
+                elif omits or keeps or not prune_ok:
+                    edits.append(Edit.replace(cmd.sub.span, "ci"))
+                else:
+                    edits.append(Edit.replace(cmd.sub.span, "ci --omit=dev"))
+                    pruned = True
+            elif cmd.action == "ci" and prune_ok and not (legacy or only_pair or omits or keeps):
+                edits.append(Edit.insert(cmd.sub.span.end, " --omit=dev"))
+                pruned = True
+        elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-v1":
+            add = []
+            if not cmd.has_option("--frozen-lockfile"):
+                add.append("--frozen-lockfile")
+                locked = True
+            if prune_ok and not cmd.has_option("--production", "--prod") and "--production=false" not in cmd.option_values:
+                add.append("--production")
+                pruned = True
+            if add:
+                if cmd.sub is None:
+                    add.insert(0, "install")
+                edits.append(Edit.insert(cmd.last_word.span.end, " " + " ".join(add)))
+        elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-berry":
+            immutable = [w for w in cmd.options if w.value == "--immutable"]
+            others = [w for w in cmd.options if w.value != "--immutable"]
+            focus_edits = None
+            if prune_ok and _berry_can_focus(ctx) and not others:
+                focus_edits = []
+                if cmd.sub is None:
+                    focus_edits.append(Edit.insert(cmd.tool_word.span.end, " workspaces focus --all --production"))
+                else:
+                    focus_edits.append(Edit.replace(cmd.sub.span, "workspaces focus --all --production"))
+                for w in immutable:
+                    gap_start = w.span.start
+                    while gap_start > 0 and doc.source[gap_start - 1] in " \t":
+                        gap_start -= 1
+                    if gap_start == w.span.start:
+                        focus_edits = None
+                        break
+                    focus_edits.append(Edit.delete(Span(gap_start, w.span.end)))
+            if focus_edits is not None:
+                edits += focus_edits
+                pruned = True
+                locked = not immutable
+            else:
+                if not immutable:
+                    edits.append(Edit.insert(cmd.last_word.span.end,
+                                             (" install" if cmd.sub is None else "") + " --immutable"))
+                    locked = True
+                if prune_ok:
+                    notes.append(Skip(self.code, f"devDependencies kept on line {line}: a production-only yarn "
+                                      "berry install needs `yarn workspaces focus --all --production`, which needs "
+                                      "yarn 4 (packageManager) or plugin-workspace-tools on yarn 2/3", line))
+        elif cmd.tool == "pnpm" and cmd.action == "install":
+            vals = cmd.option_values
+            add = []
+            if not any(v.startswith(("--frozen-lockfile", "--no-frozen-lockfile")) for v in vals):
+                add.append("--frozen-lockfile")
+                locked = True
+            if prune_ok and not cmd.has_option("--prod", "-P", "--production", "--dev", "-D") \
+                    and "--production=false" not in vals:
+                add.append("--prod")
+                pruned = True
+            if add:
+                edits.append(Edit.insert(cmd.sub.span.end, " " + " ".join(add)))
+
+        if not edits:
+            yield from notes
+            return
+        if locked:
+            problem, extra = self._lockfile_reaches(doc, ctx, stage, ins, cmd.tool)
+            if problem:
+                yield Skip(self.code, f"`{what}` on line {line} left as is: {problem}", line)
+                return
+            edits += extra
+        yield from notes
+        parts = []
+        if locked:
+            parts.append(f"install exactly what {ctx.lockfile} pins")
+        if pruned:
+            parts.append("leave devDependencies out of the runtime image")
+        msg = " and ".join(parts) if parts else "install from the lockfile"
+        msg = msg[0].upper() + msg[1:]
+        if len(edits) > 1 and any(e.start < ins.span.start for e in edits):
+            msg += f"; copy {ctx.lockfile} into the image before the install"
+        yield Fix(self.code, msg, line, tuple(edits), self.default_applicability)
+
+    def _lockfile_reaches(self, doc: Document, ctx: Context, stage: Stage, ins: Instruction,
+                          tool: str) -> tuple[str | None, list[Edit]]:
+        """(problem, extra edits): is the lockfile COPYed into the image before ``ins``?"""
+        lock = ctx.lockfile or ""
+        if dockerignore_excludes(ctx.dockerignore, lock):
+            return f".dockerignore leaves {lock} out of the build context, so the lockfile-only install would fail", []
+        names = LOCK_NAMES[tool]
+        candidate: Instruction | None = None
+        unknown = False
+        for st in stage_lineage(doc, stage):
+            for i in reversed(st.instructions):
+                if st is stage and i.index >= ins.index:
+                    continue
+                if i.keyword not in ("COPY", "ADD"):
+                    continue
+                if i.flag("from") is not None or copy_sources(i) is None:
+                    unknown = True
+                    continue
+                if any(copies_root_file(i, n) for n in names):
+                    return None, []
+                if candidate is None and any(w.value in ("package.json", "./package.json") for w in copy_sources(i)):
+                    candidate = i
+        if candidate is not None:
+            word = next(w for w in copy_sources(candidate) if w.value in ("package.json", "./package.json"))
+            prefix = "./" if word.value.startswith("./") else ""
+            return None, [Edit.insert(word.span.end, f" {prefix}{lock}")]
+        if unknown:
+            return f"cannot tell whether {lock} is in the image before line {ins.line}", []
+        return (f"{lock} is not copied into the image before line {ins.line}, so the lockfile-only install "
+                "would fail"), []
