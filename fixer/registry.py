@@ -567,15 +567,13 @@ class RegistryClient:
             if creds is not None:
                 self._secrets.update(s for s in creds.secrets() if s)
                 if creds.username or creds.secret:
-                    self._secrets.add(self._basic_unlocked(creds))
+                    self._secrets.add(self._basic(creds))
         return creds
 
     @staticmethod
-    def _basic_unlocked(creds: Credentials) -> str:
+    def _basic(creds: Credentials) -> str:
+        """The Basic credential (base64 of ``user:secret``); itself treated as a secret."""
         return base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode("ascii")
-
-    def _basic(self, creds: Credentials) -> str:
-        return self._basic_unlocked(creds)
 
     def _remember_secret(self, value: str) -> None:
         with self._lock:

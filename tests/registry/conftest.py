@@ -7,6 +7,7 @@ Without ``docker-registry`` the real-registry tests are skipped with a reason, u
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -83,8 +84,6 @@ def open_registry(tmp_path_factory):
         for i in range(BENCH_REFS):
             pushed = seeder.push_index("bench/app", f"t{i}", [amd, arm], extra=[])
             # make every index distinct: re-push with an annotation
-            import json
-
             body = json.loads(pushed.body)
             body["annotations"] = {"org.example.n": str(i)}
             raw = json.dumps(body, separators=(",", ":")).encode()
