@@ -1,4 +1,4 @@
-// A tiny HTTP server.  Deliberately without a SIGTERM handler: dockerfix's reports point that out.
+// A tiny HTTP server.  Deliberately without a termination-signal handler (see dockerfix reports).
 const http = require("http");
 
 const port = Number(process.env.PORT) || 3000;
