@@ -1,0 +1,219 @@
+"""Run the final stage as the non-root ``node`` user.
+
+## What it does
+For a final stage built on the official ``node`` image (directly or through earlier stages), and
+running as root, it:
+
+* adds ``USER node`` (or ``USER 1000`` with ``user = "1000"`` in the configuration) after every
+  step that needs root and before the first ``RUN`` that can run as ``node`` (``npm ci``,
+  ``npm run build``, ``yarn``...), so dependency installs and builds already run unprivileged;
+  when no such ``RUN`` follows, before ``CMD``/``ENTRYPOINT`` (or at the end of the stage);
+* adds ``--chown=node:node`` (``--chown=1000:1000``) to every ``COPY``/``ADD`` after the
+  ``WORKDIR`` or into it (``COPY --from=build`` and JSON form too; other flags are kept; a
+  ``--chown`` already there is left alone);
+* when a ``RUN`` will run as ``node`` inside the ``WORKDIR``, makes the directory itself
+  writable with ``RUN chown node:node /app`` right after the ``WORKDIR`` line.
+
+Steps that need root stay before the ``USER`` line: package installs (``apt-get``, ``apk``),
+``npm install -g``, ``corepack enable``, ``chown``, ``useradd`` and any ``RUN`` that is not plainly
+a project-local ``npm``/``yarn``/``pnpm``/``npx``/``node`` command (``RUN --mount`` included).
+
+## Why
+A process running as root inside a container is root on the host's kernel: a remote code
+execution bug in the app or a dependency becomes a container escape away from the host.
+Kubernetes ``runAsNonRoot`` refuses to start images whose user it cannot prove non-root;
+with ``user = "1000"`` the image declares a numeric uid it can verify.
+
+Why the explicit ``chown`` of the ``WORKDIR``: ``WORKDIR /app`` creates a missing directory owned
+by root with the classic builder (``ContainerCreateWorkdir`` uses the daemon's root uid/gid).
+BuildKit creates it as the current ``USER`` (``dispatchWorkdir`` passes ``llb.WithUser`` of the
+image's user to ``llb.Mkdir``), but only when the directory does not exist yet and only under
+BuildKit. ``COPY --chown`` changes the copied files, not an existing destination directory. So
+``npm ci`` as ``node`` would fail with ``EACCES`` creating ``node_modules``; one ``chown`` of the
+directory (not recursive, so cheap) works with every builder.
+
+## Example
+```diff
+ FROM node:22-alpine
+ WORKDIR /app
++RUN chown node:node /app
+-COPY package*.json ./
++COPY --chown=node:node package*.json ./
++USER node
+ RUN npm ci --omit=dev
+-COPY . .
++COPY --chown=node:node . .
+ CMD ["node", "server.js"]
+```
+
+## Fix safety
+Unsafe: the app loses write access to files it does not own (anything outside the ``WORKDIR``)
+and cannot bind ports below 1024 without ``CAP_NET_BIND_SERVICE`` (Docker 20.10+ allows it by
+default through ``net.ipv4.ip_unprivileged_port_start=0``; Kubernetes and ``--network host`` do
+not), so a privileged ``EXPOSE`` is reported.  Mounted volumes may hold root-owned files.
+Skipped, with a reason: bases other than the official ``node`` image (no known non-root user:
+nginx, python, distroless images...), a final ``USER root``/``USER 0`` (the steps after it were
+written to need root), a ``USER`` from a variable, a configured user other than ``node``/``1000``,
+a ``WORKDIR`` given by a variable or a relative path when a ``RUN`` would need to write to it.
+
+## Related codes
+hadolint DL3002 (last user should not be root); Trivy DS-0002 / AVD-DS-0002; Checkov
+CKV_DOCKER_3 and CKV_DOCKER_8.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from dockerfix.fixer.context import Context
+from dockerfix.fixer.document import Document, Instruction
+from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.transform import Transform
+
+from ._helpers import base_image, effective_user, is_root_user, keyword, new_line_after, new_line_before, shell_commands
+
+#: Programs a project-local RUN may call as the ``node`` user.
+_NODE_TOOLS = frozenset({"npm", "yarn", "pnpm", "npx", "node", "bun", "bunx", "pnpx"})
+#: Harmless commands allowed when all their paths are relative (inside the WORKDIR).
+_LOCAL_TOOLS = frozenset({"rm", "mkdir", "cp", "mv", "touch", "echo", "true", "ls", "test", "["})
+_GLOBAL_FLAGS = frozenset({"-g", "--global", "--location=global", "--unsafe-perm", "--prefix", "-C", "--dir"})
+_RUNTIME = ("CMD", "ENTRYPOINT")
+
+
+def runs_as_node(ins: Instruction) -> bool:
+    """Can this RUN run unprivileged?  Only plain project-local package-manager/node commands
+    (and relative-path file commands); anything else is assumed to need root."""
+    if ins.keyword != "RUN" or ins.is_json or ins.heredocs or ins.flags:
+        return False
+    cmds = shell_commands(ins)
+    if not cmds:
+        return False
+    for cmd in cmds:
+        argv = cmd.argv
+        prog = argv[0].rsplit("/", 1)[-1]
+        if prog in _NODE_TOOLS:
+            if any(a in _GLOBAL_FLAGS or a.startswith("--prefix=") for a in argv[1:]):
+                return False
+            if prog == "yarn" and len(argv) > 1 and argv[1] == "global":
+                return False
+            if prog in ("npm", "pnpm") and len(argv) > 1 and argv[1] in ("link", "ln", "setup"):
+                return False
+        elif prog in _LOCAL_TOOLS:
+            if any(a.startswith(("/", "~", "..")) for a in argv[1:]):
+                return False
+        else:
+            return False
+    return True
+
+
+def _privileged_ports(ins: Instruction) -> list[str]:
+    out = []
+    for w in ins.words:
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?(?:/\w+)?", w.value)
+        if m and int(m.group(1)) < 1024:
+            out.append(w.value)
+    return out
+
+
+class NonRoot(Transform):
+    code = "DFX006"
+    name = "non-root"
+    summary = "Run the final stage as the non-root node user"
+    default_applicability = Applicability.UNSAFE
+    related = ("DL3002", "DS002", "AVD-DS-0002", "CKV_DOCKER_3", "CKV_DOCKER_8")
+
+    def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
+        stage = doc.final_stage
+        if stage is None:
+            return
+        user = ctx.config.user
+        numeric = ctx.config.numeric_user
+        current = effective_user(doc, stage)
+        if current is not None:
+            value = current.args_text
+            if "$" in value:
+                yield Skip(self.code, f"USER on line {current.line} comes from a variable (`{value}`): cannot tell "
+                           "whether the image runs as root", current.line)
+            elif is_root_user(value):
+                yield Skip(self.code, f"the final stage switches back to root (USER {value} on line {current.line}); "
+                           "the steps after it were written to need root, so move them before a non-root USER "
+                           "by hand", current.line)
+            else:
+                yield from self._ports(stage)
+            return
+        base = base_image(doc, stage)
+        if base.reason:
+            yield Skip(self.code, f"cannot tell which non-root user exists: {base.reason}", stage.from_.line)
+            return
+        if not base.is_node:
+            yield Skip(self.code, f"the base image `{base.image}` is not an official node image, so there is no "
+                       "known non-root user to switch to; create one and add USER by hand", stage.from_.line)
+            return
+        if user not in ("node", "1000"):
+            yield Skip(self.code, f"the configured user `{user}` is not the node image's user (`node`, uid 1000); "
+                       "create it in the Dockerfile and add USER by hand", stage.from_.line)
+            return
+        owner = "1000:1000" if numeric else "node:node"
+        body = list(stage.instructions[1:])
+        if not body:
+            return
+
+        root_pos = max((i for i, ins in enumerate(body) if ins.keyword == "RUN" and not runs_as_node(ins)),
+                       default=-1)
+        workdirs = [i for i, ins in enumerate(body) if ins.keyword == "WORKDIR"]
+        w_pos = workdirs[-1] if workdirs else None
+        w_ins = body[w_pos] if w_pos is not None else None
+        w_path = w_ins.words[0].value if w_ins is not None and len(w_ins.words) == 1 else None
+        usable = w_path is not None and w_path.startswith("/") and "$" not in w_path
+        start = max(root_pos, w_pos if w_pos is not None else -1)
+        runs_after = [i for i in range(start + 1, len(body)) if body[i].keyword == "RUN"]
+
+        edits: list[Edit] = []
+        details: list[str] = []
+        notes: list[str] = []
+        if runs_after and w_ins is not None and usable:
+            target: int | None = runs_after[0]
+            w_clean = w_path.rstrip("/") or "/"
+            edits.append(new_line_after(doc, w_ins, f"{keyword(doc, 'RUN', w_ins)} chown {owner} {w_clean}"))
+            details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
+        else:
+            after = runs_after[-1] if runs_after else start
+            target = next((i for i in range(after + 1, len(body)) if body[i].keyword in _RUNTIME), None)
+            if runs_after:
+                why = "there is no WORKDIR" if w_ins is None else f"WORKDIR `{w_ins.args_text}` is not a plain absolute path"
+                notes.append(f"RUN steps from line {body[runs_after[0]].line} on keep running as root: {why}, so "
+                             f"their directory cannot be made writable for {user}")
+        user_line = f"{keyword(doc, 'USER', stage.from_)} {user}"
+        if target is None:
+            edits.append(new_line_after(doc, body[-1], user_line))
+            where = "at the end of the final stage"
+        else:
+            edits.append(new_line_before(doc, body[target], user_line))
+            where = f"before line {body[target].line}"
+
+        chowned = 0
+        if w_ins is not None:
+            prefix = (w_path or "").rstrip("/") + "/"
+            for i, ins in enumerate(body):
+                if ins.keyword not in ("COPY", "ADD") or ins.flag("chown") is not None:
+                    continue
+                dest = ins.json_args[-1] if ins.is_json and ins.json_args else (ins.words[-1].value if ins.words else "")
+                into_workdir = usable and (dest.rstrip("/") + "/").startswith(prefix)
+                if i > w_pos or into_workdir:
+                    edits.append(Edit.insert(ins.args_span.start, f"--chown={owner} "))
+                    chowned += 1
+        if chowned:
+            details.append(f"--chown={owner} on {chowned} COPY/ADD")
+        message = f"run the final stage as {user}: USER {user} {where}" + (f"; {'; '.join(details)}" if details else "")
+        yield Fix(self.code, message, stage.from_.line, tuple(edits), self.default_applicability, tuple(notes))
+        yield from self._ports(stage)
+
+    def _ports(self, stage) -> Iterable[Skip]:
+        for ins in stage.instructions:
+            if ins.keyword == "EXPOSE":
+                ports = _privileged_ports(ins)
+                if ports:
+                    yield Skip(self.code, f"EXPOSE {' '.join(ports)}: a non-root process cannot bind ports below 1024 "
+                               "without CAP_NET_BIND_SERVICE (Docker 20.10+ allows it by default, Kubernetes and "
+                               "--network host do not); listen on a port >= 1024 instead", ins.line)
