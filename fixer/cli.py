@@ -165,6 +165,7 @@ class _Runner:
         self.cli_unsafe = unsafe_fixes
         self._configs: dict[Path, object] = {}
         self._pipelines: dict[tuple, object] = {}
+        self._resolvers: dict[object, object] = {}
         self.any_unsafe = False
         self.stderr_color = self._stderr_color()
 
@@ -211,6 +212,13 @@ class _Runner:
             self._pipelines[key] = Pipeline(transforms, required=Applicability.UNSAFE if unsafe else Applicability.SAFE)
         return self._pipelines[key]
 
+    def resolver_for(self, config):
+        """One resolver per configuration for the whole run, so each reference is looked up once."""
+        key = config.source or "<default>"
+        if key not in self._resolvers:
+            self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
+        return self._resolvers[key]
+
     # -- one file --------------------------------------------------------------------------------
     def process(self, target):
         from .context import load_context
@@ -247,7 +255,7 @@ class _Runner:
         if context_dir is None and target.is_stdin:
             context_dir = folder
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
-                           resolver=make_resolver(config, self.offline, self.refresh))
+                           resolver=self.resolver_for(config))
         result = pipeline.run(src.text, ctx, path=display)
         outcome = Outcome(result)
         if result.status == "changed":
@@ -505,7 +513,7 @@ def _build_app():
 
     @app.command(help=HELP, no_args_is_help=False)
     def fix(
-        paths: Annotated[Optional[list[str]], typer.Argument(metavar="PATH...", show_default=False,
+        paths: Annotated[Optional[list[str]], typer.Argument(metavar="PATH", show_default=False,
                                                               help="Files or folders; - for stdin.")] = None,
         check: Annotated[bool, typer.Option("--check", help="Report what would change (default).")] = False,
         diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff; write nothing.")] = False,
