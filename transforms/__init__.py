@@ -9,6 +9,7 @@ from .dfx001_exec_form import ExecForm
 from .dfx002_pin_digest import PinDigest
 from .dfx003_node_lts_tag import NodeLtsTag
 from .dfx004_production_deps import ProductionDeps
+from .dfx005_node_env import NodeEnv
 from .dfx006_non_root import NonRoot
 from .dfx007_init_process import InitProcess
 
@@ -16,6 +17,7 @@ ALL: tuple[type[Transform], ...] = (
     NodeLtsTag,  # choose the tag first ...
     PinDigest,  # ... then pin what it points to
     ProductionDeps,
+    NodeEnv,
     InitProcess,  # adds ENTRYPOINT/CMD in exec form itself, before exec-form looks
     ExecForm,
     NonRoot,

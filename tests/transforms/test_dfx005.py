@@ -1,0 +1,82 @@
+"""Focused tests for DFX005 node-env."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.document import parse
+from dockerfix.fixer.edits import Fix, Skip, apply_edits
+from dockerfix.transforms.dfx005_node_env import NodeEnv, env_keys, is_node_stage
+
+PKG = PackageJson({"scripts": {"build": "next build", "start": "next start"}, "devDependencies": {"eslint": "9"}})
+
+
+def run(text: str, package: PackageJson | None = PKG) -> tuple[str, list[Fix], list[Skip]]:
+    doc = parse(text)
+    out = list(NodeEnv().fix(doc, Context(package=package, lockfile="package-lock.json", lock_kind="npm")))
+    fixes = [f for f in out if isinstance(f, Fix)]
+    return apply_edits(text, [e for f in fixes for e in f.edits]), fixes, [s for s in out if isinstance(s, Skip)]
+
+
+@pytest.mark.parametrize("line,keys", [
+    ("ENV NODE_ENV production", ["NODE_ENV"]),
+    ("ENV NODE_ENV=production PORT=3000", ["NODE_ENV", "PORT"]),
+    ('ENV A="x y" NODE_ENV=production', ["A", "NODE_ENV"]),
+    ("ENV PORT 3000 NODE_ENV=production", ["PORT"]),  # legacy form: one variable, the rest is its value
+    ("ARG NODE_ENV", ["NODE_ENV"]),
+])
+def test_env_keys(line, keys):
+    assert env_keys(parse(f"FROM node\n{line}\n").instructions[1]) == keys
+
+
+@pytest.mark.parametrize("src,node", [
+    ("FROM node\n", True),
+    ("FROM docker.io/library/node:22@sha256:" + "a" * 64 + "\n", True),
+    ("FROM cgr.dev/chainguard/node:latest\n", True),
+    ("FROM node:22 AS base\nFROM base\n", True),
+    ("FROM debian:12\nRUN apt-get install -y nodejs npm && npm ci\n", True),
+    ("FROM alpine\nCMD [\"node\", \"x.js\"]\n", True),
+    ("FROM nginx:alpine\n", False),
+    ("FROM nodered/node-red\n", False),
+])
+def test_is_node_stage(src, node):
+    doc = parse(src)
+    assert is_node_stage(doc, doc.final_stage) is node
+
+
+def test_build_in_install_run_puts_env_after_it():
+    src = "FROM node:22\nCOPY . .\nRUN npm ci && npm run build\nCMD [\"npm\", \"start\"]\n"
+    out, _, _ = run(src)
+    assert out == "FROM node:22\nCOPY . .\nRUN npm ci && npm run build\nENV NODE_ENV=production\nCMD [\"npm\", \"start\"]\n"
+
+
+def test_install_after_build_gets_env_before_it():
+    src = "FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nRUN npm prune --omit=dev\nRUN npm ci --omit=dev\n"
+    out, _, _ = run(src)
+    assert "RUN npm run build\nENV NODE_ENV=production\nRUN npm prune" in out
+
+
+def test_env_set_in_other_stage_does_not_count():
+    src = "FROM node:22 AS build\nENV NODE_ENV=production\nFROM node:22-slim\nCOPY --from=build /a /a\n"
+    out, fixes, _ = run(src)
+    assert len(fixes) == 1
+    assert out.endswith("FROM node:22-slim\nENV NODE_ENV=production\nCOPY --from=build /a /a\n")
+
+
+def test_named_package_install_is_not_the_dependency_install():
+    src = "FROM node:22\nRUN npm install -g pm2\nCOPY . .\nRUN npm ci\n"
+    out, _, _ = run(src)
+    assert "COPY . .\nENV NODE_ENV=production\nRUN npm ci\n" in out
+
+
+def test_no_final_newline_after_from():
+    out, _, _ = run("FROM node:22", None)
+    assert out == "FROM node:22\nENV NODE_ENV=production"
+    parse(out)
+
+
+def test_indentation_follows_anchor():
+    src = "FROM node:22\n    COPY . .\n    RUN npm ci\n"
+    out, _, _ = run(src)
+    assert out == "FROM node:22\n    COPY . .\n    ENV NODE_ENV=production\n    RUN npm ci\n"

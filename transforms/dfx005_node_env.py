@@ -1,0 +1,158 @@
+"""Set NODE_ENV=production in the runtime stage.
+
+## What it does
+Adds ``ENV NODE_ENV=production`` (``key=value`` form) to the final stage of a Node.js image:
+
+* right above the stage's dependency install (``npm ci``, ``npm install``, ``yarn``,
+  ``pnpm install``...), together with the comment lines directly above that ``RUN``, so npm, yarn
+  and pnpm already install for production;
+* below the last step that needs devDependencies when the stage builds or tests after installing
+  (``npm run build``, ``tsc``, ``next build``, ``npm test``... — the detection DFX004 uses), so the
+  build still gets its tools;
+* below the install when the start command itself needs a devDependency (``ts-node``,
+  ``nodemon``), so the install keeps them;
+* right after ``FROM`` when the stage installs nothing (it copies ``node_modules`` from another
+  stage), so the variable is in place for every later step.
+
+The final stage counts as a Node stage when its base is a Node image (``node``, ``node:22-slim``,
+``*/node:*``, ``gcr.io/distroless/nodejs22-*``), or a stage of this file that derives from one, or
+when it runs npm, yarn, pnpm or node.  Nothing is added when ``NODE_ENV`` is already set with
+``ENV`` (any syntax: ``ENV NODE_ENV production``, ``ENV A=1 NODE_ENV=production``) in the final
+stage or in the stages it is built ``FROM``; a ``NODE_ENV`` ``ARG`` there or before the first
+``FROM`` is the user's own mechanism and is reported instead of overridden.
+
+## Why
+Express, Next.js and many other libraries switch to their production behaviour (view caching,
+no stack traces in error pages, less logging) only when ``NODE_ENV=production``; without it the
+container runs in development mode.  npm, yarn and pnpm also skip devDependencies when it is set,
+so installs after it produce a leaner image.  The Node.js Docker best practices recommend setting
+it in the image.
+
+## Example
+```diff
+ FROM node:22-slim
+ WORKDIR /app
+ COPY package.json package-lock.json ./
++ENV NODE_ENV=production
+ RUN npm ci
+ COPY . .
+ CMD ["node", "server.js"]
+```
+
+## Fix safety
+Unsafe.  The application itself may read ``NODE_ENV`` and behave differently (other config files,
+other logging, disabled debug routes), which is the point but is a behaviour change only the
+owner can accept.  An install after the new line leaves devDependencies out; a package wrongly
+listed under devDependencies but needed at run time then fails on start.  Placing the line after
+every detected build/test step and keeping installs for ``ts-node``/``nodemon`` start commands
+avoids the failures that can be seen statically, not those hidden in the application's code.
+
+## Related codes
+none (peers only report; no hadolint or BuildKit rule checks NODE_ENV).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from dockerfix.fixer.context import Context
+from dockerfix.fixer.document import Document, Instruction, Stage
+from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.transform import Transform
+
+from ._helpers import (
+    dev_step_in_run,
+    insert_line_after,
+    insert_line_before,
+    is_node_image,
+    keyword,
+    package_manager_commands,
+    plain_words,
+    stage_lineage,
+)
+from .dfx004_production_deps import runtime_dev_reason
+
+VAR = "NODE_ENV"
+_NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}
+
+
+def env_keys(ins: Instruction) -> list[str]:
+    """Names an ``ENV`` (both syntaxes) or ``ARG`` instruction sets."""
+    words = [w.value for w in ins.words]
+    if not words:
+        return []
+    if ins.keyword == "ENV" and "=" not in words[0]:
+        return [words[0]]  # legacy `ENV KEY value with spaces`
+    return [w.split("=", 1)[0] for w in words]
+
+
+def is_node_stage(doc: Document, stage: Stage) -> bool:
+    """Is ``stage`` a Node.js stage: a Node base image somewhere in its FROM chain, or it runs
+    npm/yarn/pnpm/node?"""
+    lineage = stage_lineage(doc, stage)
+    if any(is_node_image(st.base) for st in lineage):
+        return True
+    for st in lineage:
+        for ins in st.instructions:
+            if ins.keyword == "RUN" and package_manager_commands(ins):
+                return True
+            if ins.keyword in ("CMD", "ENTRYPOINT", "RUN") and ins.args_text:
+                argv = list(ins.json_args) if ins.json_args is not None else (plain_words(ins.args_text)
+                                                                               or ins.args_text.split())
+                if argv and argv[0].rsplit("/", 1)[-1] in _NODE_PROGRAMS:
+                    return True
+    return False
+
+
+def _is_install(ins: Instruction) -> bool:
+    return any(c.action in ("install", "ci", "focus") and not c.positionals for c in package_manager_commands(ins))
+
+
+class NodeEnv(Transform):
+    code = "DFX005"
+    name = "node-env"
+    summary = "Set NODE_ENV=production in the runtime stage"
+    default_applicability = Applicability.UNSAFE
+    related = ()
+
+    def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
+        final = doc.final_stage
+        if final is None:
+            return
+        if not is_node_stage(doc, final):
+            if any(is_node_stage(doc, s) for s in doc.stages):
+                yield Skip(self.code, f"the final stage (FROM {final.base}, line {final.from_.line}) is not a Node "
+                           "stage, so NODE_ENV would have no effect there", final.from_.line)
+            return
+        for st in stage_lineage(doc, final):
+            for ins in st.instructions:
+                if ins.keyword == "ENV" and VAR in env_keys(ins):
+                    return  # already set: nothing to do
+                if ins.keyword == "ARG" and VAR in env_keys(ins):
+                    yield Skip(self.code, f"NODE_ENV is an ARG on line {ins.line}; the build decides its value, "
+                               "ENV NODE_ENV=production not added", ins.line)
+                    return
+        if VAR in doc.global_args:
+            yield Skip(self.code, "NODE_ENV is a global ARG (before the first FROM); the build decides its value, "
+                       "ENV NODE_ENV=production not added", final.from_.line)
+            return
+
+        runs = [i for i in final.instructions if i.keyword == "RUN"]
+        install = next((i for i in runs if _is_install(i)), None)
+        dev_steps = [i for i in runs if dev_step_in_run(i, ctx.package)]
+        last_dev = dev_steps[-1] if dev_steps else None
+        line = keyword(doc, "ENV", final.from_) + f" {VAR}=production"
+        if last_dev is not None and (install is None or install.index <= last_dev.index):
+            at, text = insert_line_after(doc, last_dev, line)
+            where = f"after the build step on line {last_dev.line}, which needs devDependencies"
+        elif install is not None and ctx.package is not None and runtime_dev_reason(doc, ctx):
+            at, text = insert_line_after(doc, install, line)
+            where = f"after the install on line {install.line}: {runtime_dev_reason(doc, ctx)}"
+        elif install is not None:
+            at, text = insert_line_before(doc, install, line)
+            where = f"before the install on line {install.line}, so it installs for production"
+        else:
+            at, text = insert_line_after(doc, final.from_, line)
+            where = "at the start of the runtime stage"
+        yield Fix(self.code, f"set NODE_ENV=production in the runtime stage ({where})", final.from_.line,
+                  (Edit.insert(at, text),), self.default_applicability)
