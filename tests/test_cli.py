@@ -461,3 +461,31 @@ def test_startup_does_not_import_typer_httpx_or_rich(tmp_path):
 def test_color_always_on_diff(runner, seed):
     r = invoke(runner, ["--diff", "--color", "always", *ONLY, "seed"])
     assert r.exit_code == 1 and "\x1b[32m+CMD" in r.stdout
+
+
+def test_ctrl_c_exits_130_without_partial_files(tmp_path):
+    import signal
+    import time
+
+    n = 300
+    for i in range(n):
+        d = tmp_path / f"s{i:03d}"
+        d.mkdir()
+        (d / "Dockerfile").write_text(f"FROM node:22\nLABEL n={i}\nCMD node server.js\n")
+    proc = subprocess.Popen(exe() + ["--write", *ONLY, "."], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while time.time() < deadline and "[" not in (tmp_path / "s000/Dockerfile").read_text():
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    done = 0
+    for i in range(n):
+        text = (tmp_path / f"s{i:03d}/Dockerfile").read_text()
+        assert text in (f"FROM node:22\nLABEL n={i}\nCMD node server.js\n",
+                        f'FROM node:22\nLABEL n={i}\nCMD ["node", "server.js"]\n')
+        done += "[" in text
+    assert not list(tmp_path.rglob("*.dockerfix-tmp"))
+    assert done < n, "the run finished before the interrupt; nothing was tested"
+    assert proc.returncode == 130, err
+    assert b"dockerfix: interrupted" in err
