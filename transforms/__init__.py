@@ -12,6 +12,7 @@ from .dfx004_production_deps import ProductionDeps
 from .dfx005_node_env import NodeEnv
 from .dfx006_non_root import NonRoot
 from .dfx007_init_process import InitProcess
+from .dfx008_graceful_shutdown import GracefulShutdown
 
 ALL: tuple[type[Transform], ...] = (
     NodeLtsTag,  # choose the tag first ...
@@ -21,6 +22,7 @@ ALL: tuple[type[Transform], ...] = (
     InitProcess,  # adds ENTRYPOINT/CMD in exec form itself, before exec-form looks
     ExecForm,
     NonRoot,
+    GracefulShutdown,  # report-only, last: sees the final command
 )
 
 
