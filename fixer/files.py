@@ -22,7 +22,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -333,6 +332,8 @@ def write_atomic(path: Path, text: str, original_bytes: bytes | None, *, root: P
 
 
 def _mkstemp(folder: Path, base: str, name: str) -> tuple[int, str]:
+    import tempfile  # only writes need it
+
     try:
         return tempfile.mkstemp(prefix=f".{base}.", suffix=".dockerfix-tmp", dir=folder)
     except OSError as e:
