@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
-
 from dockerfix.fixer.credentials import CredentialStore
-from seed import Pushed, Seeder, seed_standard
-from servers import (
+
+from .seed import BENCH_REFS, Pushed, Seeder, seed_standard
+from .servers import (
     FakeRegistry,
     RunningRegistry,
     htpasswd_yaml,
@@ -24,8 +24,6 @@ from servers import (
     start_token_server,
     token_auth_yaml,
 )
-
-BENCH_REFS = 50
 
 
 def _need_registry() -> None:
@@ -63,10 +61,6 @@ class Seeded:
         """A CredentialStore fed only from DOCKERFIX_REGISTRY_AUTH (no real ~/.docker)."""
         env = {"DOCKERFIX_REGISTRY_AUTH": f"{self.host}={self.user}:{password or self.password}"}
         return CredentialStore(env=env, config_path=tmp_path / "no-docker-config.json")
-
-
-def no_credentials(host: str):
-    return None
 
 
 @pytest.fixture(scope="session")

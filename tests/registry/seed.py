@@ -23,6 +23,12 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 IN_TOTO = "application/vnd.in-toto+json"
+BENCH_REFS = 50  # distinct references in the concurrency figure
+
+
+def no_credentials(host: str) -> None:
+    """A credentials lookup that never finds any (tests must not read a real ~/.docker)."""
+    return None
 
 
 def sha256(data: bytes) -> str:

@@ -7,8 +7,6 @@ import logging
 import time
 
 import pytest
-
-from conftest import no_credentials
 from dockerfix.fixer.credentials import Credentials
 from dockerfix.fixer.imageref import parse
 from dockerfix.fixer.registry import (
@@ -18,7 +16,9 @@ from dockerfix.fixer.registry import (
     parse_challenges,
     parse_mirrors,
 )
-from servers import Reply
+
+from .seed import no_credentials
+from .servers import Reply
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -1,7 +1,6 @@
 """ImageRef parsing, normalisation and short-form rendering."""
 
 import pytest
-
 from dockerfix.fixer.imageref import ImageRefError, is_valid_digest, parse
 
 D = "sha256:" + "ab" * 32

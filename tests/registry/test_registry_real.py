@@ -5,11 +5,11 @@ import logging
 import time
 
 import pytest
-
-from conftest import BENCH_REFS, no_credentials
 from dockerfix.fixer.cache import DigestCache
 from dockerfix.fixer.imageref import parse
 from dockerfix.fixer.registry import RegistryClient, ResolveError
+
+from .seed import BENCH_REFS, no_credentials
 
 pytestmark = pytest.mark.registry
 
