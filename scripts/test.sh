@@ -13,6 +13,9 @@ ROOT=$PWD
 PYTHON=${PYTHON:-python3}
 
 log() { printf '\n[test.sh] %s\n' "$*" >&2; }
+# pip, minus this machine's harmless "find-links location ... is ignored" noise (pip's status is kept
+# by pipefail)
+pip_quiet() { "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }; }
 
 if [ "${CI:-}" = true ]; then
   export DOCKERFIX_REQUIRE_REAL=1
@@ -41,7 +44,7 @@ fi
 log "check: non-editable install (pip install .) in a throwaway venv"
 INSTALL_CHECK_VENV=$(mktemp -d /tmp/dockerfix-installcheck.XXXXXX)
 "$PYTHON" -m venv "$INSTALL_CHECK_VENV"
-"$INSTALL_CHECK_VENV/bin/pip" install -q --disable-pip-version-check "$ROOT"
+pip_quiet "$INSTALL_CHECK_VENV/bin/pip" install -q --disable-pip-version-check "$ROOT"
 # Run from / so the checkout's own dockerfix/ folder cannot be imported instead of the install.
 ( cd / && "$INSTALL_CHECK_VENV/bin/python" -c \
     "import dockerfix.fixer, dockerfix.transforms, dockerfix; print('installed at', dockerfix.__file__)" )
@@ -56,7 +59,7 @@ rm -rf "$INSTALL_CHECK_VENV"; INSTALL_CHECK_VENV=""
 # 3. development venv ---------------------------------------------------------------------------
 log "venv .venv with pip install -e '.[test]'"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+pip_quiet .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 
 # 4. container stack, shared by the e2e tests through DOCKERFIX_E2E_ENV -------------------------
 if [ -z "${DOCKERFIX_E2E_ENV:-}" ]; then

@@ -40,10 +40,16 @@ class App:
     original_pid1: str        # first word of PID 1's command line
     original_killed: bool     # True: SIGTERM is ignored, `docker stop` waits the full timeout -> 137
     original_exit: int        # container exit code after `docker stop -t 4`
+    # Build secrets (id -> file in the app dir) and a marker that must never end up in the image.
+    secrets: tuple[tuple[str, str], ...] = ()
+    leak_marker: str | None = None
 
     @property
     def dir(self) -> Path:
         return APPS_DIR / self.name
+
+    def secret_files(self, app_dir: Path | None = None) -> dict[str, Path]:
+        return {sid: (app_dir or self.dir) / fname for sid, fname in self.secrets}
 
 
 APPS = [
@@ -56,6 +62,10 @@ APPS = [
     App("npm-nosignal", original_pid1="node", original_killed=True, original_exit=137),
     # `CMD ["yarn", "start"]` on a Debian base: yarn v1 (node) is PID 1; on SIGTERM it exits 1.
     App("yarn-app", original_pid1="node", original_killed=False, original_exit=1),
+    # Installs with a private-registry token: the original COPYs .npmrc and `rm`s it in a later step,
+    # so the token stays in a layer. The fixed shape mounts it as a BuildKit secret instead.
+    App("npm-private-token", original_pid1="npm", original_killed=False, original_exit=0,
+        secrets=(("npmrc", ".npmrc"),), leak_marker="dfx-e2e-FAKE-token"),
 ]
 
 
@@ -116,12 +126,16 @@ def assert_production_ready(engine: Engine, image: str, app: App, variant: str, 
     assert m.exit_code != 137, f"was SIGKILLed on stop\n{context}"
     assert m.node_env_config == "production", f"image NODE_ENV={m.node_env_config!r}\n{context}"
     assert m.node_env_app == "production", f"app saw NODE_ENV={m.node_env_app!r}\n{context}"
+    if app.leak_marker:
+        leaks = engine.find_in_image(image, app.leak_marker)
+        assert not leaks, f"build secret ends up in the image: {leaks}"
     return m
 
 
-def build_or_fail(engine: Engine, context: Path, tag: str, dockerfile: Path | None = None) -> None:
+def build_or_fail(engine: Engine, context: Path, tag: str, dockerfile: Path | None = None,
+                  secrets: dict[str, Path] | None = None) -> None:
     try:
-        engine.build(context, tag, dockerfile=dockerfile)
+        engine.build(context, tag, dockerfile=dockerfile, secrets=secrets)
     except Exception as exc:  # DockerError carries the BuildKit log
         pytest.fail(f"build of {dockerfile or context / 'Dockerfile'} failed:\n{exc}", pytrace=False)
 
@@ -130,7 +144,7 @@ def build_or_fail(engine: Engine, context: Path, tag: str, dockerfile: Path | No
 def test_original_image_today(engine, results, app):
     """The app as people ship it: it works, but as root, without an init and without NODE_ENV."""
     tag = f"dfx-e2e/{app.name}:original"
-    build_or_fail(engine, app.dir, tag)
+    build_or_fail(engine, app.dir, tag, secrets=app.secret_files())
     m = measure(engine, tag, app, "original", results)
     context = f"PID 1 {m.pid1}\n{m.processes}\n--- logs\n{m.logs}"
 
@@ -145,13 +159,16 @@ def test_original_image_today(engine, results, app):
     else:
         assert m.stop_seconds < STOP_TIMEOUT, context
         assert m.exit_code == app.original_exit, context
+    if app.leak_marker:
+        assert engine.find_in_image(tag, app.leak_marker), "expected today's image to leak the token"
 
 
 @pytest.mark.parametrize("app", APPS, ids=_ids(APPS))
 def test_expected_shape_is_production_ready(engine, results, app):
     """The hand-written target for dockerfix's output passes the production checks."""
     tag = f"dfx-e2e/{app.name}:expected-shape"
-    build_or_fail(engine, app.dir, tag, dockerfile=app.dir / "Dockerfile.expected-shape")
+    build_or_fail(engine, app.dir, tag, dockerfile=app.dir / "Dockerfile.expected-shape",
+                  secrets=app.secret_files())
     assert_production_ready(engine, tag, app, "expected-shape", results)
 
 
@@ -202,7 +219,7 @@ def test_dockerfix_output_is_production_ready(engine, results, app, tmp_path, e2
     fixed_dir = fixed_dockerfile(app.dir, tmp_path, registry=e2e_stack.registry)
     print(f"--- dockerfix output for {app.name}\n{(fixed_dir / 'Dockerfile').read_text()}")
     tag = f"dfx-e2e/{app.name}:dockerfix"
-    build_or_fail(engine, fixed_dir, tag)
+    build_or_fail(engine, fixed_dir, tag, secrets=app.secret_files(fixed_dir))
     try:
         assert_production_ready(engine, tag, app, "dockerfix", results)
     except AssertionError as exc:

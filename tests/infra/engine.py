@@ -6,10 +6,13 @@ containers use ``--network host``; each container gets its own port through ``-e
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import subprocess
+import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -64,6 +67,31 @@ class Engine:
 
     def history(self, tag: str) -> str:
         return self.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag).stdout
+
+    def find_in_image(self, tag: str, needle: str) -> list[str]:
+        """Where `needle` occurs in the image: its history, its config and every file of every layer
+        (including files deleted by a later layer). Returns the places, e.g. ["history", "layer .../.npmrc"]."""
+        found = []
+        if needle in self.history(tag):
+            found.append("history")
+        with tempfile.TemporaryDirectory(prefix="dfx-save-") as tmp:
+            archive = Path(tmp) / "image.tar"
+            self.docker("save", "-o", str(archive), tag)
+            raw = needle.encode()
+            with tarfile.open(archive) as outer:
+                for member in outer:
+                    if not member.isfile():
+                        continue
+                    data = outer.extractfile(member).read()
+                    try:  # a layer: look inside every file
+                        with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                            for entry in layer:
+                                if entry.isfile() and raw in layer.extractfile(entry).read():
+                                    found.append(f"layer {member.name}: /{entry.name}")
+                    except tarfile.TarError:  # config or manifest JSON
+                        if raw in data:
+                            found.append(f"file {member.name}")
+        return found
 
     def rmi(self, *tags: str) -> None:
         self.docker("rmi", "-f", *tags, check=False)
