@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dockerfix.fixer.validate import buildkit_boundaries, validate
+from dockerfix.fixer.edits import Applicability
 from dockerfix.transforms import ALL
 
 from fixture_cases import FIXTURES, discover
@@ -54,6 +55,12 @@ def test_every_transform_has_fixtures():
         folder = FIXTURES / t.name
         assert folder.is_dir(), f"{t.code} has no fixtures/{t.name}/"
         cases = [c for c in CASES if c.slug == t.name]
+        if t.default_applicability == Applicability.DISPLAY_ONLY:
+            # a report-only transform never edits: it needs cases that report and cases that don't
+            reporting = [c for c in cases if t.code in c.options.get("expect_pending", [])]
+            assert reporting and len(cases) - len(reporting) >= 1, f"{t.code}: needs reporting and quiet cases"
+            assert all(c.after is None for c in cases), f"{t.code} is display-only but a case expects edits"
+            continue
         positive = [c for c in cases if c.after is not None]
         negative = [c for c in cases if c.after is None]
         assert positive, f"{t.code}: no before/after case"
