@@ -107,14 +107,15 @@ class UsageError(Exception):
 
 
 def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestResolver | None":
-    """The registry resolver for digest pinning (``Context.resolver``).
+    """The registry resolver for digest pinning (``Context.resolver``): None when ``offline``;
+    otherwise a per-run memo over the registry client, which reads ``config.registry_mirrors`` and
+    ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
+    The client (and httpx) is only created when a reference is actually looked up."""
+    if offline:
+        return None
+    from .resolving import RunResolver
 
-    Hook for the registry client: it will read ``config.registry_mirrors`` and
-    ``DOCKERFIX_REGISTRY_MIRROR``, use the on-disk digest cache (bypassed with ``refresh``), and
-    return None when ``offline``.  Until it is wired in, there is no resolver and transforms that
-    need one record a skip.
-    """
-    return None
+    return RunResolver(config, refresh=refresh)
 
 
 def _split_codes(values: Optional[list[str]]) -> list[str]:
@@ -218,6 +219,36 @@ class _Runner:
         if key not in self._resolvers:
             self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
         return self._resolvers[key]
+
+    def prefetch(self, targets) -> None:
+        """Resolve the unpinned images of all files concurrently before fixing any of them, so
+        each distinct reference costs one look-up per run (transforms then read the memo)."""
+        if self.offline:
+            return
+        from .resolving import references_in
+
+        groups: dict[int, tuple[object, list[str]]] = {}
+        for t in targets:
+            if t.is_stdin:
+                continue
+            try:
+                config = self.config_for(t.path.parent)
+            except Exception:  # reported when the file itself is processed
+                continue
+            if isinstance(config, Exception):
+                continue
+            try:
+                if "DFX002" not in {tr.code for tr in self.pipeline_for(config).transforms}:
+                    continue
+                text = t.path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError, UsageError):
+                continue
+            groups.setdefault(id(config), (config, []))[1].append(text)
+        for config, texts in groups.values():
+            refs = references_in(texts)
+            resolver = self.resolver_for(config) if refs else None
+            if resolver is not None:
+                resolver.prefetch(refs, config.platforms)
 
     # -- one file --------------------------------------------------------------------------------
     def process(self, target):
@@ -341,6 +372,7 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
 
     diff_color = use_color(runner.color.value, sys.stdout)
     outcomes = []
+    runner.prefetch(targets)
     for target in targets:
         try:
             outcome, src = runner.process(target)

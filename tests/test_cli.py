@@ -450,7 +450,7 @@ def test_quiet_prints_only_errors(runner, seed):
 
 def test_startup_does_not_import_typer_httpx_or_rich(tmp_path):
     (tmp_path / "Dockerfile").write_text(CLEAN)
-    code = ("import sys\nfrom dockerfix.fixer.cli import main\ntry:\n    main(['--diff', 'Dockerfile'])\n"
+    code = ("import sys\nfrom dockerfix.fixer.cli import main\ntry:\n    main(['--diff', '--offline', 'Dockerfile'])\n"
             "except SystemExit:\n    pass\n"
             "bad = [m for m in ('typer', 'httpx', 'rich', 'pydantic') if m in sys.modules]\n"
             "sys.stderr.write('LOADED=' + ','.join(bad))\n")
