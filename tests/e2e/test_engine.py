@@ -3,10 +3,16 @@
 For each app under ``apps/``:
 
 * the ORIGINAL Dockerfile is built and run, and what is true of it today is asserted (root, no init
-  as PID 1, no NODE_ENV; the node-as-PID-1 image ignores SIGTERM and is SIGKILLed after the timeout);
+  as PID 1, no NODE_ENV; the node-as-PID-1 image ignores SIGTERM and is SIGKILLed after the timeout;
+  the npm-private-token image leaks its .npmrc token into a layer);
 * a hand-written ``Dockerfile.expected-shape`` (what dockerfix should produce) must pass
   :func:`assert_production_ready`;
-* dockerfix's own output (:func:`fixed_dockerfile`) must pass it too, once the CLI exists.
+* dockerfix's own output (:func:`fixed_dockerfile`) must pass it too (xfail, not fail, while
+  FIXER_EXPECTED_COMPLETE is False; a build failure always fails).
+
+Offline: the base images come from the loopback registry (tests/infra/baseimage.py), so no
+Dockerfile here may use a ``# syntax=`` line, heredocs or ``COPY --link`` (BuildKit would need
+to fetch a frontend image).
 
 Every run adds a row to the before/after table printed at the end of the session.
 """
