@@ -89,6 +89,16 @@ class Context:
     today: date = field(default_factory=date.today)
     #: Reads a text file of the build context by relative path (None when absent/unreadable).
     read_file: Callable[[str], str | None] = field(default=lambda _p: None, repr=False)
+    #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    def file_text(self, rel: str) -> str | None:
+        """A build-context file as the transforms should see it (earlier fixes included)."""
+        if rel in self.overrides:
+            return self.overrides[rel]
+        if rel == ".dockerignore":
+            return self.dockerignore
+        return self.read_file(rel)
 
     @property
     def has_package_json(self) -> bool:

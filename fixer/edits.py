@@ -60,6 +60,9 @@ class Fix:
     applicability: Applicability = Applicability.SAFE
     #: Extra lines for reports (e.g. the build command the user must now run).
     notes: tuple[str, ...] = field(default=())
+    #: The file the edits apply to: None for the Dockerfile, else a path relative to the build
+    #: context (e.g. ".dockerignore"; a missing file counts as empty text and is created).
+    path: str | None = None
 
     @property
     def has_edits(self) -> bool:

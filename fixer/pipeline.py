@@ -10,7 +10,7 @@ internal error naming the transforms involved.  ``run`` never raises for bad inp
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from .context import Context
@@ -68,8 +68,10 @@ class Pipeline:
         self.required = required
         self.max_rounds = max_rounds
 
-    def _round(self, doc: Document, ctx: Context, result: FileResult, record: bool) -> tuple[Document, bool]:
-        """One pass over every transform.  Returns the new document and whether text changed."""
+    def _round(self, doc: Document, ctx: Context, result: FileResult,
+               record: bool) -> tuple[Document, Context, bool]:
+        """One pass over every transform.  Returns the new document and context, and whether any
+        text (the Dockerfile's or another context file's) changed."""
         changed = False
         sup = collect(doc)
         for t in self.transforms:
@@ -86,7 +88,7 @@ class Pipeline:
                 if sup.suppressed(f.code, t.related, f.line):
                     result.suppressed += record
                     continue
-                if f.applicability == Applicability.SAFE and _is_covering_comment(doc, f):
+                if f.path is None and f.applicability == Applicability.SAFE and _is_covering_comment(doc, f):
                     f = f.with_applicability(Applicability.UNSAFE)
                 if f.has_edits and f.applicability >= self.required and f.applicability > Applicability.DISPLAY_ONLY:
                     candidates.append(f)
@@ -95,6 +97,11 @@ class Pipeline:
                     # from the settled round, so they describe the final text
                     if not any(p.code == f.code and p.message == f.message for p in result.pending):
                         result.pending.append(f)
+            others = [f for f in candidates if f.path is not None]
+            candidates = [f for f in candidates if f.path is None]
+            if others:
+                ctx = self._apply_other_files(others, ctx, result)
+                changed = True
             if not candidates:
                 continue
             kept, _deferred = select_non_overlapping(candidates)
@@ -108,7 +115,27 @@ class Pipeline:
             result.applied.extend(kept)
             doc, changed = new_doc, True
             sup = collect(doc)
-        return doc, changed
+        return doc, ctx, changed
+
+    @staticmethod
+    def _apply_other_files(fixes: list[Fix], ctx: Context, result: FileResult) -> Context:
+        """Apply fixes to other build-context files (e.g. .dockerignore); the transforms see the
+        new text through the returned context in later rounds."""
+        overrides = dict(ctx.overrides)
+        by_path: dict[str, list[Fix]] = {}
+        for f in fixes:
+            by_path.setdefault(f.path, []).append(f)
+        for path, group in by_path.items():
+            current = ctx.file_text(path)
+            if path not in result.extra_files:
+                result.extra_files[path] = (current, current or "")
+            kept, _deferred = select_non_overlapping(group)
+            overrides[path] = apply_edits(current or "", [e for f in kept for e in f.edits])
+            result.applied.extend(kept)
+        new = replace(ctx, overrides=overrides)
+        if ".dockerignore" in overrides:
+            new.dockerignore = overrides[".dockerignore"]
+        return new
 
     def run(self, text: str, ctx: Context, path: str = "<stdin>") -> FileResult:
         result = FileResult(path=path, before=text, after=text)
@@ -119,14 +146,14 @@ class Pipeline:
             return result
         try:
             for _ in range(self.max_rounds):
-                doc, changed = self._round(doc, ctx, result, record=False)
+                doc, ctx, changed = self._round(doc, ctx, result, record=False)
                 if not changed:
                     break
             else:
                 codes = sorted({f.code for f in result.applied})
                 return self._internal(result, f"fixes did not settle after {self.max_rounds} rounds ({', '.join(codes)})")
             # the settled round, recorded: skips and pending fixes describe the final text
-            doc, changed = self._round(doc, ctx, result, record=True)
+            doc, ctx, changed = self._round(doc, ctx, result, record=True)
             if changed:  # pragma: no cover - guarded by the loop above
                 return self._internal(result, "a second run would change the file again")
         except _TransformCrash as c:
@@ -134,7 +161,15 @@ class Pipeline:
             return self._internal(result, f"{c.code} crashed: {detail}")
         except _BrokeSyntax as b:
             return self._internal(result, f"{b.code} produced text that does not parse ({b.detail})")
+        for path, (old, _new) in list(result.extra_files.items()):
+            new_text = ctx.overrides.get(path, old or "")
+            if new_text == (old or "") and old is not None:
+                del result.extra_files[path]
+            else:
+                result.extra_files[path] = (old, new_text)
         after = ("\ufeff" if doc.bom else "") + doc.source
+        if result.extra_files and after == text:
+            result.status = "changed"
         if after != text:
             try:
                 validate(after)
@@ -157,6 +192,7 @@ class Pipeline:
         result.status, result.error, result.error_kind = "error", f"internal error, file left untouched: {msg}", "internal"
         result.after = result.before
         result.applied.clear()
+        result.extra_files.clear()
         return result
 
 

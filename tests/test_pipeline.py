@@ -103,3 +103,21 @@ def test_bom_and_crlf_survive_a_fix():
     r = run(lambda d: [Fix("DFX900", "x", 2, (Edit.replace(d.instructions[1].args_span, '["node", "server.js"]'),))]
             if not d.instructions[1].is_json else [], text=text)
     assert r.after == '\ufeffFROM node:22\r\nCMD ["node", "server.js"]\r\n'
+
+
+def test_fixes_to_other_context_files_are_collected_and_settle():
+    class Ignore(Transform):
+        code, name, summary = "DFX901", "ignore", "test"
+
+        def fix(self, doc, ctx):
+            current = ctx.file_text(".dockerignore") or ""
+            if "node_modules" not in current.split("\n"):
+                yield Fix("DFX901", "ignore node_modules", 0,
+                          (Edit.insert(len(current), "node_modules\n"),), path=".dockerignore")
+
+    ctx = Context(dockerignore=".git\n")
+    r = Pipeline([Ignore()]).run(SEED, ctx, path="Dockerfile")
+    assert r.status == "changed" and r.after == SEED
+    assert r.extra_files == {".dockerignore": (".git\n", ".git\nnode_modules\n")}
+    created = Pipeline([Ignore()]).run(SEED, Context(), path="Dockerfile")
+    assert created.extra_files == {".dockerignore": (None, "node_modules\n")}
