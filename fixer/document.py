@@ -511,9 +511,11 @@ def parse(text: str) -> Document:
     while i < len(lines):
         s, e, nxt = lines[i]
         m = _DIRECTIVE_RE.match(src[s:e].lstrip(" \t"))
-        if not m or m.group(1).lower() not in KNOWN_DIRECTIVES or m.group(1).lower() in seen:
+        if not m or m.group(1).lower() not in KNOWN_DIRECTIVES:
             break
         name = m.group(1).lower()
+        if name in seen:  # BuildKit refuses a repeated directive (it is not a comment)
+            raise ParseError(f"only one {name} parser directive can be used", i + 1)
         seen.add(name)
         directives.append(Directive(name, m.group(2), Span(s, e)))
         if name == "escape":

@@ -1,0 +1,115 @@
+"""Any input: ``parse`` succeeds or raises ParseError (nothing else), the round trip is byte
+exact, and where BuildKit's own parser accepts the text our instruction boundaries equal its."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from dockerfix.fixer.document import ParseError, parse
+from dockerfix.fixer.validate import buildkit_available, buildkit_boundaries
+
+from . import strategies as S
+from .conftest import FUZZ, STATS
+from .regressions import REGRESSION_INPUTS
+
+
+def check_parse(text: str) -> None:
+    STATS["parse: inputs tried"] += 1
+    try:
+        doc = parse(text)
+    except ParseError as e:
+        assert e.reason and "\n" not in str(e)
+        STATS["parse: refused (ParseError)"] += 1
+        return
+    # byte-exact round trip, segments tile the source
+    rendered = ("\ufeff" if doc.bom else "") + "".join(s.text for s in doc.segments)
+    assert rendered == text
+    pos = 0
+    for seg in doc.segments:
+        assert seg.span.start == pos
+        pos = seg.span.end
+    assert pos == len(doc.source)
+    for ins in doc.instructions:
+        assert doc.text(ins.keyword_span) == ins.keyword_as_written
+        for w in ins.words:
+            assert 0 <= w.span.start <= w.span.end <= len(doc.source)
+    if buildkit_available():
+        if oracle_predates_check(doc):
+            STATS["parse: not compared (oracle BuildKit v0.12 predates # check=)"] += 1
+            return
+        try:
+            theirs = buildkit_boundaries(doc.source)
+        except ParseError:
+            STATS["parse: accepted by us, refused by BuildKit's parser"] += 1
+            return
+        STATS["parse: boundaries compared with BuildKit"] += 1
+        assert [(i.keyword, i.line, i.end_line) for i in doc.instructions] == theirs
+
+
+def oracle_predates_check(doc) -> bool:
+    """PyPI ``dockerfile`` 3.4.0 embeds BuildKit v0.12.5, which does not know the ``# check=``
+    directive (BuildKit v0.15+ does): for it, ``# check=`` ends the directives, so an ``# escape=``
+    after it is a comment.  We follow current BuildKit; such texts are not compared."""
+    names = [d.name for d in doc.directives]
+    return "check" in names and "escape" in names[names.index("check"):]
+
+
+@FUZZ
+@given(S.dockerfiles())
+def test_grammar_generated(text):
+    check_parse(text)
+
+
+@FUZZ
+@given(S.mutated())
+def test_mutated(text):
+    check_parse(text)
+
+
+@FUZZ
+@given(S.st.text(max_size=300))
+def test_arbitrary_text(text):
+    check_parse(text)
+
+
+@FUZZ
+@given(S.st.binary(max_size=300))
+def test_arbitrary_bytes_through_decode(raw):
+    """What the CLI does with bytes: decode (InputError) then parse (ParseError)."""
+    from dockerfix.fixer.files import InputError, decode
+
+    try:
+        text = decode(raw, "Dockerfile")
+    except InputError:
+        STATS["parse: bytes refused by decode"] += 1
+        return
+    check_parse(text)
+
+
+def test_ten_thousand_lines():
+    lines = ["# syntax=docker/dockerfile:1", "FROM node:22 AS build"]
+    for i in range(10_000):
+        lines.append(f"RUN echo {i} \\" if i % 3 == 0 else f"  && echo {i}" if i % 3 == 1 else f"ENV V{i}=x")
+    text = "\n".join(lines) + "\n"
+    check_parse(text)
+    assert len(parse(text).instructions) > 6000
+
+
+@pytest.mark.parametrize("name,text", REGRESSION_INPUTS, ids=[n for n, _ in REGRESSION_INPUTS])
+def test_regression_inputs(name, text):
+    check_parse(text)
+
+
+@pytest.mark.parametrize("name", ["escape", "syntax", "check"])
+def test_repeated_directive_is_refused_like_buildkit(name):
+    """Found by the fuzzer: a second ``# escape=`` was taken for a comment, so the continuation
+    rules of the first applied; BuildKit refuses the file ("only one escape parser directive
+    can be used")."""
+    value = {"escape": "`", "syntax": "docker/dockerfile:1", "check": "skip=all"}[name]
+    with pytest.raises(ParseError) as e:
+        parse(f"# {name}={value}\n# {name}={value}\nFROM node:22\n")
+    assert e.value.reason == f"only one {name} parser directive can be used" and e.value.line == 2
+    if buildkit_available() and name == "escape":
+        with pytest.raises(ParseError):
+            buildkit_boundaries(f"# {name}={value}\n# {name}={value}\nFROM node:22\n")
