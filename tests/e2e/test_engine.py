@@ -7,8 +7,8 @@ For each app under ``apps/``:
   the npm-private-token image leaks its .npmrc token into a layer);
 * a hand-written ``Dockerfile.expected-shape`` (what dockerfix should produce) must pass
   :func:`assert_production_ready`;
-* dockerfix's own output (:func:`fixed_dockerfile`) must pass it too (xfail, not fail, while
-  FIXER_EXPECTED_COMPLETE is False; a build failure always fails).
+* dockerfix's own output (:func:`fixed_dockerfile`) must pass it too (apps listed in KNOWN_GAPS
+  are expected failures until the transform they need lands; a build failure always fails).
 
 Offline: the base images come from the loopback registry (tests/infra/baseimage.py), so no
 Dockerfile here may use a ``# syntax=`` line, heredocs or ``COPY --link`` (BuildKit would need
@@ -203,21 +203,26 @@ def fixed_dockerfile(app_dir: Path, workdir: Path, registry: str | None = None) 
     copy = workdir / app_dir.name
     # The reference file is not part of the app (and dockerfix would discover Dockerfile.* files).
     shutil.copytree(app_dir, copy, ignore=shutil.ignore_patterns("Dockerfile.expected-shape"))
-    env = None
+    # Online against the loopback registry (the docker.io mirror): digests are really resolved,
+    # and the engine then pulls the pinned bases through the same mirror.
+    env = {**os.environ, "XDG_CACHE_HOME": str(workdir / "dfx-cache")}
+    offline = ["--offline"]
     if registry:
-        env = {**os.environ, "DOCKERFIX_REGISTRY_MIRROR": f"docker.io=http://{registry}"}
-    proc = subprocess.run([sys.executable, "-m", "dockerfix", "--write", "--unsafe-fixes", "--offline", str(copy)],
+        env["DOCKERFIX_REGISTRY_MIRROR"] = f"docker.io=http://{registry}"
+        offline = []
+    proc = subprocess.run([sys.executable, "-m", "dockerfix", "--write", "--unsafe-fixes", *offline, str(copy)],
                           capture_output=True, text=True, cwd=workdir, env=env, timeout=120)
     if proc.returncode not in (0, 1):
         pytest.fail(f"dockerfix exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
     return copy
 
 
-# Until every transform behind the production checks (non-root USER, dumb-init, NODE_ENV=production,
-# npm ci) is merged (issue 3), a dockerfix output that builds and runs but misses a check is an
-# expected failure (xfail, with the check that failed). Set this to True when they are merged, or run
-# with DOCKERFIX_E2E_STRICT=1 to see the real failures now. A build failure always fails.
-FIXER_EXPECTED_COMPLETE = False
+# Apps whose production check needs a transform that is not merged yet: their failure is an
+# expected one (xfail naming the check). Every other app must pass; a build failure always fails.
+# DOCKERFIX_E2E_STRICT=1 makes the listed gaps fail too.
+KNOWN_GAPS: dict[str, str] = {
+    "npm-private-token": "secret mounts (DFX009, issue 5) not merged yet",
+}
 
 
 @pytest.mark.parametrize("app", APPS, ids=_ids(APPS))
@@ -226,10 +231,14 @@ def test_dockerfix_output_is_production_ready(engine, results, app, tmp_path, e2
     print(f"--- dockerfix output for {app.name}\n{(fixed_dir / 'Dockerfile').read_text()}")
     tag = f"dfx-e2e/{app.name}:dockerfix"
     build_or_fail(engine, fixed_dir, tag, secrets=app.secret_files(fixed_dir))
+    text = (fixed_dir / "Dockerfile").read_text()
+    if e2e_stack.registry:
+        assert "@sha256:" in text, "the base image was not pinned against the loopback registry"
     try:
         assert_production_ready(engine, tag, app, "dockerfix", results)
     except AssertionError as exc:
-        if FIXER_EXPECTED_COMPLETE or os.environ.get("DOCKERFIX_E2E_STRICT") == "1":
+        gap = KNOWN_GAPS.get(app.name)
+        if gap is None or os.environ.get("DOCKERFIX_E2E_STRICT") == "1":
             raise
         first_line = str(exc).splitlines()[0] if str(exc) else "assertion failed"
-        pytest.xfail(f"issue 3 transforms not all merged yet: {first_line}")
+        pytest.xfail(f"{gap}: {first_line}")
