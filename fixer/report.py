@@ -208,8 +208,10 @@ def render_text(outcomes: list[Outcome], *, mode: str, unsafe_fixes: bool, color
                    if f.has_edits and f.applicability == Applicability.UNSAFE)
     if n_unsafe and not unsafe_fixes:
         lines.append(f"{_plural(n_unsafe, 'more fix')} available with --unsafe-fixes.")
-    if mode != "write" and sm["changed"]:
+    if mode == "check" and sm["changed"]:
         lines.append("Run with --diff to review, --write to apply.")
+    elif mode == "diff" and sm["changed"]:
+        lines.append("Run with --write to apply.")
     return "\n".join(lines) + "\n"
 
 
