@@ -38,6 +38,11 @@ HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 JSON_INSTRUCTIONS = frozenset({"CMD", "ENTRYPOINT", "RUN", "SHELL", "COPY", "ADD", "VOLUME"})
 KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 
+#: Go's ``unicode.IsSpace`` (what BuildKit trims lines with); Python's ``str.isspace`` also counts
+#: U+001C..U+001F, which BuildKit keeps as part of a word.
+_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+#: BuildKit splits the keyword from its arguments on ``[\t\v\f\r ]+`` only.
+_KEYWORD_SEP = " \t\v\f\r"
 _DIRECTIVE_RE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
 _HEREDOC_WORD_RE = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 
@@ -293,11 +298,20 @@ def _continues(content: str, escape: str) -> int | None:
 
 
 def _is_comment(content: str) -> bool:
-    return content.lstrip(" \t").startswith("#")
+    return content.lstrip(_GO_SPACE).startswith("#")
 
 
 def _is_blank(content: str) -> bool:
-    return content.strip(" \t\r\f\v") == ""
+    return content.strip(_GO_SPACE) == ""
+
+
+def _keyword_of(text: str) -> str:
+    """The first word of a logical line, split the way BuildKit splits it."""
+    body = text.lstrip(_GO_SPACE)
+    end = 0
+    while end < len(body) and body[end] not in _KEYWORD_SEP:
+        end += 1
+    return body[:end]
 
 
 def _shell_words(text: str, escape: str) -> list[tuple[int, int, str]]:
@@ -418,10 +432,10 @@ def _build_instruction(
 ) -> Instruction:
     text = logical.text
     body = text[logical_offset:]
-    lead = len(body) - len(body.lstrip())
+    lead = len(body) - len(body.lstrip(_GO_SPACE))
     kw_start = logical_offset + lead
     kw_end = kw_start
-    while kw_end < len(text) and not text[kw_end].isspace():
+    while kw_end < len(text) and text[kw_end] not in _KEYWORD_SEP:
         kw_end += 1
     keyword_written = text[kw_start:kw_end]
     keyword = keyword_written.upper()
@@ -574,11 +588,10 @@ def parse(text: str) -> Document:
         end_idx = i
         # heredocs
         heredocs: list[Heredoc] = []
-        kw = logical.text.lstrip().split(None, 1)[0].upper() if logical.text.strip() else ""
+        kw = _keyword_of(logical.text).upper()
         kw_for_heredoc = kw
         if kw == "ONBUILD":
-            parts = logical.text.split(None, 2)
-            kw_for_heredoc = parts[1].upper() if len(parts) > 1 else ""
+            kw_for_heredoc = _keyword_of(logical.text.lstrip(_GO_SPACE)[len("ONBUILD"):]).upper()
         if kw_for_heredoc in HEREDOC_INSTRUCTIONS and "<<" in logical.text:
             for name, strip_tabs in _heredoc_names(logical.text):
                 body_start_idx = end_idx + 1
@@ -609,7 +622,7 @@ def parse(text: str) -> Document:
     instructions: list[Instruction] = []
     stage = -1
     for idx, (logical, span, line, end_line, heredocs, comments) in enumerate(raw):
-        kw = logical.text.lstrip().split(None, 1)[0].upper()
+        kw = _keyword_of(logical.text).upper()
         if kw == "FROM":
             stage += 1
         instructions.append(
