@@ -1,9 +1,11 @@
 """The ``dockerfix`` command line.
 
 ``dockerfix [OPTIONS] [PATH...]`` fixes Dockerfiles (``--check``, the default, ``--diff`` or
-``--write``); ``dockerfix rules [CODE]`` prints the rule documentation.  A click group cannot take
-positional PATHs and subcommands at once, so :func:`main` dispatches on ``argv[1] == "rules"``
-(a file literally named ``rules`` is reached as ``./rules`` or after ``--``).
+``--write``); ``dockerfix rules [CODE]`` prints the rule documentation; ``dockerfix pr [PATH]``
+opens or updates the bot's pull request (:mod:`dockerfix.fixer.bot`, its own argparse parser).
+A click group cannot take positional PATHs and subcommands at once, so :func:`main` dispatches on
+``argv[1] == "rules"`` / ``"pr"`` (a file literally named ``rules`` or ``pr`` is reached as
+``./rules`` or after ``--``).
 
 Start-up is kept short.  typer (0.29 builds pydantic adapters for every parameter: ~200 ms) is
 imported only for ``--help``, ``--version``, usage errors and ``rules``: ordinary invocations are
@@ -77,6 +79,9 @@ Examples:
   dockerfix --select DFX001 --format json services/
   cat Dockerfile | dockerfix --write - > Dockerfile.fixed
   dockerfix rules DFX001                  explain a transform
+  dockerfix --format sarif . > dockerfix.sarif   code scanning (SARIF 2.1.0)
+  dockerfix pr --dry-run                  the pull request the bot would open
+                                          (dockerfix pr --help)
 """
 
 
@@ -89,6 +94,9 @@ class Mode(str, Enum):
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"  # SARIF 2.1.0 with fixes (fixer/formats.py)
+    github = "github"  # GitHub Actions workflow commands (annotations)
+    markdown = "markdown"  # the pull-request body of `dockerfix pr`
 
 
 class Color(str, Enum):
@@ -360,8 +368,9 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
     if stdin_write and len(paths) > 1:
         _err("dockerfix: --write with - prints the fixed text on stdout; give no other PATH")
         return EXIT_ERROR
-    if stdin_write and runner.output_format is OutputFormat.json:
-        _err("dockerfix: --format json cannot be combined with --write for - (stdout carries the fixed text)")
+    if stdin_write and runner.output_format is not OutputFormat.text:
+        _err(f"dockerfix: --format {runner.output_format.value} cannot be combined with --write for - "
+             "(stdout carries the fixed text)")
         return EXIT_ERROR
     targets, notes = discover(paths)
     if not runner.quiet:
@@ -410,6 +419,11 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
 
         doc = to_json(outcomes, mode=mode.value, unsafe_fixes=any_unsafe)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    elif runner.output_format is not OutputFormat.text:
+        from .formats import render_format
+
+        sys.stdout.write(render_format(runner.output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe))
         sys.stdout.flush()
     else:
         sys.stderr.write(render_text(outcomes, mode=mode.value, unsafe_fixes=any_unsafe,
@@ -562,7 +576,7 @@ def _build_app():
             "--offline", help="No registry look-ups (digest pinning is skipped).")] = False,
         refresh: Annotated[bool, typer.Option("--refresh", help="Bypass the digest cache.")] = False,
         output_format: Annotated[OutputFormat, typer.Option(
-            "--format", help="Report format (json goes to stdout).", case_sensitive=False)] = OutputFormat.text,
+            "--format", help="Report format (all but text go to stdout).", case_sensitive=False)] = OutputFormat.text,
         config_path: Annotated[Optional[Path], typer.Option(
             "--config", metavar="PATH", help="Config file (.dockerfix.toml or pyproject.toml).")] = None,
         context_dir: Annotated[Optional[Path], typer.Option(
@@ -638,6 +652,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         if args and args[0] == "rules":
             __getattr__("rules_app")(args=args[1:], prog_name="dockerfix rules")
+        elif args and args[0] == "pr":
+            from .bot import main as pr_main
+
+            sys.exit(pr_main(args[1:]))
         else:
             parsed = fast_parse(args)
             if parsed is None:

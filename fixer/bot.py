@@ -1,0 +1,456 @@
+"""``dockerfix pr [PATH]``: open or update one pull request with dockerfix's fixes.
+
+Run it in a clone of the repository, checked out at the tip of the branch the pull request should
+target (a scheduled GitHub Actions job does exactly that)::
+
+    GITHUB_TOKEN=... dockerfix pr [PATH] [--repo OWNER/REPO] [--branch dockerfix/fixes]
+                     [--base BRANCH] [--remote origin] [--unsafe-fixes] [--offline]
+                     [--select CODE] [--ignore CODE] [--dry-run]
+
+What it does, in order:
+
+1. Finds the Dockerfiles under PATH (default ``.``; same discovery as ``dockerfix``), runs the
+   fixer with each file's configuration (``[tool.dockerfix]`` / ``.dockerfix.toml``), in memory:
+   the work tree, the index and HEAD are never touched.  A file that cannot be processed is
+   reported on stderr and left out; the others still make the pull request.
+2. Nothing changes → exit 0.  Otherwise the change gets a **fingerprint**: sha256 of the sorted
+   (repository path, new content) pairs, written into the PR body as
+   ``<!-- dockerfix-fingerprint: <hex> -->`` and into the commit as a
+   ``Dockerfix-Fingerprint: <hex>`` trailer.
+3. ``--dry-run`` prints the title, the body and the diff on stdout and stops: no git write, no API
+   call, no token needed.
+4. Looks up the pull requests of the head branch (``GET /pulls?head=owner:branch&state=all``):
+
+   * an open one whose body carries the same fingerprint → nothing to do (exit 0);
+   * none open, but one the maintainers **closed without merging** with the same fingerprint →
+     not reopened, not recreated (exit 0).  Different changes (a new fingerprint) do get a new PR;
+   * otherwise the branch is (re)built and pushed, and the PR opened or its title/body updated.
+
+5. The branch (``dockerfix/fixes``, ``--branch``) always holds **exactly one commit** on top of the
+   base: the whole current set of fixes, rebuilt from the base tip on every change (the Renovate
+   model), by ``dockerfix[bot] <dockerfix[bot]@users.noreply.github.com>`` as author and
+   committer.  One commit keeps the branch reproducible from the fingerprint and makes "someone
+   else pushed here" trivial to detect.  The commit is made with git plumbing and a temporary
+   index, so the clone's own state is untouched.
+6. Before overwriting an existing remote branch it fetches it and checks every commit not on the
+   base: a commit is the bot's when its committer email is the bot's and its author email is the
+   bot's or its message has the ``Dockerfix-Fingerprint:`` trailer (an amend, a rebase or an edit
+   in the web UI changes the committer).  All the bot's → ``git push --force-with-lease``.  Any
+   other commit → **no push**: a comment on the open PR (once per fingerprint, marked
+   ``<!-- dockerfix-blocked: <hex> -->``) and exit 3.
+
+Exit codes: **0** nothing to do, PR opened, updated, already up to date, or closed by the
+maintainers with these very changes; **2** error (not a git repository, uncommitted changes to
+tracked files, no ``GITHUB_TOKEN``, token rejected: "GitHub rejected the token (401): check
+GITHUB_TOKEN", API or push failure); **3** blocked: the branch has commits that are not the bot's.
+
+Forge and credentials: the GitHub REST client is :mod:`dockerfix.fixer.forge`; ``GITHUB_TOKEN``
+(a PAT, the Actions token or a GitHub App installation token), ``GITHUB_API_URL`` (default
+``https://api.github.com``), owner/repo from ``--repo``, else ``GITHUB_REPOSITORY``, else the
+remote's URL.  Git talks to the remote as configured (``git remote get-url``); for an http(s)
+remote the token is handed to git through ``GIT_ASKPASS`` (a throw-away script that reads it from
+the environment of that one git process; the script holds no secret).  Nothing is written to git
+config, the token is never on a command line, and every message is scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_BLOCKED = 0, 2, 3
+
+BOT_NAME = "dockerfix[bot]"
+BOT_EMAIL = "dockerfix[bot]@users.noreply.github.com"
+TRAILER = "Dockerfix-Fingerprint"
+BLOCKED_MARK = "dockerfix-blocked"
+DEFAULT_BRANCH = "dockerfix/fixes"
+
+
+class BotError(Exception):
+    """A failure that ends the run with exit 2; the message is shown as is (already scrubbed)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets
+
+class Scrubber:
+    """Removes the token (and its base64 forms) from any text shown to the user."""
+
+    def __init__(self, token: str | None):
+        import base64
+
+        self.secrets = []
+        if token:
+            self.secrets = [token, base64.b64encode(token.encode()).decode(),
+                            base64.b64encode(f"x-access-token:{token}".encode()).decode()]
+
+    def __call__(self, text: str) -> str:
+        for s in self.secrets:
+            if s:
+                text = text.replace(s, "***")
+        return text
+
+
+# ---------------------------------------------------------------------------------------------
+# git
+
+_ASKPASS = """#!/bin/sh
+case "$1" in
+  Username*|username*) printf '%s\\n' x-access-token ;;
+  *) printf '%s\\n' "$DOCKERFIX_GIT_TOKEN" ;;
+esac
+"""
+
+
+class Git:
+    """``git`` subprocesses in one repository; the token only ever reaches the remote commands."""
+
+    def __init__(self, root: Path, scrub: Scrubber, token: str | None = None):
+        self.root, self.scrub, self.token = root, scrub, token
+        self._askpass_dir: tempfile.TemporaryDirectory | None = None
+
+    def _env(self, extra: dict[str, str] | None = None, remote: bool = False) -> dict[str, str]:
+        env = dict(os.environ)
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        env.pop("DOCKERFIX_GIT_TOKEN", None)
+        if remote and self.token:
+            if self._askpass_dir is None:
+                self._askpass_dir = tempfile.TemporaryDirectory(prefix="dockerfix-askpass-")
+                p = Path(self._askpass_dir.name) / "askpass.sh"
+                p.write_text(_ASKPASS)
+                p.chmod(stat.S_IRWXU)
+            env["GIT_ASKPASS"] = str(Path(self._askpass_dir.name) / "askpass.sh")
+            env["DOCKERFIX_GIT_TOKEN"] = self.token
+        env.update(extra or {})
+        return env
+
+    def run(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+            remote: bool = False, check: bool = True) -> str:
+        try:
+            p = subprocess.run(["git", *args], cwd=self.root, input=input, capture_output=True,
+                               env=self._env(env, remote))
+        except OSError as e:
+            raise BotError(f"cannot run git: {e}") from None
+        if check and p.returncode != 0:
+            err = self.scrub(p.stderr.decode("utf-8", "replace").strip())
+            raise BotError(f"git {args[0]} failed: {err or 'exit ' + str(p.returncode)}")
+        return p.stdout.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self._askpass_dir is not None:
+            self._askpass_dir.cleanup()
+            self._askpass_dir = None
+
+
+@dataclass
+class Commit:
+    sha: str
+    author_name: str
+    author_email: str
+    committer_email: str
+    message: str
+
+    @property
+    def is_bots(self) -> bool:
+        mine = BOT_EMAIL.lower()
+        return self.committer_email.lower() == mine and (
+            self.author_email.lower() == mine or any(line.startswith(f"{TRAILER}:") for line in self.message.splitlines()))
+
+    @property
+    def subject(self) -> str:
+        return self.message.splitlines()[0] if self.message else ""
+
+
+def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
+    out = git.run("log", "--format=%H%x00%an%x00%ae%x00%ce%x00%B%x1e", tip, "--not", *exclude)
+    commits = []
+    for rec in out.split("\x1e"):
+        rec = rec.strip("\n")
+        if not rec:
+            continue
+        sha, an, ae, ce, msg = rec.split("\x00", 4)
+        commits.append(Commit(sha, an, ae, ce, msg.strip()))
+    return commits
+
+
+# ---------------------------------------------------------------------------------------------
+# the fixer, in memory
+
+def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str]):
+    """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
+    repository-relative (POSIX), plus the error lines of files that failed."""
+    from .cli import Color, Mode, OutputFormat, _Runner, _split_codes
+    from .files import discover
+
+    runner = _Runner(mode=Mode.check, select=_split_codes(select), ignore=_split_codes(ignore),
+                     unsafe_fixes=True if unsafe else None, offline=offline, refresh=False,
+                     output_format=OutputFormat.text, config_path=None, context_dir=None, stdin_filename=None,
+                     color=Color.never, quiet=True, exit_non_zero_on_fix=False)
+    targets, _notes = discover([path])
+    targets = [t for t in targets if not t.is_stdin]
+    runner.prefetch(targets)
+    outcomes, errors = [], []
+    for t in targets:
+        outcome, _src = runner.process(t)
+        try:
+            rel = t.path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            errors.append(f"{t.display}: outside the repository, skipped")
+            continue
+        outcome.result.path = rel
+        if outcome.status == "error":
+            errors.append(f"{rel}: {' '.join(str(outcome.error).splitlines())}")
+            continue
+        outcomes.append(outcome)
+    return outcomes, errors, runner.any_unsafe or unsafe
+
+
+def _commit_message(outcomes, title: str, fp: str) -> str:
+    lines = [title, ""]
+    for o in outcomes:
+        r = o.result
+        if r.status != "changed":
+            continue
+        codes = ", ".join(f"{f.code} line {f.line}" for f in sorted(r.applied, key=lambda f: (f.line, f.code)))
+        lines.append(f"- {r.path}: {codes}")
+        for extra in sorted(r.extra_files):
+            lines.append(f"  (also {extra} in the build context)")
+    lines += ["", "Why each change is made and how safe it is: see the pull request body.", "",
+              f"{TRAILER}: {fp}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# the command
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="dockerfix pr",
+        description="Open or update one pull request with dockerfix's fixes (GitHub).",
+        epilog="Environment: GITHUB_TOKEN (required unless --dry-run), GITHUB_API_URL (default "
+               "https://api.github.com), GITHUB_REPOSITORY (owner/repo when --repo is not given). "
+               "Exit codes: 0 nothing to do / PR opened, updated or up to date / closed by maintainers; "
+               "2 error; 3 blocked: the branch has commits that are not dockerfix's.")
+    ap.add_argument("path", nargs="?", default=".", metavar="PATH",
+                    help="folder (or file) inside the git clone to fix (default: .)")
+    ap.add_argument("--repo", metavar="OWNER/REPO", help="repository on the forge (default: GITHUB_REPOSITORY, "
+                                                        "else parsed from the remote URL)")
+    ap.add_argument("--branch", default=DEFAULT_BRANCH, help=f"head branch of the PR (default: {DEFAULT_BRANCH})")
+    ap.add_argument("--base", help="branch the PR targets (default: the checked-out branch)")
+    ap.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
+    ap.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (listed as such in the PR)")
+    ap.add_argument("--offline", action="store_true", help="no registry look-ups (digest pinning is skipped)")
+    ap.add_argument("--select", action="append", metavar="CODE", help="only these codes (repeatable)")
+    ap.add_argument("--ignore", action="append", metavar="CODE", help="never these codes (repeatable)")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="print the title, body and diff; no git writes, no API calls")
+    return ap
+
+
+class _Out:
+    def __init__(self, scrub: Scrubber):
+        self.scrub = scrub
+
+    def info(self, msg: str) -> None:
+        sys.stderr.write(self.scrub(f"dockerfix pr: {msg}") + "\n")
+        sys.stderr.flush()
+
+    def stdout(self, text: str) -> None:
+        sys.stdout.write(self.scrub(text))
+        sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    token = os.environ.get("GITHUB_TOKEN") or None
+    scrub = Scrubber(token)
+    out = _Out(scrub)
+    try:
+        return run(args, token, out)
+    except BotError as e:
+        out.info(f"error: {e}")
+        return EXIT_ERROR
+    except Exception as e:  # a dockerfix bug: still never print the token
+        from .forge import ForgeError
+
+        if isinstance(e, ForgeError):
+            out.info(f"error: {e}")
+        else:
+            out.info(f"internal error: {type(e).__name__}: {e}")
+        return EXIT_ERROR
+
+
+def run(args, token: str | None, out: _Out) -> int:
+    from .diffing import unified_diff
+    from .formats import body_fingerprint, changes_of, fingerprint, pr_title, render_markdown
+
+    start = Path(args.path)
+    if not start.exists():
+        raise BotError(f"{args.path}: no such file or folder")
+    folder = start if start.is_dir() else start.parent
+    git = Git(folder.resolve(), out.scrub, token)
+    try:
+        top = git.run("rev-parse", "--show-toplevel").strip()
+    except BotError:
+        raise BotError(f"{args.path}: not inside a git repository") from None
+    root = Path(top).resolve()
+    git.root = root
+    try:
+        head = git.run("rev-parse", "--verify", "HEAD^{commit}").strip()
+    except BotError:
+        raise BotError("the repository has no commit yet") from None
+    base = args.base or git.run("symbolic-ref", "--short", "-q", "HEAD", check=False).strip()
+    if not base:
+        raise BotError("HEAD is detached: name the branch the pull request targets with --base")
+    if base == args.branch:
+        raise BotError(f"the checked-out branch is the bot's branch {args.branch}: check out the base branch")
+
+    outcomes, errors, unsafe = _fix_repo(root, str(start.resolve()), unsafe=args.unsafe_fixes,
+                                         offline=args.offline, select=args.select or [], ignore=args.ignore or [])
+    for e in errors:
+        out.info(f"warning: {e} (left out of the pull request)")
+    changes = changes_of(outcomes)
+    if not changes:
+        out.info("nothing to fix: no pull request needed")
+        git.close()
+        return EXIT_OK
+    fp = fingerprint(changes)
+    title = pr_title(outcomes)
+    body = render_markdown(outcomes, fingerprint_value=fp, unsafe_fixes=unsafe)
+
+    if args.dry_run:
+        diff = ""
+        for o in outcomes:
+            r = o.result
+            if r.status == "changed":
+                diff += unified_diff(r.before, r.after, r.path)
+                from .formats import _extra_uri
+
+                for extra, (old, new) in sorted(r.extra_files.items()):
+                    diff += unified_diff(old, new, _extra_uri(r.path, extra))
+        out.stdout(f"Title: {title}\nBranch: {args.branch} -> {base}\n\n{body}\n{diff}")
+        out.info(f"dry run: {len(changes)} file(s) would change (fingerprint {fp[:12]}); nothing pushed, "
+                 "no API call made")
+        return EXIT_OK
+
+    if git.run("status", "--porcelain", "--untracked-files=no").strip():
+        raise BotError("the work tree has uncommitted changes to tracked files; dockerfix pr proposes "
+                       "fixes to the committed state: commit or stash them first")
+    if not token:
+        raise BotError("GITHUB_TOKEN is not set (a token with contents and pull-requests write access)")
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    remote_url = git.run("remote", "get-url", args.remote, check=False).strip()
+    if not remote_url:
+        raise BotError(f"no git remote named {args.remote}")
+    if not repo:
+        from .forge import parse_remote
+
+        repo = parse_remote(remote_url)
+        if not repo:
+            raise BotError(f"cannot tell owner/repo from the URL of remote {args.remote}: use --repo OWNER/REPO")
+
+    from .forge import AlreadyExists, GitHubForge
+
+    forge = GitHubForge(repo, token, api_url=os.environ.get("GITHUB_API_URL") or None)
+    try:
+        return _sync(args, git, forge, out, head=head, base=base, changes=changes, fp=fp, title=title, body=body,
+                     message=_commit_message(outcomes, title, fp), already_exists=AlreadyExists,
+                     body_fingerprint=body_fingerprint)
+    finally:
+        forge.close()
+        git.close()
+
+
+def _sync(args, git: Git, forge, out: _Out, *, head, base, changes, fp, title, body, message,
+          already_exists, body_fingerprint) -> int:
+    branch, remote = args.branch, args.remote
+    pulls = forge.find_pulls(branch)
+    open_pr = next((p for p in pulls if p.state == "open"), None)
+    if open_pr and body_fingerprint(open_pr.body) == fp:
+        out.info(f"pull request #{open_pr.number} is up to date (fingerprint {fp[:12]}): nothing to do")
+        return EXIT_OK
+    if open_pr is None:
+        closed = next((p for p in pulls if p.state == "closed" and not p.merged
+                       and body_fingerprint(p.body) == fp), None)
+        if closed is not None:
+            out.info(f"pull request #{closed.number} with exactly these changes was closed without merging: "
+                     "not reopening or recreating it (a different set of fixes will open a new one)")
+            return EXIT_OK
+
+    # the remote branch: whose commits are on it?
+    ls = git.run("ls-remote", "--heads", remote, f"refs/heads/{branch}", remote=True).split()
+    remote_sha = ls[0] if ls else ""
+    if remote_sha:
+        git.run("fetch", "--no-tags", "--quiet", remote, f"refs/heads/{branch}", remote=True)
+        fetched = git.run("rev-parse", "FETCH_HEAD").strip()
+        exclude = [head]
+        if git.run("ls-remote", "--heads", remote, f"refs/heads/{base}", remote=True).strip():
+            git.run("fetch", "--no-tags", "--quiet", remote, f"refs/heads/{base}", remote=True)
+            exclude.append(git.run("rev-parse", "FETCH_HEAD").strip())
+        foreign = [c for c in _commits(git, fetched, exclude) if not c.is_bots]
+        if foreign:
+            return _blocked(forge, out, open_pr, branch, fp, foreign)
+        remote_sha = fetched
+
+    # one commit on top of the base, built with a temporary index
+    with tempfile.TemporaryDirectory(prefix="dockerfix-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git.run("read-tree", head, env=env)
+        for path, content in sorted(changes.items()):
+            blob = git.run("hash-object", "-w", "--stdin", "--path", path,
+                           input=content.encode("utf-8")).strip()
+            ls_tree = git.run("ls-tree", head, "--", path).split()
+            mode = ls_tree[0] if ls_tree and ls_tree[0] in ("100644", "100755") else "100644"
+            git.run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+        tree = git.run("write-tree", env=env).strip()
+    if remote_sha and git.run("rev-parse", f"{remote_sha}^{{tree}}").strip() == tree \
+            and git.run("rev-parse", f"{remote_sha}^").strip() == head:
+        commit = remote_sha  # the branch already holds exactly this change
+    else:
+        ident = {"GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+                 "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
+        commit = git.run("commit-tree", tree, "-p", head, "-F", "-", input=message.encode("utf-8"), env=ident).strip()
+        git.run("push", "--quiet", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{remote_sha}",
+                remote, f"{commit}:refs/heads/{branch}", remote=True)
+        out.info(f"pushed {commit[:12]} to {branch}" + (" (replacing the bot's previous commit)" if remote_sha else ""))
+
+    if open_pr is not None:
+        pr = forge.update_pull(open_pr.number, title=title, body=body)
+        out.info(f"updated pull request #{pr.number} {pr.url}".rstrip())
+        return EXIT_OK
+    try:
+        pr = forge.create_pull(title=title, body=body, head=branch, base=base)
+        out.info(f"opened pull request #{pr.number} {pr.url}".rstrip())
+    except already_exists:  # opened concurrently: update that one
+        pr = next((p for p in forge.find_pulls(branch) if p.state == "open"), None)
+        if pr is None:
+            raise
+        pr = forge.update_pull(pr.number, title=title, body=body)
+        out.info(f"updated pull request #{pr.number} {pr.url}".rstrip())
+    return EXIT_OK
+
+
+def _blocked(forge, out: _Out, open_pr, branch: str, fp: str, foreign: list[Commit]) -> int:
+    listing = "\n".join(f"- `{c.sha[:12]}` {c.author_name}: {c.subject}" for c in foreign[:20])
+    if open_pr is not None:
+        marker = f"<!-- {BLOCKED_MARK}: {fp} -->"
+        if not any(marker in c for c in forge.list_comments(open_pr.number)):
+            forge.add_comment(open_pr.number, (
+                f"{marker}\n"
+                f"dockerfix has a new set of fixes for this pull request (fingerprint `{fp[:12]}`), but the "
+                f"branch `{branch}` has commits that dockerfix did not make:\n\n{listing}\n\n"
+                "dockerfix never force-pushes over other people's work, so it has stopped updating this branch. "
+                "To let it propose its current fixes, merge or close this pull request and delete the branch; "
+                "dockerfix then opens a fresh one on its next run."))
+            out.info(f"commented on pull request #{open_pr.number}")
+    out.info(f"blocked: branch {branch} has {len(foreign)} commit(s) not made by dockerfix "
+             f"({', '.join(c.sha[:12] for c in foreign[:5])}); not force-pushing. Merge or close the pull request "
+             "and delete the branch to let dockerfix continue")
+    return EXIT_BLOCKED
