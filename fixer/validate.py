@@ -29,13 +29,31 @@ def buildkit_boundaries(text: str) -> list[tuple[str, int, int]]:
     return [(c.cmd.upper(), c.start_line, c.end_line) for c in cmds]
 
 
+def oracle_text(doc: Document) -> str:
+    """``doc.source`` as the installed BuildKit parser must see it to judge it like current BuildKit.
+
+    PyPI ``dockerfile`` 3.4.0 embeds BuildKit v0.12.5, which predates the ``# check=`` directive:
+    for it that line is a comment that ends the directives, so an ``# escape=`` below it is
+    ignored and every continuation is read differently.  Directive lines are moved so ``check``
+    comes last (same line count, so the same line numbers).  Its C-string interface also stops at
+    a NUL, which BuildKit itself reads as an ordinary byte: NUL becomes U+0001 for the oracle.
+    """
+    src = doc.source.replace("\x00", "\x01")
+    if not any(d.name == "check" for d in doc.directives):
+        return src
+    lines = src.split("\n")
+    n = len(doc.directives)
+    head = sorted(lines[:n], key=lambda ln: ln.lstrip(" \t#").lower().startswith("check"))
+    return "\n".join(head + lines[n:])
+
+
 def validate(text: str, *, use_buildkit: bool = True) -> Document:
     """Parse strictly; raise ParseError when BuildKit would refuse the text or when our scanner
     and BuildKit's disagree about instruction boundaries."""
     doc = parse(text)
     if use_buildkit and buildkit_available():
         ours = [(i.keyword, i.line, i.end_line) for i in doc.instructions]
-        theirs = buildkit_boundaries(doc.source)
+        theirs = buildkit_boundaries(oracle_text(doc))
         if ours != theirs:
             raise ParseError("dockerfix and BuildKit disagree on instruction boundaries")
     return doc

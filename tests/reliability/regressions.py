@@ -1,6 +1,7 @@
 """Inputs hypothesis once found failing, kept in ``fixtures/_regressions/``: ``*.Dockerfile`` files
 parse (they are also round-trip and boundary samples for tests/test_document.py); ``*.txt`` files
-are inputs that must be refused with a ParseError or are otherwise not valid Dockerfiles."""
+are inputs that are refused (ParseError) or that the installed BuildKit oracle misjudges without
+``validate.oracle_text`` (so they cannot be plain boundary samples for tests/test_document.py)."""
 
 from __future__ import annotations
 
