@@ -13,8 +13,10 @@ from .dfx005_node_env import NodeEnv
 from .dfx006_non_root import NonRoot
 from .dfx007_init_process import InitProcess
 from .dfx008_graceful_shutdown import GracefulShutdown
+from .dfx010_multi_stage import MultiStage
 
 ALL: tuple[type[Transform], ...] = (
+    MultiStage,  # split stages first: the other passes then harden the production stage
     NodeLtsTag,  # choose the tag first ...
     PinDigest,  # ... then pin what it points to
     ProductionDeps,
