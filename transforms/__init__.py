@@ -16,9 +16,9 @@ from .dfx008_graceful_shutdown import GracefulShutdown
 from .dfx010_multi_stage import MultiStage
 
 ALL: tuple[type[Transform], ...] = (
-    MultiStage,  # split stages first: the other passes then harden the production stage
     NodeLtsTag,  # choose the tag first ...
     PinDigest,  # ... then pin what it points to
+    MultiStage,  # split after FROM and the install are final; the passes below harden the production stage
     ProductionDeps,
     NodeEnv,
     InitProcess,  # adds ENTRYPOINT/CMD in exec form itself, before exec-form looks
