@@ -49,6 +49,9 @@ class App:
     # Build secrets (id -> file in the app dir) and a marker that must never end up in the image.
     secrets: tuple[tuple[str, str], ...] = ()
     leak_marker: str | None = None
+    # Paths (relative to the WORKDIR) a production image must not contain: dev dependencies and
+    # source-only files that a build stage should have kept to itself.
+    absent: tuple[str, ...] = ()
 
     @property
     def dir(self) -> Path:
@@ -72,6 +75,10 @@ APPS = [
     # so the token stays in a layer. The fixed shape mounts it as a BuildKit secret instead.
     App("npm-private-token", original_pid1="npm", original_killed=False, original_exit=0,
         secrets=(("npmrc", ".npmrc"),), leak_marker="dfx-e2e-FAKE-token"),
+    # TypeScript built with `npm run build` (tsc stand-in, see the app README); `CMD ["npm", "start"]`:
+    # npm is PID 1, forwards SIGTERM, the app handles it. dockerfix splits it into build + production.
+    App("ts-build", original_pid1="npm", original_killed=False, original_exit=0,
+        absent=("node_modules/typescript", "src", "tsconfig.json", "vendor")),
 ]
 
 
@@ -135,6 +142,11 @@ def assert_production_ready(engine: Engine, image: str, app: App, variant: str, 
     if app.leak_marker:
         leaks = engine.find_in_image(image, app.leak_marker)
         assert not leaks, f"build secret ends up in the image: {leaks}"
+    if app.absent:
+        probe = "; ".join(f'[ -e "{p}" ] && echo "{p}"' for p in app.absent) + "; true"
+        present = engine.docker("run", "--rm", "--network", "host", "--entrypoint", "/bin/sh", image,
+                                "-c", probe).stdout.split()
+        assert not present, f"the production image still contains {present}"
     return m
 
 
