@@ -385,7 +385,8 @@ def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, uns
                 t = ts.get(f.code)
                 why = why_first_sentence(t) if t else ""
                 target = f" (`{f.path}`)" if f.path else f" (line {f.line})"
-                code = f"[{f.code}]({DOCS_PATH}#{_anchor(t)}) `{t.name}`" if t else f.code
+                # no link: a relative link would point into the repository the PR is opened on
+                code = f"{f.code} `{t.name}`" if t else f.code
                 lines.append(f"| {code} | {_md_cell(f.message)}{target} | {_md_cell(why)} | "
                              f"{f.applicability.label} |")
                 build_notes.extend((name_of(o), f.code, note) for note in f.notes)
@@ -410,6 +411,7 @@ def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, uns
             lines.append(f"- `{path}` ({code}): {note}")
         lines.append("")
     lines += ["### Configure or silence a fix", "",
+              "- `dockerfix rules CODE` prints what a fix does, why, and how safe it is.",
               "- One instruction: put `# dockerfix: ignore=CODE` on the line above it "
               "(`# dockerfix: ignore-file=CODE` anywhere in the file for the whole file).",
               "- The whole repository: `ignore = [\"CODE\"]` under `[tool.dockerfix]` in `pyproject.toml` "

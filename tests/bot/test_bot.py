@@ -115,7 +115,9 @@ def test_first_run_opens_a_pull_request(world: World):
     assert pr["state"] == "open" and pr["head"]["ref"] == "dockerfix/fixes" and pr["base"]["ref"] == "main"
     assert pr["title"] == "dockerfix: 1 fix for production-ready Node images"
     body = pr["body"]
-    assert "| [DFX001](docs/transforms.md#dfx001-exec-form) `exec-form` |" in body
+    assert "| DFX001 `exec-form` | use exec form for CMD so the process gets signals directly (line 5) |" in body
+    assert "In shell form Docker starts `/bin/sh -c" in body  # the first sentence of "Why"
+    assert "| safe |" in body
     assert "**Skipped**" in body and "DFX002" in body  # offline: digest pinning skipped, with the reason
     assert "# dockerfix: ignore=DFX001" in body and "[tool.dockerfix]" in body
     fp = body_fingerprint(body)
