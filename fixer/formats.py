@@ -351,7 +351,7 @@ def _pending_why(f: Fix) -> str:
     if f.applicability == Applicability.DISPLAY_ONLY or not f.has_edits:
         return "report only: needs a human decision"
     if f.applicability == Applicability.UNSAFE:
-        return "unsafe: not applied (enable with `--unsafe-fixes` or `unsafe-fixes = true`)"
+        return "unsafe, not applied: enable with `--unsafe-fixes` or `unsafe-fixes = true`"
     return "overlaps another fix: applied by a later run"
 
 

@@ -189,7 +189,7 @@ def test_markdown_body_sections():
     body = render_markdown([Outcome(r)], fingerprint_value="ab" * 32, unsafe_fixes=True)
     assert "### `api/Dockerfile`" in body
     assert "| Code | What | Why | Safety |" in body
-    assert "**Not applied**" in body and "DFX006 line 1: run as node (unsafe" in body
+    assert "**Not applied**" in body and "DFX006 line 1: run as node (unsafe, not applied" in body
     assert "no SIGTERM | handler (report only" in body
     assert "- DFX004 line 4: no lockfile in the build context" in body
     assert "### Build command changes" in body and "docker build --secret id=npmrc" in body
