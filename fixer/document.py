@@ -27,6 +27,7 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 KNOWN_INSTRUCTIONS = frozenset(
@@ -226,14 +227,19 @@ class Document:
 
     def comments_before(self, ins: Instruction) -> list[str]:
         """The comment lines directly above an instruction (no blank line in between)."""
-        out: list[str] = []
-        idx = next(i for i, s in enumerate(self.segments) if s.kind == "instruction" and s.span.start == ins.span.start)
-        for seg in reversed(self.segments[:idx]):
+        return list(self._comments_above.get(ins.span.start, ()))
+
+    @cached_property
+    def _comments_above(self) -> dict[int, tuple[str, ...]]:
+        out: dict[int, tuple[str, ...]] = {}
+        run: list[str] = []
+        for seg in self.segments:
             if seg.kind in ("comment", "directive"):
-                out.append(seg.text.strip())
+                run.append(seg.text.strip())
             else:
-                break
-        out.reverse()
+                if seg.kind == "instruction" and run:
+                    out[seg.span.start] = tuple(run)
+                run = []
         return out
 
     def line_indent(self, ins: Instruction) -> str:
@@ -281,11 +287,13 @@ class _Logical:
         return "".join(self.parts)
 
     def to_source(self, offset: int, *, end: bool = False) -> int:
-        """Map a logical offset to a source offset (``end=True`` maps an exclusive end)."""
-        if end and offset > 0:
-            return self.to_source(offset - 1) + 1
-        i = bisect_right(self.starts, offset) - 1
-        i = max(i, 0)
+        """Map a logical offset to a source offset (``end=True`` maps an exclusive end, which
+        belongs to the piece holding the character before it)."""
+        probe = offset - 1 if end and offset > 0 else offset
+        if len(self.starts) == 1:  # one physical line: the common case
+            i = 0
+        else:
+            i = max(bisect_right(self.starts, probe) - 1, 0)
         return self.src_starts[i] + (offset - self.starts[i])
 
 
@@ -713,3 +721,19 @@ def _validate(instructions: list[Instruction]) -> None:
             raise ParseError("FROM takes an image and an optional `AS name`", ins.line)
         if ins.keyword == "SHELL" and ins.json_args is None:
             raise ParseError("SHELL requires the arguments to be a JSON array", ins.line)
+        for t in targets:
+            if t.keyword in ("ENV", "LABEL"):
+                _check_name_values(t, ins.line)
+
+
+def _check_name_values(ins: Instruction, line: int) -> None:
+    """BuildKit's ``parseNameVal``: ``KEY name value`` (two parts), or only ``name=value`` words."""
+    if not ins.words:
+        raise ParseError(f"{ins.keyword} requires at least one argument", line)
+    if "=" not in ins.words[0].text:
+        if len(ins.words) < 2:
+            raise ParseError(f"{ins.keyword} must have two arguments", line)
+        return
+    for w in ins.words:
+        if "=" not in w.text:
+            raise ParseError(f"syntax error - can't find = in {w.text!r}; must be of the form name=value", line)

@@ -130,3 +130,26 @@ def test_check_directive_before_escape_is_judged_like_current_buildkit():
     doc = validate(text)
     assert [(i.keyword, i.line, i.end_line) for i in doc.instructions] == [("FROM", 3, 4), ("CMD", 5, 5)]
     assert validate("FROM node\nRUN a\x00b \\\n c\n").instructions[1].end_line == 3  # NUL: no C-string cut
+
+
+@pytest.mark.parametrize("text,reason", [
+    ('FROM a\nLABEL k=""dq \\" x""\n', "can't find = in"),
+    ("FROM a\nENV A=b c\n", "can't find = in 'c'"),
+    ("FROM a\nONBUILD ENV a=b c\n", "can't find = in"),
+    ("FROM a\nENV A\n", "ENV must have two arguments"),
+    ("FROM a\nLABEL a\n", "LABEL must have two arguments"),
+    ("FROM a\nENV\n", "ENV requires at least one argument"),
+])
+def test_env_and_label_need_name_value_pairs(text, reason):
+    """Found by the fuzzer: ENV/LABEL words without ``=`` were accepted, so such a file got
+    rewritten and then rejected by the BuildKit check as a dockerfix internal error, instead of
+    being reported as a file BuildKit refuses."""
+    with pytest.raises(ParseError) as e:
+        parse(text)
+    assert reason in e.value.reason
+
+
+@pytest.mark.parametrize("text", ["FROM a\nENV A \\\n  b=c\n", "FROM a\nLABEL a b\n", 'FROM a\nENV a="x y" b=c\n',
+                                  "FROM a\nENV a=\\ b\n", 'FROM a\nENV "a b"=c\n'])
+def test_env_and_label_forms_buildkit_accepts(text):
+    parse(text)
