@@ -173,6 +173,7 @@ class _Runner:
         self.cli_ignore = _resolve_codes(ignore, "--ignore", self.known)
         self.cli_unsafe = unsafe_fixes
         self._configs: dict[Path, object] = {}
+        self._config_memo: dict = {}
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
         self.any_unsafe = False
@@ -195,7 +196,7 @@ class _Runner:
         folder = folder.resolve()
         if folder not in self._configs:
             try:
-                self._configs[folder] = load_config(start=folder)
+                self._configs[folder] = load_config(start=folder, memo=self._config_memo)
             except Exception as e:  # ConfigError: reported for the files under that folder
                 self._configs[folder] = e
         return self._configs[folder]
@@ -382,24 +383,13 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
     diff_color = use_color(runner.color.value, sys.stdout)
     outcomes = []
     runner.prefetch(targets)
-    for target in targets:
-        try:
-            outcome, src = runner.process(target)
-        except ConfigError as e:  # an explicit --config that is broken
-            _err(f"dockerfix: {e}")
+    for target, (outcome, src) in zip(targets, _process_all(runner, targets, mode)):
+        if isinstance(outcome, (ConfigError, UsageError)):  # an explicit --config that is broken
+            _err(f"dockerfix: {outcome}")
             return EXIT_ERROR
-        except UsageError as e:
-            _err(f"dockerfix: {e}")
-            return EXIT_ERROR
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:  # a dockerfix bug must not cost the other files
-            from .pipeline import FileResult
-            from .report import Outcome
-
-            outcome = Outcome(FileResult(path=target.display, before="", after="", status="error",
-                                         error=f"internal error: {type(e).__name__}: {e}", error_kind="internal"))
-            src = None
+        if runner.output_format is OutputFormat.text and not target.is_stdin:
+            # the text summary needs no file contents: do not hold every file in memory
+            outcome.result.before = outcome.result.after = ""
         outcomes.append(outcome)
         r = outcome.result
         if r.status == "error":
@@ -439,6 +429,66 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
     if runner.exit_non_zero_on_fix and any(o.written or (o.status == "changed" and stdin_write) for o in outcomes):
         return EXIT_FIXABLE
     return EXIT_OK
+
+
+def _process_one(runner, target):
+    """(outcome, source) for one target; a broken explicit config comes back as the outcome."""
+    from .config import ConfigError
+
+    try:
+        return runner.process(target)
+    except (ConfigError, UsageError) as e:
+        return e, None
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # a dockerfix bug must not cost the other files
+        from .pipeline import FileResult
+        from .report import Outcome
+
+        return Outcome(FileResult(path=target.display, before="", after="", status="error",
+                                  error=f"internal error: {type(e).__name__}: {e}", error_kind="internal")), None
+
+
+#: Read-only runs over at least this many files use one worker process per core (measured in
+#: bench/: below this the pool's start-up costs more than it saves).
+PARALLEL_MIN_FILES = 64
+_POOL_STATE: tuple = ()
+
+
+def _pool_work(i: int):
+    runner, targets = _POOL_STATE
+    outcome, _src = _process_one(runner, targets[i])
+    if isinstance(outcome, Exception):
+        return outcome, None
+    if runner.output_format is OutputFormat.text:
+        outcome.result.before = outcome.result.after = ""  # nothing to ship back that is not shown
+    return outcome, None
+
+
+def _process_all(runner, targets, mode):
+    """Outcomes in target order.  ``--check``/``--diff`` over many files fan out to a process per
+    core (fork: the workers inherit the runner, its configs and prefetched digests); ``--write``
+    and stdin stay in this process, so an interrupt can never leave a worker half-way."""
+    global _POOL_STATE
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    parallel = (mode is not Mode.write and cores > 1 and len(targets) >= PARALLEL_MIN_FILES
+                and not any(t.is_stdin for t in targets) and os.environ.get("DOCKERFIX_JOBS") != "1")
+    if parallel:
+        import multiprocessing
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:  # no fork on this platform
+            parallel = False
+    if not parallel:
+        for t in targets:
+            yield _process_one(runner, t)
+        return
+    _POOL_STATE = (runner, targets)
+    chunk = max(1, min(64, len(targets) // (cores * 8)))
+    with ctx.Pool(cores) as pool:
+        yield from pool.imap(_pool_work, range(len(targets)), chunksize=chunk)
+    _POOL_STATE = ()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -87,17 +87,25 @@ def parse_config(data: dict[str, Any], where: Path) -> Config:
     return cfg
 
 
-def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+def load_config(path: Path | None = None, start: Path | None = None,
+                memo: dict[Path, Config | None] | None = None) -> Config:
     """Read an explicit config file, or look upward from ``start`` for ``.dockerfix.toml`` or a
-    ``pyproject.toml`` with a ``[tool.dockerfix]`` table."""
+    ``pyproject.toml`` with a ``[tool.dockerfix]`` table.  ``memo`` (one dict per run) remembers
+    what each folder holds, so many Dockerfiles under one tree share the upward walk."""
     if path is not None:
         return _load_file(path, explicit=True) or Config(source=path)
+    memo = {} if memo is None else memo
     here = (start or Path.cwd()).resolve()
     for d in (here, *here.parents):
-        for name in (".dockerfix.toml", "pyproject.toml"):
-            cfg = _load_file(d / name, explicit=False)
-            if cfg is not None:
-                return cfg
+        if d not in memo:
+            found = None  # a broken file raises before anything is remembered
+            for name in (".dockerfix.toml", "pyproject.toml"):
+                found = _load_file(d / name, explicit=False)
+                if found is not None:
+                    break
+            memo[d] = found
+        if memo[d] is not None:
+            return memo[d]
     return Config()
 
 

@@ -138,11 +138,14 @@ def load_context(
         return ctx
     root = context_dir.resolve()
 
+    seen: dict[str, str | None] = {}
+
     def read_file(rel: str) -> str | None:
-        p = (root / rel).resolve()
-        if root != p and root not in p.parents:  # never read outside the context
-            return None
-        return _read_text(p)
+        if rel not in seen:  # transforms ask for the same files every round: read each once
+            p = (root / rel).resolve()
+            inside = root == p or root in p.parents  # never read outside the context
+            seen[rel] = _read_text(p) if inside else None
+        return seen[rel]
 
     ctx.read_file = read_file
     pj = root / "package.json"

@@ -172,7 +172,7 @@ class Pipeline:
             result.status = "changed"
         if after != text:
             try:
-                validate(after)
+                validate(after, doc=doc)
             except ParseError as e:
                 return self._internal(result, f"result rejected by the BuildKit check: {e}")
             result.after, result.status = after, "changed"

@@ -47,10 +47,11 @@ def oracle_text(doc: Document) -> str:
     return "\n".join(head + lines[n:])
 
 
-def validate(text: str, *, use_buildkit: bool = True) -> Document:
-    """Parse strictly; raise ParseError when BuildKit would refuse the text or when our scanner
-    and BuildKit's disagree about instruction boundaries."""
-    doc = parse(text)
+def validate(text: str, *, use_buildkit: bool = True, doc: Document | None = None) -> Document:
+    """Parse strictly (or take ``doc``, already parsed from ``text``); raise ParseError when
+    BuildKit would refuse the text or when our scanner and BuildKit's disagree about instruction
+    boundaries."""
+    doc = doc if doc is not None else parse(text)
     if use_buildkit and buildkit_available():
         ours = [(i.keyword, i.line, i.end_line) for i in doc.instructions]
         theirs = buildkit_boundaries(oracle_text(doc))
