@@ -13,11 +13,13 @@ from .dfx005_node_env import NodeEnv
 from .dfx006_non_root import NonRoot
 from .dfx007_init_process import InitProcess
 from .dfx008_graceful_shutdown import GracefulShutdown
+from .dfx009_secret_mounts import SecretMounts
 from .dfx010_multi_stage import MultiStage
 
 ALL: tuple[type[Transform], ...] = (
     NodeLtsTag,  # choose the tag first ...
     PinDigest,  # ... then pin what it points to
+    SecretMounts,  # before the install rewrite: the install RUN gets its secret mount first
     MultiStage,  # split after FROM and the install are final; the passes below harden the production stage
     ProductionDeps,
     NodeEnv,

@@ -736,3 +736,122 @@ def insert_line_after(doc: Document, ins: Instruction, line: str) -> "tuple[int,
     if seg.text.endswith("\n"):
         return seg.span.end, doc.line_indent(ins) + line + doc.newline
     return seg.span.end, doc.newline + doc.line_indent(ins) + line
+
+
+# ---------------------------------------------------------------------------------------------
+# .dockerignore matching with Docker's semantics (moby/patternmatcher, used by BuildKit): lines
+# are trimmed, ``#`` lines are comments, ``!`` negates, each pattern is cleaned like Go's
+# filepath.Clean and loses a leading ``/``; ``*`` and ``?`` never cross ``/``, ``**`` spans any
+# number of directories, ``[...]`` classes and ``\`` escapes work like Go's filepath.Match; a
+# pattern that matches a parent directory excludes everything below it; the last match wins.
+# (gitignore semantics differ: there a slash-less pattern matches at any depth.)
+# Shared by DFX011 dockerignore; others may use them.
+
+import posixpath as _posixpath  # noqa: E402
+
+
+def clean_context_path(path: str) -> str:
+    """Go's ``filepath.Clean`` for a build-context path, without the leading ``/``: ``./a//b/``
+    becomes ``a/b``; the context root is ``.``."""
+    if not path:
+        return "."
+    cleaned = _posixpath.normpath(path)
+    if cleaned.startswith("//"):
+        cleaned = "/" + cleaned.lstrip("/")
+    if len(cleaned) > 1 and cleaned.startswith("/"):
+        cleaned = cleaned[1:]
+    return cleaned
+
+
+def docker_pattern_regex(pattern: str) -> "_re.Pattern[str]":
+    """The regular expression moby/patternmatcher compiles a (cleaned) pattern to."""
+    out = ["^"]
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "*":
+            if i + 1 < n and pattern[i + 1] == "*":
+                i += 2
+                if i < n and pattern[i] == "/":
+                    i += 1
+                out.append(".*" if i >= n else "(.*/)?")
+                continue
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\":
+            if i + 1 < n:
+                out.append(_re.escape(pattern[i + 1]))
+                i += 1
+            else:
+                out.append("\\\\")
+        elif ch == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append("\\[")
+            else:
+                body = pattern[i + 1 : j]
+                if body.startswith("^"):
+                    body = "!" + body[1:]
+                if body.startswith("!"):
+                    body = "^" + body[1:].replace("\\", "\\\\")
+                else:
+                    body = body.replace("\\", "\\\\")
+                out.append("[" + body + "]")
+                i = j
+        else:
+            out.append(_re.escape(ch))
+        i += 1
+    out.append("$")
+    try:
+        return _re.compile("".join(out))
+    except _re.error:
+        return _re.compile("(?!)")  # Docker reports a bad pattern as an error; it matches nothing here
+
+
+@_dataclass(frozen=True)
+class IgnorePattern:
+    """One ``.dockerignore`` line: the cleaned pattern, whether it is a ``!`` exception, its line."""
+
+    pattern: str
+    negated: bool
+    line: int
+
+    def matches(self, path: str) -> bool:
+        """Does the pattern match ``path`` (cleaned, ``/``-separated) or one of its parent dirs?"""
+        rx = docker_pattern_regex(self.pattern)
+        if rx.match(path):
+            return True
+        parts = path.split("/")
+        return any(rx.match("/".join(parts[:k])) for k in range(1, len(parts)))
+
+
+def dockerignore_patterns(text: str | None) -> list[IgnorePattern]:
+    """The patterns of a ``.dockerignore`` text, in order (BuildKit's ``ignorefile.ReadAll``)."""
+    out: list[IgnorePattern] = []
+    for n, raw in enumerate((text or "").lstrip("\ufeff").splitlines(), 1):
+        if raw.startswith("#"):
+            continue
+        line = raw.strip()
+        if not line:
+            continue
+        neg = line.startswith("!")
+        if neg:
+            line = line[1:].strip()
+        if not line:
+            continue
+        out.append(IgnorePattern(clean_context_path(line), neg, n))
+    return out
+
+
+def dockerignore_matches(text: str | None, path: str) -> bool:
+    """Would ``.dockerignore`` ``text`` leave ``path`` (relative to the context) out?  Any depth,
+    ``**``, ``!`` exceptions, leading ``/`` and trailing ``/`` handled as BuildKit does."""
+    path = clean_context_path(path)
+    if path == ".":
+        return False
+    excluded = False
+    for p in dockerignore_patterns(text):
+        if p.matches(path):
+            excluded = not p.negated
+    return excluded
