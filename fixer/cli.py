@@ -174,6 +174,7 @@ class _Runner:
         self.cli_unsafe = unsafe_fixes
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
+        self._node_table = None
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
         self.any_unsafe = False
@@ -259,6 +260,22 @@ class _Runner:
             if resolver is not None:
                 resolver.prefetch(refs, config.platforms)
 
+    def node_releases(self):
+        """The Node.js release table for this run: bundled when --offline, else refreshed from the
+        Release WG schedule (disk-cached); asked for only when a FROM needs an LTS decision."""
+        if self._node_table is None:
+            from .node_releases import bundled, live_table
+
+            if self.offline:
+                self._node_table = bundled()
+            else:
+                from .cache import default_cache_path
+
+                self._node_table, why = live_table(default_cache_path().parent, refresh=self.refresh)
+                if why and not self.quiet:
+                    _err(f"dockerfix: note: {why} of {self._node_table.as_of}")
+        return self._node_table
+
     # -- one file --------------------------------------------------------------------------------
     def process(self, target):
         from .context import load_context
@@ -296,6 +313,7 @@ class _Runner:
             context_dir = folder
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
                            resolver=self.resolver_for(config))
+        ctx.node_releases = self.node_releases
         result = pipeline.run(src.text, ctx, path=display)
         outcome = Outcome(result)
         if result.status == "changed":

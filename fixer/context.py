@@ -89,6 +89,9 @@ class Context:
     today: date = field(default_factory=date.today)
     #: Reads a text file of the build context by relative path (None when absent/unreadable).
     read_file: Callable[[str], str | None] = field(default=lambda _p: None, repr=False)
+    #: Returns the Node.js release table to decide LTS lines with (the CLI refreshes it online,
+    #: once per run and only when asked); default: the table bundled with dockerfix.
+    node_releases: Callable[[], Any] = field(default=lambda: _bundled_releases(), repr=False)
     #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
     overrides: dict[str, str] = field(default_factory=dict)
 
@@ -103,6 +106,12 @@ class Context:
     @property
     def has_package_json(self) -> bool:
         return self.package is not None
+
+
+def _bundled_releases():
+    from .node_releases import bundled
+
+    return bundled()
 
 
 def _read_text(path: Path, limit: int = 2_000_000) -> str | None:

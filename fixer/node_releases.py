@@ -1,9 +1,10 @@
 """Node.js release lines: which major is the newest Active LTS, which are end-of-life, and which
 majors satisfy an ``engines.node`` range or an ``.nvmrc``.
 
-The data is a dated table shipped with dockerfix (``data/node-releases.json``; reports name its
-date).  ``load_releases(path)`` reads a fresher copy in the same shape, e.g. one saved from the
-Node.js release schedule.
+The data is a dated table shipped with dockerfix (``data/node-releases.json``), refreshed when
+online from the Node.js Release Working Group's ``schedule.json`` (:func:`live_table`; cached on
+disk for a week, a failed refresh remembered for an hour so an air-gapped run does not wait on it
+every time).  Every report names the date of the data it used and where it came from.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class Release:
 class ReleaseTable:
     as_of: date
     releases: tuple[Release, ...]
+    origin: str = "bundled"  # "bundled" or "live" (fetched from the Node.js release schedule)
+
+    @property
+    def label(self) -> str:
+        """How reports name this data, e.g. "release data of 2026-11-26"."""
+        return f"release data of {self.as_of}" + (" (live)" if self.origin == "live" else "")
 
     def get(self, major: int) -> Release | None:
         return next((r for r in self.releases if r.major == major), None)
@@ -73,6 +80,74 @@ def bundled() -> ReleaseTable:
 
 def load_releases(path: Path) -> ReleaseTable:
     return _table(json.loads(path.read_text(encoding="utf-8")))
+
+
+SCHEDULE_URL = "https://raw.githubusercontent.com/nodejs/Release/main/schedule.json"
+SCHEDULE_TTL = 7 * 86400
+FAILURE_TTL = 3600
+
+
+def table_from_schedule(data: dict, as_of: date) -> ReleaseTable:
+    """The Release WG's ``schedule.json`` (``{"v20": {"start": ..., "lts": ..., "maintenance": ...,
+    "end": ...}, ...}``) as a table; majors below 14 and malformed entries are left out."""
+    rel = []
+    for key, v in data.items():
+        m = re.fullmatch(r"v(\d+)", key)
+        if not m or not isinstance(v, dict) or int(m.group(1)) < 14:
+            continue
+        try:
+            rel.append(Release(int(m.group(1)), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not rel:
+        raise ValueError("schedule.json holds no usable release lines")
+    return ReleaseTable(as_of, tuple(sorted(rel, key=lambda r: r.major)), origin="live")
+
+
+def live_table(cache_dir: Path, *, refresh: bool = False, url: str | None = None, timeout: float = 3.0,
+               now: float | None = None) -> tuple[ReleaseTable, str | None]:
+    """The freshest table available: a cached or newly fetched schedule when possible, else the
+    bundled one.  Returns (table, why the live data was not used or None)."""
+    import os
+    import time
+
+    url = url or os.environ.get("DOCKERFIX_NODE_SCHEDULE_URL") or SCHEDULE_URL
+    now = time.time() if now is None else now
+    path = cache_dir / "node-schedule.json"
+    cached = None
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    if isinstance(cached, dict) and cached.get("url") == url and not refresh:
+        age = now - float(cached.get("fetched", 0))
+        if cached.get("data") and age < SCHEDULE_TTL:
+            try:
+                return table_from_schedule(cached["data"], date.fromtimestamp(cached["fetched"])), None
+            except ValueError:
+                pass
+        if cached.get("error") and age < FAILURE_TTL:
+            return bundled(), cached["error"]
+    try:
+        import httpx
+
+        resp = httpx.get(url, timeout=timeout, follow_redirects=True)
+        resp.raise_for_status()
+        data = resp.json()
+        table = table_from_schedule(data, date.fromtimestamp(now))
+        entry = {"url": url, "fetched": now, "data": data}
+        error = None
+    except Exception as e:  # network, HTTP, JSON: the bundled table is always there
+        error = f"live Node.js schedule unavailable ({type(e).__name__}); using the bundled table"
+        table, entry = bundled(), {"url": url, "fetched": now, "error": error}
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return table, error
 
 
 # -- version constraints ----------------------------------------------------------------------

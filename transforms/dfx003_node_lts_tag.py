@@ -6,7 +6,9 @@
 satisfies ``engines.node`` in package.json (or ``.nvmrc``), keeping the variant the user chose
 (``node:lts-alpine`` becomes ``node:26-alpine``).  Majors that have reached end-of-life
 (``node:16``, ``node:18-alpine``, ``node:20``...) get the same suggestion as an unsafe fix.
-The release table ships with dockerfix and is dated; every message names its date.
+The release table ships with dockerfix and is dated; online, it is refreshed from the Node.js
+Release Working Group's schedule (cached for a week; ``--offline`` keeps the bundled one). Every
+message names the date of the data it used.
 
 ## Why
 ``node`` and ``node:latest`` move to a new major (often a short-lived odd "Current" line) the
@@ -43,7 +45,7 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
-from dockerfix.fixer.node_releases import bundled, major_filter
+from dockerfix.fixer.node_releases import major_filter
 from dockerfix.fixer.transform import Transform
 
 _MOVING = ("latest", "current", "lts")
@@ -90,7 +92,7 @@ class NodeLtsTag(Transform):
     related = ("DL3006", "DL3007")
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
-        table = bundled()
+        table = None  # asked for only when a FROM needs a decision (it may be fetched)
         names: set[str] = set()
         for stage in doc.stages:
             base = stage.base
@@ -106,6 +108,8 @@ class NodeLtsTag(Transform):
             if ref.is_scratch or ref.digest or not is_official_node(ref):
                 continue
             line = stage.from_.line
+            if table is None:
+                table = ctx.node_releases()
             moving = _variant_of_moving(ref.tag)
             eol_major = None
             if moving is None:
@@ -130,13 +134,13 @@ class NodeLtsTag(Transform):
             rec = table.recommended(ctx.today, allowed)
             if rec is None:
                 why = f"{source} {constraint!r} admits no supported LTS line" if constraint else "no supported LTS line"
-                yield Skip(self.code, f"{why} (release data of {table.as_of}); {base} left as it is", line)
+                yield Skip(self.code, f"{why} ({table.label}); {base} left as it is", line)
                 continue
             new_tag = f"{rec.major}-{variant}" if variant else str(rec.major)
             if new_tag == ref.tag:
                 continue
             new = ref.format(tag=new_tag)
-            dated = f"release data of {table.as_of}"
+            dated = table.label
             if kind == "eol":
                 msg = (f"Node.js {eol_major.major} reached end-of-life on {eol_major.end}: use the LTS line "
                        f"{rec.major} ({dated}); a major upgrade, test the app")
