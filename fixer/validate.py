@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .document import Document, ParseError, parse
+from .document import _GO_SPACE, Document, ParseError, parse
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +23,14 @@ def buildkit_boundaries(text: str) -> list[tuple[str, int, int]]:
     import dockerfile
 
     try:
-        cmds = dockerfile.parse_string(text)
+        try:
+            cmds = dockerfile.parse_string(text)
+        except UnicodeDecodeError:
+            # the binding hands some non-ASCII values back cut in the middle of a character
+            # (e.g. a flag name with U+29800); boundaries do not depend on which non-blank
+            # character stands where, so ask again with such characters replaced by "x"
+            cmds = dockerfile.parse_string("".join(
+                c if c < "\x80" or c in _GO_SPACE else "x" for c in text))
     except dockerfile.GoParseError as e:
         raise ParseError(f"BuildKit: {e}") from None
     return [(c.cmd.upper(), c.start_line, c.end_line) for c in cmds]

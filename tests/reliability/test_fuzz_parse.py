@@ -153,3 +153,17 @@ def test_env_and_label_need_name_value_pairs(text, reason):
                                   "FROM a\nENV a=\\ b\n", 'FROM a\nENV "a b"=c\n'])
 def test_env_and_label_forms_buildkit_accepts(text):
     parse(text)
+
+
+def test_oracle_binding_decode_error_is_not_a_crash():
+    """Found by the fuzzer: PyPI ``dockerfile`` raised UnicodeDecodeError (not GoParseError) for
+    ``FROM --<U+29800>platform=...``, and validate() let it out of Pipeline.run."""
+    from dockerfix.fixer.pipeline import Pipeline
+    from dockerfix.fixer.context import Context
+    from dockerfix.transforms import ALL
+
+    text = "FROM --\U00029800platform=linux/amd64 node:22\nCMD node server.js\n"
+    if buildkit_available():
+        assert buildkit_boundaries(text) == [("FROM", 1, 1), ("CMD", 2, 2)]
+    result = Pipeline([t() for t in ALL]).run(text, Context(offline=True))
+    assert result.error is None and result.after.endswith('CMD ["node", "server.js"]\n')
