@@ -1,8 +1,10 @@
 """Discovery and running of ``fixtures/<transform>/<case>/`` cases (shared by tests and tools).
 
 A case folder holds ``before.Dockerfile``, an optional ``after.Dockerfile`` (absent: the file must
-not change), an optional ``context/`` folder (the build context: package.json, lockfiles, ...)
-and an optional ``case.toml``::
+not change), an optional ``context/`` folder (the build context: package.json, lockfiles, ...),
+an optional ``after.dockerignore`` (the build context's ``.dockerignore`` expected after the run;
+absent while ``context/.dockerignore`` exists: that file must not change) and an optional
+``case.toml``::
 
     unsafe = true                 # run with --unsafe-fixes
     pipeline = true               # run every transform in order (default: only the folder's one)
@@ -53,13 +55,26 @@ class Case:
         return p.read_bytes().decode("utf-8") if p.exists() else None
 
     @property
+    def after_dockerignore(self) -> str | None:
+        p = self.folder / "after.dockerignore"
+        return p.read_bytes().decode("utf-8") if p.exists() else None
+
+    @property
+    def has_dockerignore(self) -> bool:
+        return (self.folder / "context" / ".dockerignore").is_file()
+
+    @property
     def options(self) -> dict:
         p = self.folder / "case.toml"
         return tomllib.loads(p.read_text()) if p.exists() else {}
 
+    @property
+    def is_pipeline(self) -> bool:
+        return bool(self.options.get("pipeline")) or self.slug.startswith("_")
+
     def transforms(self):
         opts = self.options
-        if opts.get("pipeline") or self.slug.startswith("_"):
+        if self.is_pipeline:
             return [t() for t in ALL]
         codes = opts.get("select")
         if codes:
@@ -78,10 +93,16 @@ class Case:
         ctx.today = date.fromisoformat(opts.get("today", "2026-11-26"))
         return ctx
 
-    def run(self, text: str | None = None) -> FileResult:
+    def run(self, text: str | None = None, files: dict[str, str] | None = None) -> FileResult:
+        """Run the case; ``files`` replaces context files (e.g. a first run's .dockerignore)."""
         required = Applicability.UNSAFE if self.options.get("unsafe") else Applicability.SAFE
         pipe = Pipeline(self.transforms(), required=required)
-        return pipe.run(self.before if text is None else text, self.context(), path=self.id)
+        ctx = self.context()
+        if files:
+            ctx.overrides = dict(files)
+            if ".dockerignore" in files:
+                ctx.dockerignore = files[".dockerignore"]
+        return pipe.run(self.before if text is None else text, ctx, path=self.id)
 
 
 def discover() -> list[Case]:

@@ -19,12 +19,19 @@ def test_expected_output(case):
     result = case.run()
     assert result.error is None, result.error
     expected = case.after
+    ignore_expected = case.after_dockerignore
     if expected is None:
         assert result.after == case.before, "a no-change case changed"
-        assert result.status == "unchanged"
+        assert result.status == ("unchanged" if ignore_expected is None else "changed")
     else:
         assert result.after == expected
         assert result.status == "changed"
+    ignore_result = result.extra_files.get(".dockerignore")
+    if ignore_expected is not None:
+        assert ignore_result is not None, "the .dockerignore was not written"
+        assert ignore_result[1] == ignore_expected
+    elif case.has_dockerignore and not case.is_pipeline:  # whole-pipeline cases check it only on request
+        assert ignore_result is None, "the existing .dockerignore changed"
     opts = case.options
     if "expect_skip" in opts:
         reasons = [s.reason for s in result.skips]
@@ -36,10 +43,11 @@ def test_expected_output(case):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_second_run_changes_nothing(case):
     first = case.run()
-    second = case.run(first.after)
+    second = case.run(first.after, {path: new for path, (_old, new) in first.extra_files.items()})
     assert second.error is None, second.error
     assert second.after == first.after
     assert second.status == "unchanged"
+    assert not second.extra_files
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -61,7 +69,7 @@ def test_every_transform_has_fixtures():
             assert reporting and len(cases) - len(reporting) >= 1, f"{t.code}: needs reporting and quiet cases"
             assert all(c.after is None for c in cases), f"{t.code} is display-only but a case expects edits"
             continue
-        positive = [c for c in cases if c.after is not None]
-        negative = [c for c in cases if c.after is None]
+        positive = [c for c in cases if c.after is not None or c.after_dockerignore is not None]
+        negative = [c for c in cases if c.after is None and c.after_dockerignore is None]
         assert positive, f"{t.code}: no before/after case"
         assert len(negative) >= len(positive), f"{t.code}: fewer no-change cases than positive ones"

@@ -15,6 +15,7 @@ from .dfx007_init_process import InitProcess
 from .dfx008_graceful_shutdown import GracefulShutdown
 from .dfx009_secret_mounts import SecretMounts
 from .dfx010_multi_stage import MultiStage
+from .dfx011_dockerignore import Dockerignore
 
 ALL: tuple[type[Transform], ...] = (
     NodeLtsTag,  # choose the tag first ...
@@ -27,6 +28,7 @@ ALL: tuple[type[Transform], ...] = (
     ExecForm,
     NonRoot,
     GracefulShutdown,  # report-only, last: sees the final command
+    Dockerignore,  # after every Dockerfile edit: sees the final COPY sources
 )
 
 

@@ -456,7 +456,7 @@ def _resolve(path: str, workdir: str | None, user: str | None = None) -> str | N
     if workdir is None:
         # no WORKDIR: npm reads the user config (~/.npmrc) from any directory
         h = _home(user)
-        return None if h is None else _join(h, path) if path.strip("./") == ".npmrc" else None
+        return None if h is None else _join(h, ".npmrc") if clean_context_path(path) == ".npmrc" else None
     return _join(workdir, path)
 
 

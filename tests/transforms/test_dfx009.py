@@ -1,0 +1,119 @@
+"""Focused tests for DFX009 secret-mounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.document import parse
+from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
+from dockerfix.fixer.pipeline import Pipeline
+from dockerfix.transforms import ALL
+from dockerfix.transforms.dfx009_secret_mounts import SecretMounts, is_secret_name
+
+
+def run(text: str, c: Context | None = None) -> tuple[str, list[Fix], list[Skip]]:
+    doc = parse(text)
+    out = list(SecretMounts().fix(doc, c or Context()))
+    fixes = [f for f in out if isinstance(f, Fix)]
+    skips = [s for s in out if isinstance(s, Skip)]
+    edits = [e for f in fixes if f.applicability > Applicability.DISPLAY_ONLY for e in f.edits]
+    return apply_edits(text, edits), fixes, skips
+
+
+@pytest.mark.parametrize("name", ["NPM_TOKEN", "NPM_AUTH_TOKEN", "GITHUB_TOKEN", "DB_PASSWORD", "API_KEY",
+                                  "AWS_SECRET_ACCESS_KEY", "apikey", "AUTH", "my_credentials", "SSH_PASSWD"])
+def test_secret_names(name):
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["PUBLIC_KEY", "SSH_KEY_FILE", "KEY_VERSION", "MONKEY", "TOKENIZER", "NODE_ENV",
+                                  "PASSWORDLESS", "AUTHOR"])
+def test_not_secret_names(name):
+    assert not is_secret_name(name)
+
+
+def test_e2e_shape_copy_and_rm():
+    text = ("FROM node:20-bookworm-slim\nWORKDIR /app\nCOPY .npmrc package.json package-lock.json ./\n"
+            "RUN npm install && rm -f .npmrc\nCOPY server.js .\nCMD [\"npm\", \"start\"]\n")
+    out, fixes, _ = run(text)
+    assert "COPY package.json package-lock.json ./\n" in out
+    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm install\n" in out
+    assert ".npmrc" not in out.replace("target=/app/.npmrc", "")
+    fix = fixes[0]
+    assert fix.applicability == Applicability.UNSAFE
+    assert any("--secret id=npmrc,src=./.npmrc" in n for n in fix.notes)
+    assert any("compose" in n for n in fix.notes) and any("build-push-action" in n for n in fix.notes)
+
+
+def test_no_syntax_line_added():
+    text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc ./\nRUN npm ci\nRUN rm .npmrc\n"
+    out, _, _ = run(text)
+    assert "# syntax" not in out
+    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci\n"
+
+
+def test_echo_chain_with_continuations_and_arg_removed():
+    text = ("FROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && \\\n"
+            "    npm ci && \\\n    rm -f .npmrc\n")
+    out, fixes, _ = run(text)
+    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci\n"
+    assert any("_authToken" in n for n in fixes[0].notes)
+
+
+def test_no_workdir_uses_user_config():
+    text = "FROM node:22\nARG NPM_TOKEN\nRUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n"
+    out, _, _ = run(text)
+    assert "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n" in out
+
+
+def test_multi_key_arg_keeps_other_keys():
+    text = ("FROM node:22\nARG NODE_VERSION=22 NPM_TOKEN\nWORKDIR /app\n"
+            "RUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n")
+    out, _, _ = run(text)
+    assert "ARG NODE_VERSION=22\n" in out
+
+
+def test_arg_used_elsewhere_is_skipped_and_reported():
+    text = ("FROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\nRUN curl -H \"x: $NPM_TOKEN\" x\n")
+    out, fixes, skips = run(text)
+    assert out == text
+    assert any("still used" in s.reason for s in skips)
+    assert any(f.applicability == Applicability.DISPLAY_ONLY and "NPM_TOKEN" in f.message for f in fixes)
+
+
+def test_pipe_chain_is_skipped():
+    text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc ./\nRUN npm ci || rm .npmrc\n"
+    out, _, skips = run(text)
+    assert out == text and skips
+
+
+def test_unknown_user_is_skipped():
+    text = "FROM node:22\nWORKDIR /app\nUSER app\nCOPY .npmrc ./\nRUN npm ci && rm .npmrc\n"
+    out, _, skips = run(text)
+    assert out == text and any("uid is unknown" in s.reason for s in skips)
+
+
+def test_later_stage_built_from_it_keeps_it():
+    text = "FROM node:22 AS deps\nWORKDIR /app\nCOPY .npmrc ./\nRUN npm ci\nFROM deps\nRUN npm run build\n"
+    out, _, skips = run(text)
+    assert out == text and any("built from" in s.reason for s in skips)
+
+
+def test_full_pipeline_then_dockerignore_lists_npmrc(tmp_path):
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    (tmp_path / "package-lock.json").write_text("{}")
+    (tmp_path / ".npmrc").write_text("//registry.npmjs.org/:_authToken=FAKE\n")
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.context import load_context
+
+    ctx = load_context(tmp_path / "Dockerfile", tmp_path, Config(), offline=True)
+    text = ("FROM node:20-bookworm-slim\nWORKDIR /app\nCOPY .npmrc package.json package-lock.json ./\n"
+            "RUN npm install && rm -f .npmrc\nCOPY server.js .\nCMD [\"npm\", \"start\"]\n")
+    res = Pipeline([t() for t in ALL], required=Applicability.UNSAFE).run(text, ctx)
+    assert res.error is None
+    assert "FAKE" not in res.after and "COPY .npmrc" not in res.after
+    assert "--mount=type=secret,id=npmrc,target=/app/.npmrc" in res.after
+    assert ".npmrc" in res.extra_files[".dockerignore"][1].splitlines()
