@@ -118,7 +118,7 @@ def _read_text(path: Path, limit: int = 2_000_000) -> str | None:
     try:
         if not path.is_file() or path.stat().st_size > limit:
             return None
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")  # no newline translation: CRLF files stay CRLF
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -30,7 +30,7 @@ def test_expected_output(case):
     if ignore_expected is not None:
         assert ignore_result is not None, "the .dockerignore was not written"
         assert ignore_result[1] == ignore_expected
-    elif case.has_dockerignore and not case.is_pipeline:  # whole-pipeline cases check it only on request
+    elif case.has_dockerignore:
         assert ignore_result is None, "the existing .dockerignore changed"
     opts = case.options
     if "expect_skip" in opts:

@@ -19,7 +19,7 @@ Dockerfile*
 .dockerignore
 coverage
 .nyc_output
-.next/cache
+.next/cache          (only for Next.js apps)
 ```
 
 The user's lines are never reordered, changed or removed; the file keeps its newline style (LF or
@@ -62,7 +62,6 @@ entries a ``COPY`` needs are never added.
 +.dockerignore
 +coverage
 +.nyc_output
-+.next/cache
 ```
 
 ## Fix safety
@@ -117,7 +116,7 @@ ENTRIES: tuple[tuple[str, str, str | None], ...] = (
     (".dockerignore", ".dockerignore", None),
     ("coverage", "coverage", None),
     (".nyc_output", ".nyc_output", None),
-    (".next/cache", ".next/cache", None),
+    (".next/cache", ".next/cache", "next-app"),
 )
 _GLOB = re.compile(r"[*?\[]")
 
@@ -155,6 +154,8 @@ class Dockerignore(Transform):
         added: list[str] = []
         notes: list[str] = []
         for entry, sample, guard in ENTRIES:
+            if guard == "next-app" and not _is_next_app(ctx):
+                continue  # Next.js's build cache is only worth a line in Next.js apps
             negated = entry.startswith("!")
             if negated:
                 if guard == "env-example" and ".env.*" in added and ctx.file_text(sample) is not None:
@@ -240,6 +241,11 @@ def _needed_by(entry: str, sample: str, sources: list[str]) -> str | None:
         elif pat.matches(s):
             return f"a COPY/ADD needs `{s}`"
     return None
+
+
+def _is_next_app(ctx: Context) -> bool:
+    pkg = ctx.package
+    return pkg is not None and ("next" in pkg.dependencies or "next" in pkg.dev_dependencies)
 
 
 def _guards(doc: Document, ctx: Context) -> dict[str, str]:

@@ -232,9 +232,7 @@ def fixed_dockerfile(app_dir: Path, workdir: Path, registry: str | None = None) 
 # Apps whose production check needs a transform that is not merged yet: their failure is an
 # expected one (xfail naming the check). Every other app must pass; a build failure always fails.
 # DOCKERFIX_E2E_STRICT=1 makes the listed gaps fail too.
-KNOWN_GAPS: dict[str, str] = {
-    "npm-private-token": "secret mounts (DFX009, issue 5) not merged yet",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("app", APPS, ids=_ids(APPS))

@@ -66,7 +66,8 @@ def test_clean():
 
 def test_create_lists_every_entry():
     text, fixes, _ = run(STD, ctx())
-    assert text.startswith(HEADER + "\n") and text.endswith(".next/cache\n")
+    assert text.startswith(HEADER + "\n") and text.endswith(".nyc_output\n")
+    assert ".next/cache" not in text  # not a Next.js app
     assert fixes[0].applicability == Applicability.UNSAFE
     for e in ("node_modules", ".git", ".env", ".env.*", ".npmrc", "Dockerfile*", "coverage"):
         assert e in text.splitlines()
@@ -161,3 +162,10 @@ def test_fixture_harness_checks_dockerignore():
         assert not second.extra_files and second.status == "unchanged"
     for c in kept:
         assert ".dockerignore" not in c.run().extra_files
+
+
+def test_next_build_cache_only_for_next_apps():
+    c = ctx()
+    c.package = PackageJson({"name": "a", "dependencies": {"next": "15.0.0"}})
+    text, _, _ = run(STD, c)
+    assert text.endswith(".next/cache\n")
