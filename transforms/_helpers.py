@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import posixpath
+import re
 import shlex
+from dataclasses import dataclass, field
 
-from dockerfix.fixer.document import Document, Instruction
+from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
+from dockerfix.fixer.edits import Edit
+from dockerfix.fixer.imageref import ImageRefError
+from dockerfix.fixer.imageref import parse as parse_image_ref
+
 
 #: Characters that make a shell command depend on the shell (expansion, control, redirection).
 SHELL_META = set("$`|&;<>()*?[]{}~!\\\n")
@@ -72,16 +81,6 @@ def keyword(doc: Document, word: str, like: Instruction | None = None) -> str:
     if ref is not None and ref.keyword_as_written.islower():
         return word.lower()
     return word.upper()
-
-# imports for the helpers below (kept here so this block can be appended independently)
-import re  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-
-from dockerfix.fixer.context import Context  # noqa: E402
-from dockerfix.fixer.document import Stage  # noqa: E402
-from dockerfix.fixer.edits import Edit  # noqa: E402
-from dockerfix.fixer.imageref import ImageRefError  # noqa: E402
-from dockerfix.fixer.imageref import parse as parse_image_ref  # noqa: E402
 
 
 # -- base image classification and layout (shared by the non-root, init-process and pinning passes) --
@@ -313,22 +312,16 @@ def node_entry_file(argv: list[str] | tuple[str, ...]) -> str | None:
 # Package-manager commands inside RUN lines, and steps that need devDependencies
 # (shared by DFX004 production-deps and DFX005 node-env; others may use them).
 
-import fnmatch as _fnmatch  # noqa: E402
-import re as _re  # noqa: E402
-from dataclasses import dataclass as _dataclass  # noqa: E402
-
-from dockerfix.fixer.context import PackageJson  # noqa: E402
-from dockerfix.fixer.document import Span, Stage, Word  # noqa: E402
 
 #: Words that separate simple commands in a shell-form RUN.
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", "{", "}", ";;"})
 #: Words that may precede the program of a simple command.
 _PREFIX_WORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!", "time", "exec", "command"})
-_ASSIGNMENT_RE = _re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_REDIRECT_RE = _re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)")
+_ASSIGNMENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REDIRECT_RE = re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)")
 
 
-@_dataclass(frozen=True)
+@dataclass(frozen=True)
 class ShellCommand:
     """One simple command of a shell-form RUN: its argv words (leading ``VAR=value`` assignments,
     ``if``/``then``-style keywords and redirections left out), each with its span in the source."""
@@ -403,7 +396,7 @@ _VALUE_OPTIONS = frozenset({
 })
 
 
-@_dataclass(frozen=True)
+@dataclass(frozen=True)
 class PackageManagerCommand:
     """``npm``/``yarn``/``pnpm``/``bun`` as run inside a RUN line.
 
@@ -596,7 +589,7 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
 def dev_dependency_reason_of_script(body: str, package: PackageJson | None, _depth: int = 0) -> str | None:
     """Like :func:`dev_dependency_reason` for a package.json script body (``tsc && node x``)."""
     cmds: list[list[str]] = [[]]
-    for tok in _re.split(r"(\s+|&&|\|\||[;|&()])", body):
+    for tok in re.split(r"(\s+|&&|\|\||[;|&()])", body):
         if not tok or tok.isspace():
             continue
         if tok in ("&&", "||", ";", "|", "&", "(", ")"):
@@ -644,18 +637,6 @@ def stage_by_name(doc: Document, name: str) -> Stage | None:
     return None
 
 
-def stage_lineage(doc: Document, stage: Stage) -> list[Stage]:
-    """The stage and the stages it is built ``FROM`` by name, nearest first."""
-    out = [stage]
-    cur = stage
-    while True:
-        parent = stage_by_name(doc, cur.base)
-        if parent is None or parent.index >= cur.index or parent in out:
-            return out
-        out.append(parent)
-        cur = parent
-
-
 def stage_consumers(doc: Document, stage: Stage) -> list[Stage]:
     """Stages that build on ``stage``: ``FROM stage`` or ``COPY/ADD --from=stage``, transitively."""
     found: list[Stage] = []
@@ -692,50 +673,9 @@ def copies_root_file(ins: Instruction, name: str) -> bool:
         while v.startswith("./"):
             v = v[2:]
         v = v.lstrip("/")
-        if v in ("", ".") or v == name or ("/" not in v.rstrip("/") and _fnmatch.fnmatchcase(name, v.rstrip("/"))):
+        if v in ("", ".") or v == name or ("/" not in v.rstrip("/") and fnmatch.fnmatchcase(name, v.rstrip("/"))):
             return True
     return False
-
-
-def dockerignore_excludes(dockerignore: str | None, name: str) -> bool:
-    """Would ``.dockerignore`` leave the top-level file ``name`` out of the build context?"""
-    if not dockerignore:
-        return False
-    excluded = False
-    for raw in dockerignore.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        neg = line.startswith("!")
-        pat = line[1:].strip() if neg else line
-        while pat.startswith("./"):
-            pat = pat[2:]
-        pat = pat.lstrip("/").rstrip("/")
-        if pat.startswith("**/"):
-            pat = pat[3:]
-        if _fnmatch.fnmatchcase(name, pat):
-            excluded = not neg
-    return excluded
-
-
-def insert_line_before(doc: Document, ins: Instruction, line: str) -> "tuple[int, str]":
-    """(offset, text) that inserts ``line`` as a new line above ``ins`` and above the comment block
-    directly over it (so ``# hadolint ignore=...`` style comments stay with their instruction)."""
-    idx = next(i for i, s in enumerate(doc.segments) if s.kind == "instruction" and s.span.start == ins.span.start)
-    at = doc.segments[idx].span.start
-    for seg in reversed(doc.segments[:idx]):
-        if seg.kind != "comment":
-            break
-        at = seg.span.start
-    return at, doc.line_indent(ins) + line + doc.newline
-
-
-def insert_line_after(doc: Document, ins: Instruction, line: str) -> "tuple[int, str]":
-    """(offset, text) that inserts ``line`` as a new line below ``ins`` (heredoc bodies included)."""
-    seg = next(s for s in doc.segments if s.kind == "instruction" and s.span.start == ins.span.start)
-    if seg.text.endswith("\n"):
-        return seg.span.end, doc.line_indent(ins) + line + doc.newline
-    return seg.span.end, doc.newline + doc.line_indent(ins) + line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -747,15 +687,13 @@ def insert_line_after(doc: Document, ins: Instruction, line: str) -> "tuple[int,
 # (gitignore semantics differ: there a slash-less pattern matches at any depth.)
 # Shared by DFX011 dockerignore; others may use them.
 
-import posixpath as _posixpath  # noqa: E402
-
 
 def clean_context_path(path: str) -> str:
     """Go's ``filepath.Clean`` for a build-context path, without the leading ``/``: ``./a//b/``
     becomes ``a/b``; the context root is ``.``."""
     if not path:
         return "."
-    cleaned = _posixpath.normpath(path)
+    cleaned = posixpath.normpath(path)
     if cleaned.startswith("//"):
         cleaned = "/" + cleaned.lstrip("/")
     if len(cleaned) > 1 and cleaned.startswith("/"):
@@ -763,7 +701,7 @@ def clean_context_path(path: str) -> str:
     return cleaned
 
 
-def docker_pattern_regex(pattern: str) -> "_re.Pattern[str]":
+def docker_pattern_regex(pattern: str) -> "re.Pattern[str]":
     """The regular expression moby/patternmatcher compiles a (cleaned) pattern to."""
     out = ["^"]
     i, n = 0, len(pattern)
@@ -781,7 +719,7 @@ def docker_pattern_regex(pattern: str) -> "_re.Pattern[str]":
             out.append("[^/]")
         elif ch == "\\":
             if i + 1 < n:
-                out.append(_re.escape(pattern[i + 1]))
+                out.append(re.escape(pattern[i + 1]))
                 i += 1
             else:
                 out.append("\\\\")
@@ -800,16 +738,16 @@ def docker_pattern_regex(pattern: str) -> "_re.Pattern[str]":
                 out.append("[" + body + "]")
                 i = j
         else:
-            out.append(_re.escape(ch))
+            out.append(re.escape(ch))
         i += 1
     out.append("$")
     try:
-        return _re.compile("".join(out))
-    except _re.error:
-        return _re.compile("(?!)")  # Docker reports a bad pattern as an error; it matches nothing here
+        return re.compile("".join(out))
+    except re.error:
+        return re.compile("(?!)")  # Docker reports a bad pattern as an error; it matches nothing here
 
 
-@_dataclass(frozen=True)
+@dataclass(frozen=True)
 class IgnorePattern:
     """One ``.dockerignore`` line: the cleaned pattern, whether it is a ``!`` exception, its line."""
 

@@ -82,11 +82,11 @@ from ._helpers import (
     copy_sources,
     dev_dependency_reason,
     dev_step_in_run,
-    dockerignore_excludes,
+    dockerignore_matches,
     package_manager_commands,
     plain_words,
     stage_consumers,
-    stage_lineage,
+    stage_chain,
 )
 
 LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
@@ -121,7 +121,7 @@ def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
     if final is None:
         return None
     cmd = entry = None
-    for st in stage_lineage(doc, final):
+    for st in stage_chain(doc, final):
         for ins in reversed(st.instructions):
             if ins.keyword == "CMD" and cmd is None:
                 cmd = ins
@@ -150,7 +150,7 @@ class ProductionDeps(Transform):
         final = doc.final_stage
         if final is None:
             return
-        final_lineage = stage_lineage(doc, final)
+        final_lineage = stage_chain(doc, final)
         runtime_reason: list[str | None] = []  # computed once, lazily
         for stage in doc.stages:
             consumers = stage_consumers(doc, stage)
@@ -335,12 +335,12 @@ class ProductionDeps(Transform):
                           tool: str) -> tuple[str | None, list[Edit]]:
         """(problem, extra edits): is the lockfile COPYed into the image before ``ins``?"""
         lock = ctx.lockfile or ""
-        if dockerignore_excludes(ctx.dockerignore, lock):
+        if dockerignore_matches(ctx.dockerignore, lock):
             return f".dockerignore leaves {lock} out of the build context, so the lockfile-only install would fail", []
         names = LOCK_NAMES[tool]
         candidate: Instruction | None = None
         unknown = False
-        for st in stage_lineage(doc, stage):
+        for st in stage_chain(doc, stage):
             for i in reversed(st.instructions):
                 if st is stage and i.index >= ins.index:
                     continue

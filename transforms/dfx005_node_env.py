@@ -57,18 +57,18 @@ from typing import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
-from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
     dev_step_in_run,
-    insert_line_after,
-    insert_line_before,
+    new_line_after,
+    new_line_before,
     is_node_image,
     keyword,
     package_manager_commands,
     plain_words,
-    stage_lineage,
+    stage_chain,
 )
 from .dfx004_production_deps import runtime_dev_reason
 
@@ -89,7 +89,7 @@ def env_keys(ins: Instruction) -> list[str]:
 def is_node_stage(doc: Document, stage: Stage) -> bool:
     """Is ``stage`` a Node.js stage: a Node base image somewhere in its FROM chain, or it runs
     npm/yarn/pnpm/node?"""
-    lineage = stage_lineage(doc, stage)
+    lineage = stage_chain(doc, stage)
     if any(is_node_image(st.base) for st in lineage):
         return True
     for st in lineage:
@@ -124,7 +124,7 @@ class NodeEnv(Transform):
                 yield Skip(self.code, f"the final stage (FROM {final.base}, line {final.from_.line}) is not a Node "
                            "stage, so NODE_ENV would have no effect there", final.from_.line)
             return
-        for st in stage_lineage(doc, final):
+        for st in stage_chain(doc, final):
             for ins in st.instructions:
                 if ins.keyword == "ENV" and VAR in env_keys(ins):
                     return  # already set: nothing to do
@@ -143,16 +143,16 @@ class NodeEnv(Transform):
         last_dev = dev_steps[-1] if dev_steps else None
         line = keyword(doc, "ENV", final.from_) + f" {VAR}=production"
         if last_dev is not None and (install is None or install.index <= last_dev.index):
-            at, text = insert_line_after(doc, last_dev, line)
+            edit = new_line_after(doc, last_dev, line)
             where = f"after the build step on line {last_dev.line}, which needs devDependencies"
         elif install is not None and ctx.package is not None and runtime_dev_reason(doc, ctx):
-            at, text = insert_line_after(doc, install, line)
+            edit = new_line_after(doc, install, line)
             where = f"after the install on line {install.line}: {runtime_dev_reason(doc, ctx)}"
         elif install is not None:
-            at, text = insert_line_before(doc, install, line)
+            edit = new_line_before(doc, install, line)
             where = f"before the install on line {install.line}, so it installs for production"
         else:
-            at, text = insert_line_after(doc, final.from_, line)
+            edit = new_line_after(doc, final.from_, line)
             where = "at the start of the runtime stage"
         yield Fix(self.code, f"set NODE_ENV=production in the runtime stage ({where})", final.from_.line,
-                  (Edit.insert(at, text),), self.default_applicability)
+                  (edit,), self.default_applicability)

@@ -94,7 +94,7 @@ from ._helpers import (
     PackageManagerCommand,
     dev_dependency_reason,
     dev_step_in_run,
-    dockerignore_excludes,
+    dockerignore_matches,
     keyword,
     line_insert_offset,
     package_manager_commands,
@@ -276,7 +276,7 @@ class MultiStage(Transform):
         if ctx.lock_kind not in PROD_INSTALL:
             raise _Abort(f"the lockfile {ctx.lockfile} ({ctx.lock_kind}) has no production-only install this "
                          "pass can write (yarn berry needs its .yarnrc.yml, release and `workspaces focus`)")
-        if dockerignore_excludes(ctx.dockerignore, ctx.lockfile):
+        if dockerignore_matches(ctx.dockerignore, ctx.lockfile):
             raise _Abort(f".dockerignore leaves {ctx.lockfile} out of the build context")
         if ctx.package.data.get("workspaces"):
             raise _Abort("package.json declares workspaces: a production install needs every workspace's "
@@ -448,7 +448,7 @@ class MultiStage(Transform):
         extra: list[str] = []
         if out == ".next":
             for name in ("next.config.js", "next.config.mjs", "next.config.ts", "next.config.cjs"):
-                if ctx.read_file(name) is not None and not dockerignore_excludes(ctx.dockerignore, name):
+                if ctx.read_file(name) is not None and not dockerignore_matches(ctx.dockerignore, name):
                     extra.append(name)
         return out, extra
 
@@ -483,7 +483,7 @@ class MultiStage(Transform):
         lines += [verbatim(i, False) for i in plan.prelude]
         pkg_files = ["package.json", ctx.lockfile or ""]
         for rc in (".npmrc",) + ((".yarnrc",) if ctx.lock_kind == "yarn-v1" else ()):
-            if ctx.read_file(rc) is not None and not dockerignore_excludes(ctx.dockerignore, rc) \
+            if ctx.read_file(rc) is not None and not dockerignore_matches(ctx.dockerignore, rc) \
                     and rc not in plan.install.logical:
                 pkg_files.append(rc)
         lines.append(f"{kw('COPY')} {' '.join(pkg_files)} ./")

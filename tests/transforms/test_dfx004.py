@@ -9,7 +9,7 @@ from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
 from dockerfix.transforms._helpers import (
     dev_dependency_reason,
-    dockerignore_excludes,
+    dockerignore_matches,
     package_manager_commands,
     shell_commands,
 )
@@ -67,9 +67,9 @@ def test_dev_dependency_reason(argv, needs):
 
 
 def test_dockerignore_negation():
-    assert dockerignore_excludes("*.json\n", "package-lock.json")
-    assert not dockerignore_excludes("*.json\n!package-lock.json\n", "package-lock.json")
-    assert not dockerignore_excludes("node_modules\n", "package-lock.json")
+    assert dockerignore_matches("*.json\n", "package-lock.json")
+    assert not dockerignore_matches("*.json\n!package-lock.json\n", "package-lock.json")
+    assert not dockerignore_matches("node_modules\n", "package-lock.json")
 
 
 def test_edits_only_touch_command_words():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.fixer.pipeline import Pipeline
