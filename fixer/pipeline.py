@@ -68,17 +68,25 @@ class Pipeline:
         self.required = required
         self.max_rounds = max_rounds
 
-    def _round(self, doc: Document, ctx: Context, result: FileResult,
-               record: bool) -> tuple[Document, Context, bool]:
+    def _round(self, doc: Document, ctx: Context, result: FileResult, record: bool,
+               memo: dict[int, tuple[tuple, list]]) -> tuple[Document, Context, bool]:
         """One pass over every transform.  Returns the new document and context, and whether any
-        text (the Dockerfile's or another context file's) changed."""
+        text (the Dockerfile's or another context file's) changed.  ``memo`` holds each
+        transform's findings for the text it last saw: a transform is pure, so on the same text
+        (e.g. in the settled round) it is not asked again."""
         changed = False
         sup = collect(doc)
-        for t in self.transforms:
-            try:
-                findings = list(t.fix(doc, ctx))
-            except Exception as exc:  # a transform bug must not take the run down
-                raise _TransformCrash(t.code, exc) from exc
+        for i, t in enumerate(self.transforms):
+            key = (doc.source, tuple(sorted(ctx.overrides.items())))
+            hit = memo.get(i)
+            if hit is not None and hit[0] == key:
+                findings = hit[1]
+            else:
+                try:
+                    findings = list(t.fix(doc, ctx))
+                except Exception as exc:  # a transform bug must not take the run down
+                    raise _TransformCrash(t.code, exc) from exc
+                memo[i] = (key, findings)
             candidates: list[Fix] = []
             for f in findings:
                 if isinstance(f, Skip):
@@ -144,16 +152,17 @@ class Pipeline:
         except ParseError as e:
             result.status, result.error, result.error_kind = "error", f"does not parse: {e}", "input"
             return result
+        memo: dict[int, tuple[tuple, list]] = {}
         try:
             for _ in range(self.max_rounds):
-                doc, ctx, changed = self._round(doc, ctx, result, record=False)
+                doc, ctx, changed = self._round(doc, ctx, result, record=False, memo=memo)
                 if not changed:
                     break
             else:
                 codes = sorted({f.code for f in result.applied})
                 return self._internal(result, f"fixes did not settle after {self.max_rounds} rounds ({', '.join(codes)})")
             # the settled round, recorded: skips and pending fixes describe the final text
-            doc, ctx, changed = self._round(doc, ctx, result, record=True)
+            doc, ctx, changed = self._round(doc, ctx, result, record=True, memo=memo)
             if changed:  # pragma: no cover - guarded by the loop above
                 return self._internal(result, "a second run would change the file again")
         except _TransformCrash as c:

@@ -8,6 +8,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
@@ -701,8 +702,10 @@ def clean_context_path(path: str) -> str:
     return cleaned
 
 
+@lru_cache(maxsize=4096)
 def docker_pattern_regex(pattern: str) -> "re.Pattern[str]":
-    """The regular expression moby/patternmatcher compiles a (cleaned) pattern to."""
+    """The regular expression moby/patternmatcher compiles a (cleaned) pattern to (memoized: the
+    same few patterns are matched for every file and round)."""
     out = ["^"]
     i, n = 0, len(pattern)
     while i < n:
