@@ -73,8 +73,14 @@ def _plain(text: str) -> str:
 def why_first_sentence(t) -> str:
     """The first sentence of the transform's "Why" section, on one line, Markdown code marks."""
     why = " ".join(_plain(t.doc_sections().get("Why", "")).split())
-    m = re.search(r"(?<!e\.g)(?<!i\.e)(?<!etc)[.!?](?=\s|$)", why)
-    return why[: m.end()] if m else why
+    in_code = False
+    for i, ch in enumerate(why):
+        if ch == "`":
+            in_code = not in_code  # a period inside `COPY . .` ends nothing
+        elif ch in ".!?" and not in_code and (i + 1 == len(why) or why[i + 1].isspace()):
+            if not re.search(r"(?:\be\.g|\bi\.e|\betc)$", why[:i]) and i > 0 and not why[i - 1].isspace():
+                return why[: i + 1]
+    return why
 
 
 # ---------------------------------------------------------------------------------------------

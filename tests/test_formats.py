@@ -218,3 +218,11 @@ def test_stdin_write_refuses_machine_formats(seed):
     p = subprocess.run([sys.executable, "-c", "from dockerfix.fixer.cli import main; main()", "--write",
                         "--format", "sarif", "-"], input="FROM node:22\n", capture_output=True, text=True, cwd=seed)
     assert p.returncode == 2 and "--format sarif cannot be combined" in p.stderr
+
+
+def test_why_first_sentence_ignores_periods_in_code():
+    from dockerfix.fixer.formats import why_first_sentence
+    from dockerfix.transforms import by_code
+
+    why = why_first_sentence(by_code()["DFX011"])
+    assert "`COPY . .`" in why and why.endswith(".")
