@@ -244,8 +244,31 @@ def new_line_before(doc: Document, ins: Instruction, text: str) -> Edit:
 
 def new_line_after(doc: Document, ins: Instruction, text: str) -> Edit:
     """An insertion of the line ``text`` (no newline) after ``ins`` (after its whole span,
-    continuation lines and heredoc bodies included) with its indentation."""
+    continuation lines and heredoc bodies included) with its indentation.
+
+    When ``ins`` is the last instruction and its last line ends with the escape character (a
+    continuation into the end of the file), a new line would be joined to it; the dangling
+    escape is removed in the same edit."""
+    dangling = _dangling_escape(doc, ins)
+    if dangling is not None:
+        rest = doc.source[dangling + 1 : ins.span.end]
+        return Edit(dangling, ins.span.end, rest + doc.newline + doc.line_indent(ins) + text)
     return Edit.insert(ins.span.end, doc.newline + doc.line_indent(ins) + text)
+
+
+def _dangling_escape(doc: Document, ins: Instruction) -> int | None:
+    """Offset of an escape character that continues ``ins`` into the end of the file, if any."""
+    if ins.heredocs or ins.index != len(doc.instructions) - 1:
+        return None
+    for number in range(ins.end_line, ins.line - 1, -1):
+        start = doc.line_start(number)
+        content = doc.source[start:].split("\n", 1)[0].rstrip("\r")
+        if not content.strip(" \t") or content.lstrip(" \t").startswith("#"):
+            if number != ins.line:
+                continue
+        stripped = content.rstrip(" \t")
+        return start + len(stripped) - 1 if stripped.endswith(doc.escape) else None
+    return None
 
 
 #: ``CMD`` argv forms that run the ``start`` script of package.json.
