@@ -102,6 +102,13 @@ def check_pipeline(text: str, kind: str, online: bool, pipe: Pipeline = PIPE) ->
         assert result.after == text
         return
     STATS["pipeline: changed"] += 1
+    after = result.after
+    assert after.startswith("\ufeff") == text.startswith("\ufeff") and after.count("\ufeff") == text.count("\ufeff")
+    if "\r" not in text:
+        assert "\r" not in after, "CR added to an LF file"
+    elif text.count("\n") == text.count("\r\n") > 0:
+        assert after.count("\n") == after.count("\r\n"), "bare LF added to a CRLF file"
+    assert after.endswith("\n") == text.endswith("\n"), "final newline added or removed"
     if buildkit_available() and "\x00" not in result.after:
         validate(result.after)  # parses, and BuildKit's boundaries equal ours
     second = pipe.run(result.after, make_ctx(kind, online))
