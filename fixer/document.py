@@ -298,9 +298,12 @@ class _Logical:
 
 
 def _continues(content: str, escape: str) -> int | None:
-    """If the line ends with the escape character (plus blanks), return its index."""
+    """If the line ends with the escape character (plus blanks), return its index.
+
+    BuildKit's rule is ``([^E])E[ \t]*$|^E[ \t]*$``: an escape preceded by another escape
+    (``foo \\``) does not continue the line."""
     stripped = content.rstrip(" \t")
-    if stripped.endswith(escape):
+    if stripped.endswith(escape) and not stripped.endswith(escape * 2):
         return len(stripped) - 1
     return None
 

@@ -267,7 +267,8 @@ def _dangling_escape(doc: Document, ins: Instruction) -> int | None:
             if number != ins.line:
                 continue
         stripped = content.rstrip(" \t")
-        return start + len(stripped) - 1 if stripped.endswith(doc.escape) else None
+        continues = stripped.endswith(doc.escape) and not stripped.endswith(doc.escape * 2)
+        return start + len(stripped) - 1 if continues else None
     return None
 
 
