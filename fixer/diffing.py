@@ -48,7 +48,10 @@ def diff_path(display: str) -> str:
 
 
 def unified_diff(before: str | None, after: str, path: str, *, context: int = 3) -> str:
-    """The diff from ``before`` (None: new file) to ``after`` for ``path``; "" when equal."""
+    """The diff from ``before`` (None: new file) to ``after`` for ``path``; "" when equal.
+    Values of secret-named ARG/ENV keys and npm auth settings are shown as ``***``."""
+    from .secrets import mask_secrets
+
     if before == after:
         return ""
     p = diff_path(path)
@@ -60,6 +63,8 @@ def unified_diff(before: str | None, after: str, path: str, *, context: int = 3)
         if i < 2:  # headers: difflib appends a tab + empty date in some versions; keep git's form
             out.append(line.rstrip("\n").rstrip("\t") + "\n")
             continue
+        if not line.startswith("@@"):
+            line = line[0] + mask_secrets(line[1:])  # a token in the file never reaches a CI log
         if line.endswith("\n"):
             out.append(line)
         else:

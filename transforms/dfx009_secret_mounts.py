@@ -83,22 +83,16 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.secrets import is_secret_name
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import clean_context_path, effective_user, is_root_user, stage_chain
 
 SECRET_ID = "npmrc"
-_SECRET_RE = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)")
-_ALLOW_RE = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
 _SEPARATORS = frozenset({"&&", ";", "||", "|", "&"})
 _REDIRECT_RE = re.compile(r"^(\d?)(>>?|>\|)(.*)$")
 _PM_TOOLS = frozenset({"npm", "npx", "yarn", "pnpm", "pnpx", "bun", "bunx", "corepack"})
 _WRITERS = frozenset({"echo", "printf"})
-
-
-def is_secret_name(name: str) -> bool:
-    """BuildKit's SecretsUsedInArgOrEnv test for an ARG/ENV key."""
-    return bool(_SECRET_RE.search(name)) and not _ALLOW_RE.search(name)
 
 
 def _var_refs(text: str, name: str) -> bool:

@@ -1,0 +1,53 @@
+"""Secret names and masking.
+
+``is_secret_name`` is BuildKit's SecretsUsedInArgOrEnv test for an ARG/ENV key (deny words
+between ``_`` or at the ends of the name, minus the allow words).  ``mask_secrets`` hides the
+values a Dockerfile line gives to such keys, and npm auth settings, in what dockerfix prints:
+a diff shown in a CI log must not become the place a token leaks.  Files are never masked;
+only the diff display is (so a masked diff is for reading; ``--write`` applies the real change).
+"""
+
+from __future__ import annotations
+
+import re
+
+_SECRET_RE = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)")
+_ALLOW_RE = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
+
+MASK = "***"
+_ARG_ENV_RE = re.compile(r"^(\s*(?:ARG|ENV)\s+)(.*)$", re.I)
+_PAIR_RE = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)""")
+_LEGACY_ENV_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sp>\s+)(?P<val>\S.*)$")
+_NPM_AUTH_RE = re.compile(r"(?P<key>_authToken|_auth|_password)=(?P<val>[^\s\"'`]+)")
+
+
+def is_secret_name(name: str) -> bool:
+    """BuildKit's SecretsUsedInArgOrEnv test for an ARG/ENV key."""
+    return bool(_SECRET_RE.search(name)) and not _ALLOW_RE.search(name)
+
+
+def _is_reference(value: str) -> bool:
+    v = value.strip("\"'")
+    return v == "" or v.startswith("$")
+
+
+def mask_secrets(line: str) -> str:
+    """``line`` with the literal values of secret-named ARG/ENV keys and npm auth settings
+    replaced by ``***`` (variable references such as ``${NPM_TOKEN}`` are kept)."""
+    m = _ARG_ENV_RE.match(line)
+    if m:
+        head, rest = m.groups()
+        ending = line[m.end(2):]  # the line ending, kept as it was
+
+        def pair(pm: re.Match) -> str:
+            if is_secret_name(pm["key"]) and not _is_reference(pm["val"]):
+                return f"{pm['key']}={MASK}"
+            return pm.group(0)
+
+        if rest.strip() and "=" in rest.split(None, 1)[0]:
+            line = head + _PAIR_RE.sub(pair, rest) + ending
+        else:
+            lm = _LEGACY_ENV_RE.match(rest.rstrip("\r"))
+            if lm and is_secret_name(lm["key"]) and not _is_reference(lm["val"]):
+                line = head + lm["key"] + lm["sp"] + MASK + rest[len(rest.rstrip("\r")):] + ending
+    return _NPM_AUTH_RE.sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", line)
