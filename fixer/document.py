@@ -413,7 +413,29 @@ def _parse_json_array(text: str) -> tuple[str, ...] | None:
     return None
 
 
+def _open_quote(text: str) -> bool:
+    """Does ``text`` end inside a quoted string (BuildKit's word lexer, escape ``\\``)?"""
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote == "'":
+            if ch == "'":
+                quote = ""
+        elif ch == "\\":
+            i += 1
+        elif quote == '"':
+            if ch == '"':
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        i += 1
+    return bool(quote)
+
+
 def _heredoc_names(logical: str) -> list[tuple[str, bool]]:
+    if _open_quote(logical):  # BuildKit's lexer fails on the line: it finds no heredoc at all
+        return []
     out = []
     for _start, _end, _v in _shell_words(logical, "\\"):
         raw = logical[_start:_end]

@@ -187,3 +187,23 @@ def test_doubled_escape_at_end_of_line_does_not_continue(text, boundaries):
         assert [(i.keyword, i.line, i.end_line) for i in parse(text).instructions] == boundaries
     if buildkit_available() and boundaries != "refused":
         assert buildkit_boundaries(text) == boundaries
+
+
+@pytest.mark.parametrize("text,boundaries", [
+    ('FROM x\nCOPY <<EOF "/app/0\nEOF\n', "refused"),
+    ("FROM x\nCOPY <<EOF '/app/0\nEOF\n", "refused"),
+    ('FROM x\nRUN <<EOF echo "a\\"\nEOF\n', "refused"),
+    ("FROM x\nRUN <<EOF echo 'a\\'\nEOF\n", [("FROM", 1, 1), ("RUN", 2, 3)]),
+    ('FROM x\nRUN <<EOF echo a\\"\nEOF\n', [("FROM", 1, 1), ("RUN", 2, 3)]),
+])
+def test_no_heredoc_on_a_line_with_an_open_quote(text, boundaries):
+    """Found by the fuzzer: ``COPY <<EOF "/app/0`` (quote never closed) opened a heredoc for us;
+    BuildKit's word lexer fails on the line and finds no heredoc, so ``EOF`` is the next
+    instruction (an unknown one: the file is refused)."""
+    if boundaries == "refused":
+        with pytest.raises(ParseError):
+            parse(text)
+    else:
+        assert [(i.keyword, i.line, i.end_line) for i in parse(text).instructions] == boundaries
+        if buildkit_available():
+            assert buildkit_boundaries(text) == boundaries
