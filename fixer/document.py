@@ -557,7 +557,7 @@ def parse(text: str) -> Document:
     seen: set[str] = set()
     while i < len(lines):
         s, e, nxt = lines[i]
-        m = _DIRECTIVE_RE.match(src[s:e].lstrip(" \t"))
+        m = _DIRECTIVE_RE.match(src[s:e].lstrip(_GO_SPACE))
         if not m or m.group(1).lower() not in KNOWN_DIRECTIVES:
             break
         name = m.group(1).lower()

@@ -207,3 +207,13 @@ def test_no_heredoc_on_a_line_with_an_open_quote(text, boundaries):
         assert [(i.keyword, i.line, i.end_line) for i in parse(text).instructions] == boundaries
         if buildkit_available():
             assert buildkit_boundaries(text) == boundaries
+
+
+def test_directive_after_leading_blanks_of_any_kind():
+    """Found by the fuzzer: a directive line starting with a lone CR (or VT) was a comment for us;
+    BuildKit trims the line with unicode.IsSpace first, so it is a directive (here: escape=`,
+    and a repeated one is refused)."""
+    doc = parse("\r# escape=`\nFROM node:22 `\n  AS build\n")
+    assert doc.escape == "`" and [(i.keyword, i.line, i.end_line) for i in doc.instructions] == [("FROM", 2, 3)]
+    with pytest.raises(ParseError):
+        parse("\r# escape=\\\n# escape=\\\nFROM x\n")
