@@ -449,6 +449,18 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
     return EXIT_OK
 
 
+def _interrupted(e: BaseException) -> bool:
+    """Ctrl-C that landed inside a C extension (BuildKit's parser) surfaces as a chain of
+    SystemErrors ending in the KeyboardInterrupt."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
 def _process_one(runner, target):
     """(outcome, source) for one target; a broken explicit config comes back as the outcome."""
     from .config import ConfigError
@@ -460,6 +472,8 @@ def _process_one(runner, target):
     except KeyboardInterrupt:
         raise
     except Exception as e:  # a dockerfix bug must not cost the other files
+        if _interrupted(e):
+            raise KeyboardInterrupt from None
         from .pipeline import FileResult
         from .report import Outcome
 

@@ -50,21 +50,21 @@ def diff_path(display: str) -> str:
 def unified_diff(before: str | None, after: str, path: str, *, context: int = 3) -> str:
     """The diff from ``before`` (None: new file) to ``after`` for ``path``; "" when equal.
     Values of secret-named ARG/ENV keys and npm auth settings are shown as ``***``."""
-    from .secrets import mask_secrets
+    from .secrets import mask_dockerfile
 
     if before == after:
         return ""
     p = diff_path(path)
     old_name = "/dev/null" if before is None else f"a/{p}"
     out: list[str] = []
-    lines = difflib.unified_diff(split_lines(before or ""), split_lines(after), old_name, f"b/{p}",
+    # a token in the file never reaches a CI log: secret values are masked on both sides
+    lines = difflib.unified_diff(split_lines(mask_dockerfile(before or "")), split_lines(mask_dockerfile(after)),
+                                 old_name, f"b/{p}",
                                  n=context, lineterm="\n")
     for i, line in enumerate(lines):
         if i < 2:  # headers: difflib appends a tab + empty date in some versions; keep git's form
             out.append(line.rstrip("\n").rstrip("\t") + "\n")
             continue
-        if not line.startswith("@@"):
-            line = line[0] + mask_secrets(line[1:])  # a token in the file never reaches a CI log
         if line.endswith("\n"):
             out.append(line)
         else:

@@ -16,6 +16,7 @@ from typing import Sequence
 from .context import Context
 from .document import Document, ParseError, parse
 from .edits import Applicability, Fix, Skip, apply_edits, select_non_overlapping
+from .secrets import mask_message
 from .suppress import collect
 from .transform import Transform
 from .validate import validate
@@ -91,7 +92,7 @@ class Pipeline:
             for f in findings:
                 if isinstance(f, Skip):
                     if record:
-                        result.skips.append(f)
+                        result.skips.append(replace(f, reason=mask_message(f.reason)))
                     continue
                 if sup.suppressed(f.code, t.related, f.line):
                     result.suppressed += record
@@ -103,6 +104,7 @@ class Pipeline:
                 elif record or f.applicability == Applicability.DISPLAY_ONLY:
                     # reports (display-only) stay true once made; other pending fixes are taken
                     # from the settled round, so they describe the final text
+                    f = _masked(f)
                     if not any(p.code == f.code and p.message == f.message for p in result.pending):
                         result.pending.append(f)
             others = [f for f in candidates if f.path is not None]
@@ -120,7 +122,7 @@ class Pipeline:
                 new_doc = parse(text)
             except ParseError as e:
                 raise _BrokeSyntax(t.code, str(e)) from None
-            result.applied.extend(kept)
+            result.applied.extend(_masked(f) for f in kept)
             doc, changed = new_doc, True
             sup = collect(doc)
         return doc, ctx, changed
@@ -139,7 +141,7 @@ class Pipeline:
                 result.extra_files[path] = (current, current or "")
             kept, _deferred = select_non_overlapping(group)
             overrides[path] = apply_edits(current or "", [e for f in kept for e in f.edits])
-            result.applied.extend(kept)
+            result.applied.extend(_masked(f) for f in kept)
         new = replace(ctx, overrides=overrides)
         if ".dockerignore" in overrides:
             new.dockerignore = overrides[".dockerignore"]
@@ -203,6 +205,12 @@ class Pipeline:
         result.applied.clear()
         result.extra_files.clear()
         return result
+
+
+def _masked(f: Fix) -> Fix:
+    """The fix as reports show it: messages and notes never carry a secret value (the edits,
+    which only the pipeline applies, stay as they are)."""
+    return replace(f, message=mask_message(f.message), notes=tuple(mask_message(n) for n in f.notes))
 
 
 class _TransformCrash(Exception):

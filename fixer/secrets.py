@@ -15,7 +15,7 @@ _SECRET_RE = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|p
 _ALLOW_RE = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
 
 MASK = "***"
-_ARG_ENV_RE = re.compile(r"^(\s*(?:ARG|ENV)\s+)(.*)$", re.I)
+_ARG_ENV_RE = re.compile(r"^(\s*(?:ONBUILD\s+)?(?:ARG|ENV)\s+)(.*)$", re.I)
 _PAIR_RE = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)""")
 _LEGACY_ENV_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sp>\s+)(?P<val>\S.*)$")
 _NPM_AUTH_RE = re.compile(r"(?P<key>_authToken|_auth|_password)=(?P<val>[^\s\"'`]+)")
@@ -51,3 +51,45 @@ def mask_secrets(line: str) -> str:
             if lm and is_secret_name(lm["key"]) and not _is_reference(lm["val"]):
                 line = head + lm["key"] + lm["sp"] + MASK + rest[len(rest.rstrip("\r")):] + ending
     return _NPM_AUTH_RE.sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", line)
+
+
+def mask_message(text: str) -> str:
+    """A report message, note or skip reason with every secret-named ``KEY=value`` and npm auth
+    setting masked, wherever it stands in the text (messages quote Dockerfile fragments)."""
+    def pair(pm: re.Match) -> str:
+        if is_secret_name(pm["key"]) and not _is_reference(pm["val"]):
+            return f"{pm['key']}={MASK}"
+        return pm.group(0)
+
+    text = _PAIR_RE.sub(pair, text)
+    return _NPM_AUTH_RE.sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", text)
+
+
+def mask_dockerfile(text: str) -> str:
+    """``text`` with secret values masked instruction by instruction (continuation lines
+    included), then line by line (ONBUILD triggers, and text that does not parse)."""
+    from .document import ParseError, parse
+
+    try:
+        doc = parse(text)
+    except ParseError:
+        doc = None
+    if doc is not None:
+        spans: list[tuple[int, int]] = []
+        for ins in doc.instructions:
+            words = ins.words
+            if ins.keyword not in ("ARG", "ENV") or not words:
+                continue
+            if ins.keyword == "ENV" and "=" not in words[0].value:  # legacy `ENV KEY value`
+                if len(words) > 1 and is_secret_name(words[0].value) and not _is_reference(words[1].value):
+                    spans.append((words[1].span.start, words[-1].span.end))
+                continue
+            for w in words:
+                key, eq, val = w.value.partition("=")
+                if eq and is_secret_name(key) and not _is_reference(val) and doc.text(w.span).startswith(key + "="):
+                    spans.append((w.span.start + len(key) + 1, w.span.end))
+        out = doc.source
+        for start, end in sorted(spans, reverse=True):
+            out = out[:start] + MASK + out[end:]
+        text = ("\ufeff" if doc.bom else "") + out
+    return "".join(mask_secrets(line) for line in text.splitlines(keepends=True))

@@ -36,3 +36,26 @@ def test_diff_masks_removed_and_context_lines():
     after = "FROM node:26\nENV NODE_ENV=production\nRUN npm ci\n"
     d = unified_diff(before, after, "Dockerfile")
     assert "s3cr3t-value" not in d and "-ARG NPM_TOKEN=***\n" in d and "+ENV NODE_ENV=production" in d
+
+
+def test_diff_masks_secrets_on_continuation_lines():
+    before = "FROM node:26\nENV APP=1 \\\n    NPM_TOKEN=supersecret123\nRUN npm install\n"
+    after = "FROM node:26\nENV APP=1 \\\n    NPM_TOKEN=supersecret123\nRUN npm ci\n"
+    d = unified_diff(before, after, "Dockerfile")
+    assert "supersecret123" not in d and "NPM_TOKEN=***" in d
+
+
+def test_report_messages_and_notes_are_masked(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "Dockerfile").write_text(
+        'FROM node:22\nWORKDIR /app\nCOPY package*.json ./\n'
+        'RUN echo "//registry.npmjs.org/:_authToken=tok_inline_888" > .npmrc && npm ci\n')
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    (tmp_path / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    for fmt in ("text", "json", "sarif", "markdown", "github"):
+        p = subprocess.run([sys.executable, "-m", "dockerfix", "--diff", "--offline", "--unsafe-fixes",
+                            "--format", fmt, "."], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert p.returncode in (0, 1), p.stderr
+        assert "tok_inline_888" not in p.stdout + p.stderr, fmt

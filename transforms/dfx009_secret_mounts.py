@@ -83,7 +83,7 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.secrets import is_secret_name
+from dockerfix.fixer.secrets import is_secret_name, mask_secrets
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import clean_context_path, effective_user, is_root_user, stage_chain
@@ -599,7 +599,9 @@ def _usage_notes(content: str | None, context_path: str | None = None) -> tuple[
         "20.10-22; no `# syntax=` line is needed for type=secret with target=)",
     ]
     if content:
-        notes.append(f"the secret file is the .npmrc the removed step wrote, with the real token: {content}")
+        # the content may hold a literal token: never echo it into a report, a log or a PR body
+        notes.append("the secret file is the .npmrc the removed step wrote, with the real token: "
+                     + mask_secrets(content))
     elif context_path:
         notes.append(f"keep {context_path} out of git and out of the build context (.dockerignore); it is now only "
                      "read as a secret")
