@@ -44,7 +44,8 @@ KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 _GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 #: BuildKit splits the keyword from its arguments on ``[\t\v\f\r ]+`` only.
 _KEYWORD_SEP = " \t\v\f\r"
-_DIRECTIVE_RE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+#: BuildKit's directive pattern; Go's ``\s`` is ``[\t\n\f\r ]`` (a lone CR counts as a blank).
+_DIRECTIVE_RE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")
 _HEREDOC_WORD_RE = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 
 

@@ -217,3 +217,9 @@ def test_directive_after_leading_blanks_of_any_kind():
     assert doc.escape == "`" and [(i.keyword, i.line, i.end_line) for i in doc.instructions] == [("FROM", 2, 3)]
     with pytest.raises(ParseError):
         parse("\r# escape=\\\n# escape=\\\nFROM x\n")
+
+
+def test_directive_pattern_uses_gos_blank_class():
+    """Found by the fuzzer: ``#\\r escape=`` is a directive for BuildKit (Go's ``\\s`` includes CR)."""
+    doc = parse("#\r escape=`\nFROM node:22 `\n  AS build\n")
+    assert doc.escape == "`" and doc.instructions[0].end_line == 3
