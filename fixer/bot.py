@@ -186,7 +186,7 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str]):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
     repository-relative (POSIX), plus the error lines of files that failed."""
-    from .cli import Color, Mode, OutputFormat, _Runner, _split_codes
+    from .cli import Color, Mode, OutputFormat, _process_one, _Runner, _split_codes
     from .files import discover
 
     runner = _Runner(mode=Mode.check, select=_split_codes(select), ignore=_split_codes(ignore),
@@ -198,7 +198,9 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: lis
     runner.prefetch(targets)
     outcomes, errors = [], []
     for t in targets:
-        outcome, _src = runner.process(t)
+        outcome, _src = _process_one(runner, t)  # never raises for one file
+        if isinstance(outcome, Exception):  # a broken configuration: the whole run stops
+            raise BotError(str(outcome))
         try:
             rel = t.path.resolve().relative_to(root).as_posix()
         except ValueError:

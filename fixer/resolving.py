@@ -88,9 +88,10 @@ def references_in(texts: Iterable[str]) -> list[ImageRef]:
     for text in texts:
         try:
             doc = parse(text)
-        except ParseError:
-            continue
-        for t in image_targets(doc):
+            targets = list(image_targets(doc))
+        except (ParseError, ValueError):
+            continue  # the file's own run reports the problem; prefetching is only an optimisation
+        for t in targets:
             if not isinstance(t, Target) or t.text.lower() == "scratch":
                 continue
             try:

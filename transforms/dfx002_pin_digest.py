@@ -62,7 +62,9 @@ def image_targets(doc: Document) -> Iterator[Target | Skip]:
     """Every pullable image reference in ``doc`` (also used to pre-resolve them concurrently)."""
     syntax = doc.directive("syntax")
     if syntax is not None:
-        start = doc.source.index(syntax.value, syntax.span.start)
+        line_text = doc.text(syntax.span)
+        start = syntax.span.start + line_text.index("=") + 1
+        start += len(line_text) - (start - syntax.span.start) - len(line_text[start - syntax.span.start:].lstrip())
         yield Target(syntax.value, Span(start, start + len(syntax.value)), doc.line_of(start), "# syntax")
     stage_names: set[str] = set()
     for stage in doc.stages:
@@ -80,21 +82,42 @@ def image_targets(doc: Document) -> Iterator[Target | Skip]:
             if ins.keyword == "COPY":
                 f = ins.flag("from")
                 if f and f.value and not f.value.isdigit() and f.value.lower() not in stage_names and "$" not in f.value:
-                    start = frm_span_value(doc, f.span, f.value)
-                    yield Target(f.value, start, ins.line, "COPY --from")
+                    span = value_span(doc, f.span, "--from=", f.value)
+                    if span is None:
+                        yield Skip(PinDigest.code, f"COPY --from={f.value} is quoted or split across lines; "
+                                   "pin it by hand", ins.line)
+                    else:
+                        yield Target(f.value, span, ins.line, "COPY --from")
             if ins.keyword == "RUN":
                 for f in ins.flags:
                     if f.name != "mount" or not f.value:
                         continue
+                    offset = 0
                     for part in f.value.split(","):
                         k, _, v = part.partition("=")
                         if k.strip() == "from" and v and not v.isdigit() and v.lower() not in stage_names and "$" not in v:
-                            yield Target(v, frm_span_value(doc, f.span, v), ins.line, "RUN --mount from")
+                            whole = value_span(doc, f.span, "--mount=", f.value)
+                            if whole is None:
+                                yield Skip(PinDigest.code, f"RUN --mount from={v} is quoted or split across "
+                                           "lines; pin it by hand", ins.line)
+                            else:
+                                start = whole.start + offset + len(part) - len(v)
+                                yield Target(v, Span(start, start + len(v)), ins.line, "RUN --mount from")
+                        offset += len(part) + 1
 
 
-def frm_span_value(doc: Document, flag_span: Span, value: str) -> Span:
-    start = doc.source.index(value, flag_span.start, flag_span.end)
-    return Span(start, start + len(value))
+def value_span(doc: Document, span: Span, prefix: str, value: str) -> Span | None:
+    """Where ``value`` stands in ``prefix + value`` written at ``span`` (also inside one pair of
+    quotes); None when the source is written differently (escapes, continuation lines)."""
+    raw = doc.text(span)
+    if not raw.startswith(prefix):
+        return None
+    rest = raw[len(prefix):]
+    if rest == value:
+        return Span(span.start + len(prefix), span.end)
+    if len(rest) == len(value) + 2 and rest[0] == rest[-1] and rest[0] in "\"'" and rest[1:-1] == value:
+        return Span(span.start + len(prefix) + 1, span.end - 1)
+    return None
 
 
 def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
@@ -128,7 +151,12 @@ def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
     if "$" in image:
         yield Skip(code, f"FROM {base}: the default of ARG {var} contains variables", line)
         return
-    yield Target(image, frm_span_value(doc, word.span, image), arg_ins.line, f"ARG {var}")
+    span = value_span(doc, word.span, f"{var}=", image)
+    if span is None:
+        yield Skip(code, f"FROM {base}: the default of ARG {var} is written with escapes or across lines; "
+                   "pin it by hand", line)
+        return
+    yield Target(image, span, arg_ins.line, f"ARG {var}")
 
 
 class PinDigest(Transform):
