@@ -60,13 +60,37 @@ def shell_reason(cmd: str) -> str | None:
     return None
 
 
+#: Words a shell gives a meaning of its own when they come first: builtins and reserved words
+#: (``exec`` alone is handled: ``exec node x`` runs exactly ``node x``).
+SHELL_BUILTINS = frozenset(
+    ". : [ alias bg break cd case command continue do done elif else esac eval exit export false fg fi "
+    "for function getopts hash if in jobs kill local read readonly return select set shift source test "
+    "then time times trap true type ulimit umask unalias unset until wait while".split()
+)
+_ASSIGNMENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def command_reason(words: list[str]) -> str | None:
+    """Why a plain-word command still needs a shell: a leading ``VAR=value`` or a builtin."""
+    if words and _ASSIGNMENT_RE.match(words[0]):
+        return f"sets {words[0].split('=', 1)[0]} for the command (a shell feature)"
+    if words and words[0] in SHELL_BUILTINS:
+        return f"starts with the shell builtin `{words[0]}`"
+    return None
+
+
 def plain_words(cmd: str) -> list[str] | None:
-    """The argv a POSIX shell would run for ``cmd``, when it is plain words; else None."""
+    """The argv a POSIX shell would run for ``cmd``, when it is plain words; else None.
+    ``exec node x`` is ``node x`` (exec only replaces the shell, which exec form has not)."""
     if shell_reason(cmd) is not None:
         return None
     try:
         words = shlex.split(cmd, posix=True)
     except ValueError:
+        return None
+    while words and words[0] == "exec" and len(words) > 1 and not words[1].startswith("-"):
+        words = words[1:]
+    if command_reason(words) is not None:
         return None
     return words or None
 

@@ -20,7 +20,8 @@ own checks ask for it.
 
 ## Fix safety
 Safe when the command is plain words: no variables, globbing, redirection, pipes or command
-chains, no ``SHELL`` instruction and no ``ENTRYPOINT`` in the stage that would receive the command
+chains, no leading ``VAR=value`` assignment or shell builtin (a leading ``exec`` is dropped: it
+only replaces the shell, which exec form does not start), no ``SHELL`` instruction and no ``ENTRYPOINT`` in the stage that would receive the command
 as arguments.  Then the same program runs with the same arguments, only without a shell in front.
 A command that relies on the shell (``$PORT``, ``&&``, ``|``, ``>``...) gets an *unsafe* fix to the
 explicit ``["/bin/sh", "-c", "..."]`` form, which is exactly what Docker runs today, and a
@@ -36,6 +37,7 @@ hadolint DL3025; BuildKit JSONArgsRecommended.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
@@ -43,7 +45,7 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import json_array, plain_words, shell_reason
+from ._helpers import command_reason, json_array, plain_words, shell_reason
 
 
 def _single_quoted_array(text: str) -> list[str] | None:
@@ -58,6 +60,13 @@ def _single_quoted_array(text: str) -> list[str] | None:
     if isinstance(val, list) and val and all(isinstance(v, str) for v in val):
         return val
     return None
+
+
+def _word_reason(cmd: str) -> str | None:
+    try:
+        return command_reason(shlex.split(cmd, posix=True))
+    except ValueError:
+        return None
 
 
 class ExecForm(Transform):
@@ -104,7 +113,7 @@ class ExecForm(Transform):
             yield Fix(self.code, f"use exec form for {kw} so the process gets signals directly", ins.line,
                       (Edit.replace(ins.args_span, json_array(words)),), Applicability.SAFE)
             return
-        reason = shell_reason(ins.args_text) or "needs a shell"
+        reason = shell_reason(ins.args_text) or _word_reason(ins.args_text) or "needs a shell"
         yield Fix(self.code, f"{kw} {reason}, so it needs a shell; the explicit form "
                   "[\"/bin/sh\", \"-c\", ...] is what Docker runs today (the shell stays PID 1)", ins.line,
                   (Edit.replace(ins.args_span, json_array(["/bin/sh", "-c", ins.args_text])),),
