@@ -324,20 +324,30 @@ class _Runner:
                 for extra, (old, new) in sorted(result.extra_files.items()):
                     outcome.diff += unified_diff(old, new, self._extra_display(extra, ctx))
             elif self.mode is Mode.write and not target.is_stdin:
-                try:
-                    write_atomic(target.path, result.after, src.raw, root=target.root, display=display)
-                except InputError as e:
-                    result.status, result.error = "error", e.reason
-                    outcome.error_kind = "write"
-                    return outcome, src
-                outcome.written = True
+                if result.after != result.before:  # only other files may have changed
+                    try:
+                        write_atomic(target.path, result.after, src.raw, root=target.root, display=display)
+                    except InputError as e:
+                        result.status, result.error = "error", e.reason
+                        outcome.error_kind = "write"
+                        return outcome, src
+                    outcome.written = True
                 for extra, (old, new) in sorted(result.extra_files.items()):
                     p = self._extra_path(extra, ctx)
-                    try:
-                        write_atomic(p, new, old.encode("utf-8") if old is not None else None,
-                                     root=target.root, display=str(p))
-                    except InputError as e:
-                        outcome.notes.append(f"{e.path}: {e.reason}")
+                    if p.exists() and not p.is_file():
+                        reason = f"{extra} is not a regular file; not written"
+                    else:
+                        try:
+                            write_atomic(p, new, old.encode("utf-8") if old is not None else None,
+                                         root=target.root, display=str(p))
+                            outcome.written = True
+                            continue
+                        except InputError as e:
+                            reason = f"{extra}: {e.reason}"
+                    # a file the fix needed was not written: the run must say so and exit 2
+                    result.status, result.error = "error", reason + (
+                        " (the Dockerfile itself was written)" if result.after != result.before else "")
+                    outcome.error_kind = "write"
             elif self.mode is Mode.write and target.is_stdin and result.extra_files:
                 outcome.notes.append("other files this fix wants to write are not written in stdin mode: "
                                      + ", ".join(sorted(result.extra_files)))

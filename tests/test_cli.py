@@ -489,3 +489,26 @@ def test_ctrl_c_exits_130_without_partial_files(tmp_path):
     assert done < n, "the run finished before the interrupt; nothing was tested"
     assert proc.returncode == 130, err
     assert b"dockerfix: interrupted" in err
+
+
+def test_other_context_file_that_cannot_be_written_is_an_error(tmp_path):
+    (tmp_path / "Dockerfile").write_text('FROM node:22\nCMD ["node", "s.js"]\n')
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    (tmp_path / ".dockerignore").mkdir()
+    p = subprocess.run(exe() + ["--write", "--unsafe-fixes", "--offline", "--select", "DFX011", "."],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert ".dockerignore is not a regular file" in p.stderr
+
+
+def test_dockerfile_not_rewritten_when_only_dockerignore_changes(tmp_path):
+    df = tmp_path / "Dockerfile"
+    df.write_text('FROM node:22\nCMD ["node", "s.js"]\n')
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    before = df.stat()
+    p = subprocess.run(exe() + ["--write", "--unsafe-fixes", "--offline", "--select", "DFX011", "."],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    after = df.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert (tmp_path / ".dockerignore").read_text().startswith("# Added by dockerfix")
