@@ -94,7 +94,7 @@ class Pipeline:
                     if record:
                         result.skips.append(replace(f, reason=mask_message(f.reason)))
                     continue
-                if sup.suppressed(f.code, t.related, f.line):
+                if _suppressed(sup, doc, f, t.related):
                     result.suppressed += record
                     continue
                 if f.path is None and f.applicability == Applicability.SAFE and _is_covering_comment(doc, f):
@@ -205,6 +205,24 @@ class Pipeline:
         result.applied.clear()
         result.extra_files.clear()
         return result
+
+
+def _suppressed(sup, doc: Document, f: Fix, related: tuple[str, ...]) -> bool:
+    """A fix is silenced by a suppression on its reported line or on any instruction it edits
+    (its edits apply together, so one silenced instruction silences the whole fix)."""
+    lines = {f.line}
+    if f.path is None:
+        lines.update(_anchor_line(doc, e.start) for e in f.edits)
+    return any(sup.suppressed(f.code, related, line) for line in lines)
+
+
+def _anchor_line(doc: Document, pos: int) -> int:
+    """The first line of the instruction an edit at ``pos`` belongs to: the one containing it,
+    else the next one (a line inserted above a comment block belongs to the instruction below)."""
+    for ins in doc.instructions:
+        if pos <= ins.span.end:
+            return ins.line
+    return doc.line_of(pos)
 
 
 def _masked(f: Fix) -> Fix:
