@@ -315,6 +315,10 @@ class _Runner:
                            resolver=self.resolver_for(config))
         ctx.node_releases = self.node_releases
         result = pipeline.run(src.text, ctx, path=display)
+        if self.mode is not Mode.write:
+            from .pipeline import lines_to_original
+
+            lines_to_original(result)  # the reader looks at the file as it is on disk
         outcome = Outcome(result)
         if result.status == "changed":
             if self.mode is Mode.diff:

@@ -207,6 +207,27 @@ class Pipeline:
         return result
 
 
+def lines_to_original(result: FileResult) -> None:
+    """Renumber the pending fixes and skips (found on the fixed text) to the lines of the text as
+    it was read, for reports about a file that is not written (--check, --diff).  A line that the
+    fixes added maps to the original line it was inserted before."""
+    if result.status != "changed" or result.after == result.before:
+        return
+    import difflib
+
+    old, new = result.before.splitlines(), result.after.splitlines()
+    mapping: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        for k in range(j1, j2):
+            mapping[k + 1] = (i1 + (k - j1) + 1) if tag == "equal" else min(i1 + 1, max(len(old), 1))
+
+    def to_old(line: int) -> int:
+        return mapping.get(line, line) if line > 0 else line
+
+    result.pending = [replace(f, line=to_old(f.line)) for f in result.pending]
+    result.skips = [replace(s, line=to_old(s.line)) for s in result.skips]
+
+
 def _suppressed(sup, doc: Document, f: Fix, related: tuple[str, ...]) -> bool:
     """A fix is silenced by a suppression on its reported line or on any instruction it edits
     (its edits apply together, so one silenced instruction silences the whole fix)."""

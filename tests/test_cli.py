@@ -512,3 +512,13 @@ def test_dockerfile_not_rewritten_when_only_dockerignore_changes(tmp_path):
     after = df.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert (tmp_path / ".dockerignore").read_text().startswith("# Added by dockerfix")
+
+
+def test_check_reports_lines_of_the_file_as_read(tmp_path):
+    # DFX001 fixes line 6 in memory first; the DFX006 skip must still name line 5 of the input
+    (tmp_path / "Dockerfile").write_text("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER root\nCMD node server.js\n")
+    p = subprocess.run(exe() + ["--check", "--offline", "--format", "json", "."], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    report = json.loads(p.stdout)
+    skips = {s["code"]: s for f in report["files"] for s in f["skips"]}
+    assert skips["DFX006"]["line"] == 5 and "line 5" in skips["DFX006"]["reason"]
