@@ -95,6 +95,37 @@ def plain_words(cmd: str) -> list[str] | None:
     return words or None
 
 
+#: Programs that already are an init, by the basename of the first argv word.
+INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit", "init", "s6-svscan"})
+
+
+def argv_of(ins: Instruction | None) -> list[str] | None:
+    """The argv of a CMD/ENTRYPOINT: its JSON array, or its words when they are plain (None
+    when the shell form needs a shell)."""
+    if ins is None:
+        return None
+    if ins.is_json:
+        return list(ins.json_args or ())
+    return plain_words(ins.args_text)
+
+
+def is_init(argv: list[str] | None) -> bool:
+    return bool(argv) and argv[0].rsplit("/", 1)[-1] in INITS
+
+
+def strip_init(argv: list[str]) -> list[str]:
+    """``["dumb-init", "--", "node", "x"]`` -> ``["node", "x"]`` (the init's own options too)."""
+    if not is_init(argv):
+        return argv
+    rest = argv[1:]
+    while rest and rest[0].startswith("-"):
+        stop = rest[0] == "--"
+        rest = rest[1:]
+        if stop:
+            break
+    return rest
+
+
 def json_array(values: list[str] | tuple[str, ...]) -> str:
     """Exec-form text in Docker's documented style: ``["node", "server.js"]``."""
     return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"

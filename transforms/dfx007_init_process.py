@@ -70,21 +70,21 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
+    INITS,
+    argv_of,
     base_image,
+    is_init,
     is_root_user,
     json_array,
     keyword,
     new_line_after,
     new_line_before,
-    plain_words,
     shell_reason,
     stage_chain,
     start_script_command,
     start_script_runner,
 )
 
-#: Programs that already are an init (basename of the first argv word).
-INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit", "init", "s6-svscan"})
 INSTALL = {
     "alpine": "apk add --no-cache dumb-init",
     "debian": "apt-get update && apt-get install -y --no-install-recommends dumb-init "
@@ -94,18 +94,7 @@ INSTALL = {
 _KNOWN_ENTRYPOINT_REPOS = ("docker.io/library/node", "docker.io/library/alpine", "docker.io/library/debian",
                            "docker.io/library/ubuntu")
 SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs")
-_INIT_RE = re.compile(r"(?<![\w-])(dumb-init|tini|tini-static|docker-init|catatonit)(?![\w-])")
-
-
-def argv_of(ins: Instruction) -> list[str] | None:
-    """The argv of a CMD/ENTRYPOINT: its JSON array, or its words when they are plain."""
-    if ins.is_json:
-        return list(ins.json_args or ())
-    return plain_words(ins.args_text)
-
-
-def is_init(argv: list[str] | None) -> bool:
-    return bool(argv) and argv[0].rsplit("/", 1)[-1] in INITS
+_INIT_RE = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, INITS - {"init"}))) + r")(?![\w-])")
 
 
 def _first_word(ins: Instruction) -> list[str] | None:

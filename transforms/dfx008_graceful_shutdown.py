@@ -54,9 +54,15 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import node_entry_file, plain_words, stage_chain, start_script_command, start_script_runner
+from ._helpers import (
+    argv_of,
+    node_entry_file,
+    stage_chain,
+    start_script_command,
+    start_script_runner,
+    strip_init,
+)
 
-_INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit"})
 _HANDLER_RE = re.compile(
     r"""process\s*\.\s*(?:on|once|addListener|prependListener|prependOnceListener)\s*\(\s*(['"`])SIG(?:TERM|INT)\1""")
 _SIGNAL_LITERAL_RE = re.compile(r"""(['"`])SIG(?:TERM|INT)\1""")
@@ -74,26 +80,6 @@ def handles_signals(text: str) -> bool:
     if _HANDLER_RE.search(text) or _LIBRARY_RE.search(text):
         return True
     return bool(_SIGNAL_LITERAL_RE.search(text) and _PROCESS_ON_RE.search(text))
-
-
-def _argv(ins: Instruction | None) -> list[str] | None:
-    if ins is None:
-        return []
-    if ins.is_json:
-        return list(ins.json_args or ())
-    return plain_words(ins.args_text)
-
-
-def _strip_init(argv: list[str]) -> list[str]:
-    if argv and argv[0].rsplit("/", 1)[-1] in _INITS:
-        rest = argv[1:]
-        while rest and rest[0].startswith("-"):
-            stop = rest[0] == "--"
-            rest = rest[1:]
-            if stop:
-                break
-        return rest
-    return argv
 
 
 class GracefulShutdown(Transform):
@@ -136,11 +122,11 @@ class GracefulShutdown(Transform):
                   "server.close(() => process.exit(0)))", line, (), Applicability.DISPLAY_ONLY)
 
     def _entry(self, ep: Instruction | None, cmd: Instruction | None, ctx: Context) -> tuple[str | None, str]:
-        ep_argv = _argv(ep)
-        cmd_argv = _argv(cmd)
+        ep_argv = argv_of(ep) if ep is not None else []
+        cmd_argv = argv_of(cmd) if cmd is not None else []
         if ep is not None and ep_argv is not None and not ep.is_json:
             cmd_argv = []  # a shell-form ENTRYPOINT ignores CMD
-        argv = None if ep_argv is None or cmd_argv is None else _strip_init(ep_argv + cmd_argv)
+        argv = None if ep_argv is None or cmd_argv is None else strip_init(ep_argv + cmd_argv)
         if argv:
             file = node_entry_file(argv)
             if file is not None:

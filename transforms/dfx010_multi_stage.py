@@ -95,11 +95,13 @@ from ._helpers import (
     dev_dependency_reason,
     dev_step_in_run,
     dockerignore_matches,
+    is_init,
     keyword,
     line_insert_offset,
     package_manager_commands,
     plain_words,
     shell_commands,
+    strip_init,
 )
 from .dfx004_production_deps import runtime_dev_reason
 
@@ -119,7 +121,6 @@ _SETUP_PROGRAMS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", 
                              "update-ca-certificates"})
 #: Project scripts npm/yarn/pnpm run during an install of the project itself.
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
-_INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit"})
 _VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _PATHY = re.compile(r"(^\.{0,2}/)|(/)|(\.(?:[cm]?js|json|ts|env)$)")
 
@@ -383,10 +384,8 @@ class MultiStage(Transform):
         if ep is None and cmd is None:
             raise _Abort("the stage sets no CMD or ENTRYPOINT, so it is not clear what runs from the build output")
         argv = (_argv(ep) if ep else []) + (_argv(cmd) if cmd else [])
-        while argv and argv[0].rsplit("/", 1)[-1] in _INITS:
-            argv = argv[1:]
-            while argv and argv[0].startswith("-"):
-                argv = argv[1:]
+        while is_init(argv):
+            argv = strip_init(argv)
         if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
             argv = argv[2].split()
         desc = f"`{' '.join(argv)}`"
