@@ -48,12 +48,10 @@ pip_quiet "$INSTALL_CHECK_VENV/bin/pip" install -q --disable-pip-version-check "
 # Run from / so the checkout's own dockerfix/ folder cannot be imported instead of the install.
 ( cd / && "$INSTALL_CHECK_VENV/bin/python" -c \
     "import dockerfix.fixer, dockerfix.transforms, dockerfix; print('installed at', dockerfix.__file__)" )
-if [ -f fixer/cli.py ]; then
-  log "check: installed console script 'dockerfix --help'"
-  ( cd / && "$INSTALL_CHECK_VENV/bin/dockerfix" --help >/dev/null )
-else
-  log "check SKIPPED: 'dockerfix --help' (fixer/cli.py does not exist yet; becomes mandatory once it does)"
-fi
+log "check: installed console script 'dockerfix --help' and a run on the example"
+( cd / && "$INSTALL_CHECK_VENV/bin/dockerfix" --help >/dev/null )
+( cd "$ROOT" && set +e; "$INSTALL_CHECK_VENV/bin/dockerfix" --diff --offline examples/seed >/dev/null; rc=$?; set -e
+  [ $rc -eq 1 ] || { echo "installed dockerfix --diff examples/seed exited $rc, expected 1 (a diff)" >&2; exit 1; } )
 rm -rf "$INSTALL_CHECK_VENV"; INSTALL_CHECK_VENV=""
 
 # 3. development venv ---------------------------------------------------------------------------

@@ -184,6 +184,7 @@ def test_unreadable_file(runner, tmp_path, monkeypatch):
     assert "dockerfix: a/Dockerfile: permission denied" in r.stderr
 
 
+@pytest.mark.skip_ok_in_ci("the permission check cannot be seen as root")
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read mode-000 files; covered by test_unreadable_file")
 def test_unreadable_file_for_real(tmp_path):
     (tmp_path / "Dockerfile").write_text(CLEAN)
