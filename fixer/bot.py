@@ -189,7 +189,7 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: lis
     from .cli import Color, Mode, OutputFormat, _process_one, _Runner, _split_codes
     from .files import discover
 
-    runner = _Runner(mode=Mode.check, select=_split_codes(select), ignore=_split_codes(ignore),
+    runner = _Runner(mode=Mode.check, select=_split_codes(select) or None, ignore=_split_codes(ignore),
                      unsafe_fixes=True if unsafe else None, offline=offline, refresh=False,
                      output_format=OutputFormat.text, config_path=None, context_dir=None, stdin_filename=None,
                      color=Color.never, quiet=True, exit_non_zero_on_fix=False)

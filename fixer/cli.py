@@ -169,6 +169,8 @@ class _Runner:
         self.exit_non_zero_on_fix = exit_non_zero_on_fix
         self.transform_classes = {t.code: t for t in ALL}
         self.known = {t.code: t.name for t in ALL}
+        if select is not None and not select:
+            raise UsageError("--select needs at least one code (see `dockerfix rules`)")
         self.cli_select = _resolve_codes(select, "--select", self.known) if select else None
         self.cli_ignore = _resolve_codes(ignore, "--ignore", self.known)
         self.cli_unsafe = unsafe_fixes
@@ -254,6 +256,8 @@ class _Runner:
             except (OSError, UnicodeDecodeError, UsageError):
                 continue
             groups.setdefault(id(config), (config, []))[1].append(text)
+        if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
+            self.node_releases()  # settled once here, before any worker process forks
         for config, texts in groups.values():
             refs = references_in(texts)
             resolver = self.resolver_for(config) if refs else None
@@ -556,7 +560,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
         return EXIT_ERROR
     try:
         return _run(list(paths or []), modes[0] if modes else Mode.check,
-                    select=_split_codes(select), ignore=_split_codes(ignore), unsafe_fixes=unsafe_fixes,
+                    select=_split_codes(select) if select else None, ignore=_split_codes(ignore),
+                    unsafe_fixes=unsafe_fixes,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,
                     exit_non_zero_on_fix=exit_non_zero_on_fix)

@@ -725,6 +725,8 @@ def _validate(instructions: list[Instruction]) -> None:
     """The checks BuildKit makes before a build starts (parser plus instruction parsing)."""
     if not instructions:
         raise ParseError("file with no instructions")
+    if not any(i.keyword == "FROM" for i in instructions):
+        raise ParseError("no FROM instruction: there is no build stage")
     for ins in instructions:
         targets = [ins]
         if ins.onbuild is not None:
