@@ -326,76 +326,66 @@ def _keyword_of(text: str) -> str:
     return body[:end]
 
 
+_WORD_SPACE = " \t\r\n\f\v"
+
+
+def _scan_word(text: str, i: int, escape: str, spaces: str, escape_in_single_quotes: bool) -> tuple[int, str]:
+    """Read one word starting at ``i``: quotes group, ``escape`` takes the next character
+    literally (inside double quotes always, inside single quotes only if asked).  Returns the
+    offset after the word and its unquoted value."""
+    n = len(text)
+    value: list[str] = []
+    quote = ""
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == escape and i + 1 < n and (quote == '"' or escape_in_single_quotes):
+                i += 1
+                value.append(text[i])
+            else:
+                value.append(ch)
+        elif ch in "\"'":
+            quote = ch
+        elif ch == escape and i + 1 < n:
+            i += 1
+            value.append(text[i])
+        elif ch in spaces:
+            break
+        else:
+            value.append(ch)
+        i += 1
+    return i, "".join(value)
+
+
 def _shell_words(text: str, escape: str) -> list[tuple[int, int, str]]:
     """Split on unquoted whitespace; return (start, end, unquoted value) in ``text`` offsets."""
     words = []
     i, n = 0, len(text)
     while i < n:
-        while i < n and text[i] in " \t\r\n\f\v":
+        while i < n and text[i] in _WORD_SPACE:
             i += 1
         if i >= n:
             break
         start = i
-        value = []
-        quote = ""
-        while i < n:
-            ch = text[i]
-            if quote:
-                if ch == quote:
-                    quote = ""
-                elif ch == escape and quote == '"' and i + 1 < n:
-                    i += 1
-                    value.append(text[i])
-                else:
-                    value.append(ch)
-            elif ch in "\"'":
-                quote = ch
-            elif ch == escape and i + 1 < n:
-                i += 1
-                value.append(text[i])
-            elif ch in " \t\r\n\f\v":
-                break
-            else:
-                value.append(ch)
-            i += 1
-        words.append((start, i, "".join(value)))
+        i, value = _scan_word(text, i, escape, _WORD_SPACE, escape_in_single_quotes=False)
+        words.append((start, i, value))
     return words
 
 
 def _extract_flags(text: str) -> tuple[list[tuple[int, int, str]], int]:
-    """BuildKit's ``extractBuilderFlags``: leading ``--words``.  Returns flags and the offset
-    where the remaining arguments start."""
+    """BuildKit's ``extractBuilderFlags``: leading ``--words`` (Go's whitespace, ``\\`` escapes
+    in any quotes).  Returns flags and the offset where the remaining arguments start."""
     flags = []
     i, n = 0, len(text)
     while True:
-        while i < n and text[i].isspace():
+        while i < n and text[i] in _GO_SPACE:
             i += 1
         if i >= n or not text.startswith("--", i) or i + 1 >= n:
             return flags, i
         start = i
-        value = []
-        quote = ""
-        while i < n:
-            ch = text[i]
-            if quote:
-                if ch == quote:
-                    quote = ""
-                elif ch == "\\" and i + 1 < n:
-                    i += 1
-                    value.append(text[i])
-                else:
-                    value.append(ch)
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "\\" and i + 1 < n:
-                i += 1
-                value.append(text[i])
-            elif ch.isspace():
-                break
-            else:
-                value.append(ch)
-            i += 1
-        word = "".join(value)
+        i, word = _scan_word(text, i, "\\", _GO_SPACE, escape_in_single_quotes=True)
         if word == "--":
             return flags, i
         flags.append((start, i, word))
