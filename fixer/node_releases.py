@@ -141,10 +141,13 @@ def live_table(cache_dir: Path, *, refresh: bool = False, url: str | None = None
         error = f"live Node.js schedule unavailable ({type(e).__name__}); using the bundled table"
         table, entry = bundled(), {"url": url, "fetched": now, "error": error}
     try:
+        import tempfile
+
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entry), encoding="utf-8")
-        tmp.replace(path)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".node-schedule.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # a private temp file: runs never race
+            json.dump(entry, fh)
+        os.replace(tmp, path)
     except OSError:
         pass
     return table, error
