@@ -109,6 +109,13 @@ def argv_of(ins: Instruction | None) -> list[str] | None:
     return plain_words(ins.args_text)
 
 
+def command_words(ins: Instruction) -> list[str]:
+    """The words of a CMD/ENTRYPOINT for detection (which program, which file): its argv, or a
+    plain whitespace split when the shell form needs a shell.  Never for writing an argv back."""
+    argv = argv_of(ins)
+    return argv if argv else ins.args_text.split()
+
+
 def is_init(argv: list[str] | None) -> bool:
     return bool(argv) and argv[0].rsplit("/", 1)[-1] in INITS
 

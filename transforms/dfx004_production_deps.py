@@ -77,6 +77,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
+    command_words,
     PackageManagerCommand,
     copies_root_file,
     copy_sources,
@@ -84,7 +85,6 @@ from ._helpers import (
     dev_step_in_run,
     dockerignore_matches,
     package_manager_commands,
-    plain_words,
     stage_consumers,
     stage_chain,
 )
@@ -109,12 +109,6 @@ def _berry_can_focus(ctx: Context) -> bool:
     return "plugin-workspace-tools" in rc or "@yarnpkg/plugin-workspace-tools" in rc
 
 
-def _argv(ins: Instruction) -> list[str] | None:
-    if ins.json_args is not None:
-        return list(ins.json_args)
-    return plain_words(ins.args_text) or ins.args_text.split()
-
-
 def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
     """Why the final image's start command needs devDependencies, or None."""
     final = doc.final_stage
@@ -130,7 +124,7 @@ def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
     for ins in (entry, cmd):
         if ins is None or not ins.args_text:
             continue
-        argv = _argv(ins) or []
+        argv = command_words(ins)
         if argv[:2] == ["/bin/sh", "-c"] or argv[:2] == ["sh", "-c"]:
             argv = argv[2:3][0].split() if len(argv) > 2 else []
         reason = dev_dependency_reason(tuple(argv), ctx.package)

@@ -91,6 +91,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
+    command_words,
     PackageManagerCommand,
     dev_dependency_reason,
     dev_step_in_run,
@@ -99,7 +100,6 @@ from ._helpers import (
     keyword,
     line_insert_offset,
     package_manager_commands,
-    plain_words,
     shell_commands,
     strip_init,
 )
@@ -223,12 +223,6 @@ def tsconfig_out_dir(ctx: Context) -> str | None:
     opts = data.get("compilerOptions") if isinstance(data, dict) else None
     out = opts.get("outDir") if isinstance(opts, dict) else None
     return _normal_dir(out) if isinstance(out, str) else None
-
-
-def _argv(ins: Instruction) -> list[str]:
-    if ins.json_args is not None:
-        return list(ins.json_args)
-    return plain_words(ins.args_text) or ins.args_text.split()
 
 
 class MultiStage(Transform):
@@ -383,7 +377,7 @@ class MultiStage(Transform):
         cmd = next((i for i in reversed(stage.instructions) if i.keyword == "CMD"), None)
         if ep is None and cmd is None:
             raise _Abort("the stage sets no CMD or ENTRYPOINT, so it is not clear what runs from the build output")
-        argv = (_argv(ep) if ep else []) + (_argv(cmd) if cmd else [])
+        argv = (command_words(ep) if ep else []) + (command_words(cmd) if cmd else [])
         while is_init(argv):
             argv = strip_init(argv)
         if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
