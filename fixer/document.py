@@ -715,8 +715,6 @@ def _validate(instructions: list[Instruction]) -> None:
     """The checks BuildKit makes before a build starts (parser plus instruction parsing)."""
     if not instructions:
         raise ParseError("file with no instructions")
-    if not any(i.keyword == "FROM" for i in instructions):
-        raise ParseError("no FROM instruction: there is no build stage")
     for ins in instructions:
         targets = [ins]
         if ins.onbuild is not None:
@@ -742,6 +740,8 @@ def _validate(instructions: list[Instruction]) -> None:
         for t in targets:
             if t.keyword in ("ENV", "LABEL"):
                 _check_name_values(t, ins.line)
+    if not any(i.keyword == "FROM" for i in instructions):
+        raise ParseError("no FROM instruction: there is no build stage")
 
 
 def _check_name_values(ins: Instruction, line: int) -> None:
