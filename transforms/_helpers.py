@@ -404,7 +404,6 @@ def node_entry_file(argv: list[str] | tuple[str, ...]) -> str | None:
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", "{", "}", ";;"})
 #: Words that may precede the program of a simple command.
 _PREFIX_WORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!", "time", "exec", "command"})
-_ASSIGNMENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REDIRECT_RE = re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)")
 
 
