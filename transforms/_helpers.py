@@ -109,6 +109,18 @@ def argv_of(ins: Instruction | None) -> list[str] | None:
     return plain_words(ins.args_text)
 
 
+def final_command(doc: Document) -> tuple[Instruction | None, Instruction | None]:
+    """(ENTRYPOINT, CMD) the image starts with: the last of each in the final stage or the stages
+    it is built ``FROM`` (a stage's own instruction wins over an inherited one)."""
+    final = doc.final_stage
+    if final is None:
+        return None, None
+    instrs = [i for st in stage_chain(doc, final) for i in st.instructions]
+    ep = max((i for i in instrs if i.keyword == "ENTRYPOINT"), key=lambda i: i.index, default=None)
+    cmd = max((i for i in instrs if i.keyword == "CMD"), key=lambda i: i.index, default=None)
+    return ep, cmd
+
+
 def command_words(ins: Instruction) -> list[str]:
     """The words of a CMD/ENTRYPOINT for detection (which program, which file): its argv, or a
     plain whitespace split when the shell form needs a shell.  Never for writing an argv back."""

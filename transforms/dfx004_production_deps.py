@@ -77,6 +77,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
+    final_command,
     command_words,
     PackageManagerCommand,
     copies_root_file,
@@ -111,16 +112,7 @@ def _berry_can_focus(ctx: Context) -> bool:
 
 def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
     """Why the final image's start command needs devDependencies, or None."""
-    final = doc.final_stage
-    if final is None:
-        return None
-    cmd = entry = None
-    for st in stage_chain(doc, final):
-        for ins in reversed(st.instructions):
-            if ins.keyword == "CMD" and cmd is None:
-                cmd = ins
-            if ins.keyword == "ENTRYPOINT" and entry is None:
-                entry = ins
+    entry, cmd = final_command(doc)
     for ins in (entry, cmd):
         if ins is None or not ins.args_text:
             continue

@@ -70,6 +70,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
+    final_command,
     INITS,
     argv_of,
     base_image,
@@ -117,8 +118,7 @@ class InitProcess(Transform):
         chain = stage_chain(doc, stage)
         entrypoints = [i for st in chain for i in st.instructions if i.keyword == "ENTRYPOINT"]
         cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
-        ep = max(entrypoints, key=lambda i: i.index) if entrypoints else None
-        cmd = max(cmds, key=lambda i: i.index) if cmds else None
+        ep, cmd = final_command(doc)
         if ep is not None and is_init(_first_word(ep)):
             yield from self._start_under_init(doc, ctx, stage.index, ep, cmd)
             return  # already under an init

@@ -55,6 +55,7 @@ from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
+    final_command,
     argv_of,
     node_entry_file,
     stage_chain,
@@ -95,8 +96,7 @@ class GracefulShutdown(Transform):
             return
         chain = stage_chain(doc, stage)
         instrs = sorted((i for st in chain for i in st.instructions), key=lambda i: i.index)
-        ep = next((i for i in reversed(instrs) if i.keyword == "ENTRYPOINT"), None)
-        cmd = next((i for i in reversed(instrs) if i.keyword == "CMD"), None)
+        ep, cmd = final_command(doc)
         line = (cmd or ep or stage.from_).line
         workdir = next((i.words[0].value for i in reversed(instrs) if i.keyword == "WORKDIR" and len(i.words) == 1), None)
 
