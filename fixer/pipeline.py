@@ -210,7 +210,8 @@ class Pipeline:
 def lines_to_original(result: FileResult) -> None:
     """Renumber the pending fixes and skips (found on the fixed text) to the lines of the text as
     it was read, for reports about a file that is not written (--check, --diff).  A line that the
-    fixes added maps to the original line it was inserted before."""
+    fixes added maps to the original line it was inserted before; a line of a rewritten block maps
+    onto that block's old lines."""
     if result.status != "changed" or result.after == result.before:
         return
     import difflib
@@ -219,7 +220,10 @@ def lines_to_original(result: FileResult) -> None:
     mapping: dict[int, int] = {}
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         for k in range(j1, j2):
-            mapping[k + 1] = (i1 + (k - j1) + 1) if tag == "equal" else min(i1 + 1, max(len(old), 1))
+            if tag == "insert" or i1 == i2:
+                mapping[k + 1] = min(i1 + 1, max(len(old), 1))  # added: the line it went before
+            else:  # equal lines map one to one; a rewritten block maps onto its old lines, clamped
+                mapping[k + 1] = i1 + min(k - j1, i2 - i1 - 1) + 1
 
     def to_old(line: int) -> int:
         return mapping.get(line, line) if line > 0 else line

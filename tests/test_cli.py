@@ -523,3 +523,14 @@ def test_check_reports_lines_of_the_file_as_read(tmp_path):
     report = json.loads(p.stdout)
     skips = {s["code"]: s for f in report["files"] for s in f["skips"]}
     assert skips["DFX006"]["line"] == 5 and "line 5" in skips["DFX006"]["reason"]
+
+
+def test_report_on_a_rewritten_block_keeps_its_own_line(tmp_path):
+    # the whole tail of the seed is rewritten; the DFX008 report on the CMD must name line 5
+    for name in ("Dockerfile", "package.json", "package-lock.json", "server.js"):
+        shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "seed" / name, tmp_path / name)
+    p = subprocess.run(exe() + ["--check", "--offline", "--unsafe-fixes", "--format", "json", "."], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    report = json.loads(p.stdout)
+    lines = {f["code"]: f["line"] for f in report["files"][0]["fixes"] if not f["applied"]}
+    assert lines["DFX008"] == 5
