@@ -38,7 +38,8 @@ class ResetServer:
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
         self._stop = False
-        threading.Thread(target=self._loop, daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
 
     @property
     def base_url(self) -> str:
@@ -59,7 +60,14 @@ class ResetServer:
             conn.close()
 
     def stop(self) -> None:
+        # shutdown() wakes the thread blocked in accept(); a bare close() does not, and the thread
+        # would then accept (and reset) connections of the next server that reuses the fd number
         self._stop = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._thread.join(5)
         self.sock.close()
 
 
