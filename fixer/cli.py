@@ -239,7 +239,7 @@ class _Runner:
             return
         from .resolving import references_in
 
-        groups: dict[int, tuple[object, list[str]]] = {}
+        groups: dict[int, tuple[object, dict]] = {}  # config -> its unpinned references
         for t in targets:
             if t.is_stdin:
                 continue
@@ -255,14 +255,15 @@ class _Runner:
                 text = t.path.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError, UsageError):
                 continue
-            groups.setdefault(id(config), (config, []))[1].append(text)
+            refs = groups.setdefault(id(config), (config, {}))[1]
+            for ref in references_in([text]):  # keep the references, not every file's text
+                refs.setdefault(ref.canonical, ref)
         if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
             self.node_releases()  # settled once here, before any worker process forks
-        for config, texts in groups.values():
-            refs = references_in(texts)
+        for config, refs in groups.values():
             resolver = self.resolver_for(config) if refs else None
             if resolver is not None:
-                resolver.prefetch(refs, config.platforms)
+                resolver.prefetch(list(refs.values()), config.platforms)
 
     def node_releases(self):
         """The Node.js release table for this run: bundled when --offline, else refreshed from the
