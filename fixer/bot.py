@@ -186,19 +186,14 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str]):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
     repository-relative (POSIX), plus the error lines of files that failed."""
-    from .cli import Color, Mode, OutputFormat, _process_one, _Runner, _split_codes
-    from .files import discover
+    from .session import Mode, Session, discover, split_codes
 
-    runner = _Runner(mode=Mode.check, select=_split_codes(select) or None, ignore=_split_codes(ignore),
-                     unsafe_fixes=True if unsafe else None, offline=offline, refresh=False,
-                     output_format=OutputFormat.text, config_path=None, context_dir=None, stdin_filename=None,
-                     color=Color.never, quiet=True, exit_non_zero_on_fix=False)
+    session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
+                      unsafe_fixes=True if unsafe else None, offline=offline)
     targets, _notes = discover([path])
     targets = [t for t in targets if not t.is_stdin]
-    runner.prefetch(targets)
     outcomes, errors = [], []
-    for t in targets:
-        outcome, _src = _process_one(runner, t)  # never raises for one file
+    for t, (outcome, _src) in zip(targets, session.run(targets)):  # never raises for one file
         if isinstance(outcome, Exception):  # a broken configuration: the whole run stops
             raise BotError(str(outcome))
         try:
@@ -211,7 +206,7 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: lis
             errors.append(f"{rel}: {' '.join(str(outcome.error).splitlines())}")
             continue
         outcomes.append(outcome)
-    return outcomes, errors, runner.any_unsafe or unsafe
+    return outcomes, errors, session.any_unsafe
 
 
 def _commit_message(outcomes, title: str, fp: str) -> str:
@@ -333,10 +328,10 @@ def run(args, token: str | None, out: _Out) -> int:
             r = o.result
             if r.status == "changed":
                 diff += unified_diff(r.before, r.after, r.path)
-                from .formats import _extra_uri
+                from .formats import extra_uri
 
                 for extra, (old, new) in sorted(r.extra_files.items()):
-                    diff += unified_diff(old, new, _extra_uri(r.path, extra))
+                    diff += unified_diff(old, new, extra_uri(r.path, extra))
         out.stdout(f"Title: {title}\nBranch: {args.branch} -> {base}\n\n{body}\n{diff}")
         out.info(f"dry run: {len(changes)} file(s) would change (fingerprint {fp[:12]}); nothing pushed, "
                  "no API call made")

@@ -11,18 +11,18 @@ Start-up is kept short.  typer (0.29 builds pydantic adapters for every paramete
 imported only for ``--help``, ``--version``, usage errors and ``rules``: ordinary invocations are
 parsed by :func:`fast_parse`, whose option table a test keeps identical to the typer command's.
 Both parsers end in :func:`invoke`.  rich is only reached through typer's help/errors, and httpx
-never at start-up (the registry client will be imported by :func:`make_resolver`).
+never at start-up.  The run itself (configuration, context, pipeline, writing) is
+:class:`~dockerfix.fixer.session.Session`: this module only parses arguments and prints.
 """
 
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import Config
-    from .context import DigestResolver
+from .diffing import colorize, use_color
+from .session import Mode, Session, UsageError, discover, split_codes
 
 EXIT_OK, EXIT_FIXABLE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -85,12 +85,6 @@ Examples:
 """
 
 
-class Mode(str, Enum):
-    check = "check"
-    diff = "diff"
-    write = "write"
-
-
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
@@ -110,328 +104,56 @@ class RulesFormat(str, Enum):
     markdown = "markdown"
 
 
-class UsageError(Exception):
-    """A problem with the invocation or configuration as a whole: exit 2 before any file runs."""
-
-
-def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestResolver | None":
-    """The registry resolver for digest pinning (``Context.resolver``): None when ``offline``;
-    otherwise a per-run memo over the registry client, which reads ``config.registry_mirrors`` and
-    ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
-    The client (and httpx) is only created when a reference is actually looked up."""
-    if offline:
-        return None
-    from .resolving import RunResolver
-
-    return RunResolver(config, refresh=refresh)
-
-
-def _split_codes(values: Optional[list[str]]) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(c.strip() for c in v.split(",") if c.strip())
-    return out
-
-
-def _resolve_codes(codes: list[str], where: str, known: dict[str, str]) -> list[str]:
-    """Codes (or transform names, any case; ``ALL``) -> canonical codes; UsageError for unknown."""
-    names = {name.upper(): code for code, name in known.items()}
-    out, bad = [], []
-    for c in codes:
-        key = c.strip().upper()
-        if key == "ALL":
-            out.extend(known)
-        elif key in known:
-            out.append(key)
-        elif key in names:
-            out.append(names[key])
-        else:
-            bad.append(c)
-    if bad:
-        listing = ", ".join(f"{code} ({name})" for code, name in sorted(known.items()))
-        raise UsageError(f"unknown rule code{'s' if len(bad) > 1 else ''} {', '.join(bad)} in {where}; "
-                         f"known codes: {listing}")
-    return out
-
-
-class _Runner:
-    """Everything one invocation needs; keeps per-folder config and per-settings pipelines."""
-
-    def __init__(self, *, mode: Mode, select: list[str], ignore: list[str], unsafe_fixes: Optional[bool],
-                 offline: bool, refresh: bool, output_format: OutputFormat, config_path: Optional[Path],
-                 context_dir: Optional[Path], stdin_filename: Optional[str], color: Color, quiet: bool,
-                 exit_non_zero_on_fix: bool):
-        from dockerfix.transforms import ALL
-
-        self.mode, self.offline, self.refresh = mode, offline, refresh
-        self.output_format, self.config_path, self.context_dir = output_format, config_path, context_dir
-        self.stdin_filename, self.color, self.quiet = stdin_filename, color, quiet
-        self.exit_non_zero_on_fix = exit_non_zero_on_fix
-        self.transform_classes = {t.code: t for t in ALL}
-        self.known = {t.code: t.name for t in ALL}
-        if select is not None and not select:
-            raise UsageError("--select needs at least one code (see `dockerfix rules`)")
-        self.cli_select = _resolve_codes(select, "--select", self.known) if select else None
-        self.cli_ignore = _resolve_codes(ignore, "--ignore", self.known)
-        self.cli_unsafe = unsafe_fixes
-        self._configs: dict[Path, object] = {}
-        self._config_memo: dict = {}
-        self._node_table = None
-        self._pipelines: dict[tuple, object] = {}
-        self._resolvers: dict[object, object] = {}
-        self.any_unsafe = False
-        self.stderr_color = self._stderr_color()
-
-    def _stderr_color(self) -> bool:
-        from .diffing import use_color
-
-        return use_color(self.color.value, sys.stderr)
-
-    # -- configuration ------------------------------------------------------------------------
-    def config_for(self, folder: Path):
-        from .config import load_config
-
-        if self.config_path is not None:
-            key = Path("<explicit>")
-            if key not in self._configs:
-                self._configs[key] = load_config(self.config_path)  # ConfigError: whole run
-            return self._configs[key]
-        folder = folder.resolve()
-        if folder not in self._configs:
-            try:
-                self._configs[folder] = load_config(start=folder, memo=self._config_memo)
-            except Exception as e:  # ConfigError: reported for the files under that folder
-                self._configs[folder] = e
-        return self._configs[folder]
-
-    def pipeline_for(self, config):
-        from .edits import Applicability
-        from .pipeline import Pipeline
-
-        where = f"config {config.source}" if config.source else "config"
-        if self.cli_select is not None:
-            selected = self.cli_select
-        elif config.select is not None:
-            selected = _resolve_codes(list(config.select), where, self.known)
-        else:
-            selected = list(self.known)
-        ignored = set(_resolve_codes(list(config.ignore), where, self.known)) | set(self.cli_ignore)
-        unsafe = self.cli_unsafe if self.cli_unsafe is not None else config.unsafe_fixes
-        self.any_unsafe |= unsafe
-        codes = tuple(c for c in self.known if c in selected and c not in ignored)
-        key = (codes, unsafe)
-        if key not in self._pipelines:
-            transforms = [self.transform_classes[c]() for c in codes]
-            self._pipelines[key] = Pipeline(transforms, required=Applicability.UNSAFE if unsafe else Applicability.SAFE)
-        return self._pipelines[key]
-
-    def resolver_for(self, config):
-        """One resolver per configuration for the whole run, so each reference is looked up once."""
-        key = config.source or "<default>"
-        if key not in self._resolvers:
-            self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
-        return self._resolvers[key]
-
-    def prefetch(self, targets) -> None:
-        """Resolve the unpinned images of all files concurrently before fixing any of them, so
-        each distinct reference costs one look-up per run (transforms then read the memo)."""
-        if self.offline:
-            return
-        from .resolving import references_in
-
-        groups: dict[int, tuple[object, dict]] = {}  # config -> its unpinned references
-        for t in targets:
-            if t.is_stdin:
-                continue
-            try:
-                config = self.config_for(t.path.parent)
-            except Exception:  # reported when the file itself is processed
-                continue
-            if isinstance(config, Exception):
-                continue
-            try:
-                if "DFX002" not in {tr.code for tr in self.pipeline_for(config).transforms}:
-                    continue
-                text = t.path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError, UsageError):
-                continue
-            refs = groups.setdefault(id(config), (config, {}))[1]
-            for ref in references_in([text]):  # keep the references, not every file's text
-                refs.setdefault(ref.canonical, ref)
-        if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
-            self.node_releases()  # settled once here, before any worker process forks
-        for config, refs in groups.values():
-            resolver = self.resolver_for(config) if refs else None
-            if resolver is not None:
-                resolver.prefetch(list(refs.values()), config.platforms)
-
-    def node_releases(self):
-        """The Node.js release table for this run: bundled when --offline, else refreshed from the
-        Release WG schedule (disk-cached); asked for only when a FROM needs an LTS decision."""
-        if self._node_table is None:
-            from .node_releases import bundled, live_table
-
-            if self.offline:
-                self._node_table = bundled()
-            else:
-                from .cache import default_cache_path
-
-                self._node_table, why = live_table(default_cache_path().parent, refresh=self.refresh)
-                if why and not self.quiet:
-                    _err(f"dockerfix: note: {why} of {self._node_table.as_of}")
-        return self._node_table
-
-    # -- one file --------------------------------------------------------------------------------
-    def process(self, target):
-        from .context import load_context
-        from .files import InputError, read_source, write_atomic
-        from .pipeline import FileResult
-        from .report import Outcome
-
-        display = target.display
-        if target.is_stdin and self.stdin_filename:
-            display = self.stdin_filename
-
-        def failed(reason: str, kind: str = "input", before: str = "") -> "Outcome":
-            r = FileResult(path=display, before=before, after=before, status="error", error=reason, error_kind=kind)
-            return Outcome(r)
-
-        try:
-            src = read_source(target)
-        except InputError as e:
-            return failed(e.reason), None
-        if target.is_stdin:
-            dockerfile = Path(self.stdin_filename) if self.stdin_filename else None
-            folder = (dockerfile.parent if dockerfile else Path.cwd())
-        else:
-            dockerfile = target.path
-            folder = target.path.parent
-        config = self.config_for(folder)
-        if isinstance(config, Exception):
-            return failed(str(config), "config", src.text), src
-        try:
-            pipeline = self.pipeline_for(config)
-        except UsageError as e:
-            return failed(str(e), "config", src.text), src
-        context_dir = self.context_dir
-        if context_dir is None and target.is_stdin:
-            context_dir = folder
-        ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
-                           resolver=self.resolver_for(config))
-        ctx.node_releases = self.node_releases
-        result = pipeline.run(src.text, ctx, path=display)
-        if self.mode is not Mode.write:
-            from .pipeline import lines_to_original
-
-            lines_to_original(result)  # the reader looks at the file as it is on disk
-        outcome = Outcome(result)
-        if result.status == "changed":
-            if self.mode is Mode.diff:
-                from .diffing import unified_diff
-
-                outcome.diff = unified_diff(result.before, result.after, display)
-                for extra, (old, new) in sorted(result.extra_files.items()):
-                    outcome.diff += unified_diff(old, new, self._extra_display(extra, ctx))
-            elif self.mode is Mode.write and not target.is_stdin:
-                if result.after != result.before:  # only other files may have changed
-                    try:
-                        write_atomic(target.path, result.after, src.raw, root=target.root, display=display)
-                    except InputError as e:
-                        result.status, result.error = "error", e.reason
-                        outcome.error_kind = "write"
-                        return outcome, src
-                    outcome.written = True
-                for extra, (old, new) in sorted(result.extra_files.items()):
-                    p = self._extra_path(extra, ctx)
-                    if p.exists() and not p.is_file():
-                        reason = f"{extra} is not a regular file; not written"
-                    else:
-                        try:
-                            write_atomic(p, new, old.encode("utf-8") if old is not None else None,
-                                         root=target.root, display=str(p))
-                            outcome.written = True
-                            continue
-                        except InputError as e:
-                            reason = f"{extra}: {e.reason}"
-                    # a file the fix needed was not written: the run must say so and exit 2
-                    result.status, result.error = "error", reason + (
-                        " (the Dockerfile itself was written)" if result.after != result.before else "")
-                    outcome.error_kind = "write"
-            elif self.mode is Mode.write and target.is_stdin and result.extra_files:
-                outcome.notes.append("other files this fix wants to write are not written in stdin mode: "
-                                     + ", ".join(sorted(result.extra_files)))
-        return outcome, src
-
-    @staticmethod
-    def _extra_path(name: str, ctx) -> Path:
-        p = Path(name)
-        if p.is_absolute():
-            return p
-        base = ctx.context_dir or (ctx.dockerfile.parent if ctx.dockerfile else Path.cwd())
-        return base / p
-
-    def _extra_display(self, name: str, ctx) -> str:
-        p = self._extra_path(name, ctx)
-        try:
-            return os.path.relpath(p)
-        except ValueError:  # pragma: no cover - other drive on Windows
-            return str(p)
-
-
 def _err(msg: str) -> None:
     sys.stderr.write(msg + "\n")
     sys.stderr.flush()
 
 
-def _run(paths: list[str], mode: Mode, **kw) -> int:
+def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Color, quiet: bool,
+         exit_non_zero_on_fix: bool, **options) -> int:
+    """Build the session, check the invocation as a whole, print what the session yields."""
     from .config import ConfigError
-    from .files import discover
-    from .report import error_line, render_text, to_json
+    from .report import error_line, render_text
 
     try:
-        runner = _Runner(mode=mode, **kw)
+        session = Session(mode=mode, keep_text=output_format is not OutputFormat.text,
+                          on_note=None if quiet else (lambda note: _err(f"dockerfix: note: {note}")), **options)
     except (UsageError, ConfigError) as e:
         _err(f"dockerfix: {e}")
         return EXIT_ERROR
-    ctx_dir = kw.get("context_dir")
+    ctx_dir = options.get("context_dir")
     if ctx_dir is not None and not ctx_dir.is_dir():
         _err(f"dockerfix: --context {ctx_dir}: not a directory")
         return EXIT_ERROR
     if paths.count("-") > 1:
         _err("dockerfix: standard input (-) can be read only once")
         return EXIT_ERROR
-    if kw.get("stdin_filename") and not paths:
+    if options.get("stdin_filename") and not paths:
         paths = ["-"]
     stdin_write = mode is Mode.write and "-" in paths
     if stdin_write and len(paths) > 1:
         _err("dockerfix: --write with - prints the fixed text on stdout; give no other PATH")
         return EXIT_ERROR
-    if stdin_write and runner.output_format is not OutputFormat.text:
-        _err(f"dockerfix: --format {runner.output_format.value} cannot be combined with --write for - "
+    if stdin_write and output_format is not OutputFormat.text:
+        _err(f"dockerfix: --format {output_format.value} cannot be combined with --write for - "
              "(stdout carries the fixed text)")
         return EXIT_ERROR
     targets, notes = discover(paths)
-    if not runner.quiet:
+    if not quiet:
         for n in notes:
             _err(f"dockerfix: warning: {n}")
 
-    from .diffing import colorize, use_color
-
-    diff_color = use_color(runner.color.value, sys.stdout)
+    diff_color = use_color(color.value, sys.stdout)
     outcomes = []
-    runner.prefetch(targets)
-    for target, (outcome, src) in zip(targets, _process_all(runner, targets, mode)):
+    for target, (outcome, src) in zip(targets, session.run(targets)):
         if isinstance(outcome, (ConfigError, UsageError)):  # an explicit --config that is broken
             _err(f"dockerfix: {outcome}")
             return EXIT_ERROR
-        if runner.output_format is OutputFormat.text and not target.is_stdin:
-            # the text summary needs no file contents: do not hold every file in memory
-            outcome.result.before = outcome.result.after = ""
         outcomes.append(outcome)
         r = outcome.result
         if r.status == "error":
             _err(error_line(r.path, r.error))
-        if mode is Mode.diff and outcome.diff and runner.output_format is OutputFormat.text:
+        if mode is Mode.diff and outcome.diff and output_format is OutputFormat.text:
             sys.stdout.write(colorize(outcome.diff) if diff_color else outcome.diff)
             sys.stdout.flush()
         if stdin_write and target.is_stdin and src is not None:
@@ -440,21 +162,23 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
             sys.stdout.buffer.write(r.after.encode("utf-8") if r.status != "error" else src.raw)
             sys.stdout.buffer.flush()
 
-    any_unsafe = runner.any_unsafe or bool(runner.cli_unsafe)
-    if runner.output_format is OutputFormat.json:
+    any_unsafe = session.any_unsafe
+    if output_format is OutputFormat.json:
         import json
+
+        from .report import to_json
 
         doc = to_json(outcomes, mode=mode.value, unsafe_fixes=any_unsafe)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
-    elif runner.output_format is not OutputFormat.text:
+    elif output_format is not OutputFormat.text:
         from .formats import render_format
 
-        sys.stdout.write(render_format(runner.output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe))
+        sys.stdout.write(render_format(output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe))
         sys.stdout.flush()
     else:
         sys.stderr.write(render_text(outcomes, mode=mode.value, unsafe_fixes=any_unsafe,
-                                     color=runner.stderr_color, quiet=runner.quiet))
+                                     color=use_color(color.value, sys.stderr), quiet=quiet))
         sys.stderr.flush()
 
     if any(o.status == "error" for o in outcomes):
@@ -463,83 +187,9 @@ def _run(paths: list[str], mode: Mode, **kw) -> int:
         return EXIT_FIXABLE if any(o.result.fixable for o in outcomes) else EXIT_OK
     if mode is Mode.diff:
         return EXIT_FIXABLE if any(o.diff for o in outcomes) else EXIT_OK
-    if runner.exit_non_zero_on_fix and any(o.written or (o.status == "changed" and stdin_write) for o in outcomes):
+    if exit_non_zero_on_fix and any(o.written or (o.status == "changed" and stdin_write) for o in outcomes):
         return EXIT_FIXABLE
     return EXIT_OK
-
-
-def _interrupted(e: BaseException) -> bool:
-    """Ctrl-C that landed inside a C extension (BuildKit's parser) surfaces as a chain of
-    SystemErrors ending in the KeyboardInterrupt."""
-    seen: set[int] = set()
-    while e is not None and id(e) not in seen:
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        seen.add(id(e))
-        e = e.__cause__ or e.__context__
-    return False
-
-
-def _process_one(runner, target):
-    """(outcome, source) for one target; a broken explicit config comes back as the outcome."""
-    from .config import ConfigError
-
-    try:
-        return runner.process(target)
-    except (ConfigError, UsageError) as e:
-        return e, None
-    except KeyboardInterrupt:
-        raise
-    except Exception as e:  # a dockerfix bug must not cost the other files
-        if _interrupted(e):
-            raise KeyboardInterrupt from None
-        from .pipeline import FileResult
-        from .report import Outcome
-
-        return Outcome(FileResult(path=target.display, before="", after="", status="error",
-                                  error=f"internal error: {type(e).__name__}: {e}", error_kind="internal")), None
-
-
-#: Read-only runs over at least this many files use one worker process per core (measured in
-#: bench/: below this the pool's start-up costs more than it saves).
-PARALLEL_MIN_FILES = 64
-_POOL_STATE: tuple = ()
-
-
-def _pool_work(i: int):
-    runner, targets = _POOL_STATE
-    outcome, _src = _process_one(runner, targets[i])
-    if isinstance(outcome, Exception):
-        return outcome, None
-    if runner.output_format is OutputFormat.text:
-        outcome.result.before = outcome.result.after = ""  # nothing to ship back that is not shown
-    return outcome, None
-
-
-def _process_all(runner, targets, mode):
-    """Outcomes in target order.  ``--check``/``--diff`` over many files fan out to a process per
-    core (fork: the workers inherit the runner, its configs and prefetched digests); ``--write``
-    and stdin stay in this process, so an interrupt can never leave a worker half-way."""
-    global _POOL_STATE
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    parallel = (mode is not Mode.write and cores > 1 and len(targets) >= PARALLEL_MIN_FILES
-                and not any(t.is_stdin for t in targets) and os.environ.get("DOCKERFIX_JOBS") != "1")
-    if parallel:
-        import multiprocessing
-
-        try:
-            ctx = multiprocessing.get_context("fork")
-        except ValueError:  # no fork on this platform
-            parallel = False
-    if not parallel:
-        for t in targets:
-            yield _process_one(runner, t)
-        return
-    _POOL_STATE = (runner, targets)
-    chunk = max(1, min(64, len(targets) // (cores * 8)))
-    with ctx.Pool(cores) as pool:
-        yield from pool.imap(_pool_work, range(len(targets)), chunksize=chunk)
-    _POOL_STATE = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,7 +211,7 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
         return EXIT_ERROR
     try:
         return _run(list(paths or []), modes[0] if modes else Mode.check,
-                    select=_split_codes(select) if select else None, ignore=_split_codes(ignore),
+                    select=split_codes(select) if select else None, ignore=split_codes(ignore),
                     unsafe_fixes=unsafe_fixes,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,

@@ -70,14 +70,14 @@ def markdown(transforms: Sequence[type[Transform]] | None = None) -> str:
            "`# dockerfix: ignore-file=CODE`.", "",
            "| Code | Name | Summary | Fix safety |", "|---|---|---|---|"]
     for t in ts:
-        out.append(f"| [{t.code}](#{_anchor(t)}) | `{t.name}` | {t.summary} | {t.default_applicability.label} |")
+        out.append(f"| [{t.code}](#{anchor(t)}) | `{t.name}` | {t.summary} | {t.default_applicability.label} |")
     out.append("")
     for t in ts:
         out.append(transform_markdown(t))
     return "\n".join(out).rstrip() + "\n"
 
 
-def _anchor(t: type[Transform]) -> str:
+def anchor(t: type[Transform]) -> str:
     # GitHub's heading slug for "## DFX001 `exec-form`"
     return re.sub(r"[^a-z0-9 -]", "", f"{t.code} {t.name}".lower()).replace(" ", "-")
 

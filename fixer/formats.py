@@ -60,12 +60,6 @@ def _transforms() -> dict[str, Any]:
     return {t.code: t for t in ALL}
 
 
-def _anchor(t) -> str:
-    from .docs import _anchor as a
-
-    return a(t)
-
-
 def _plain(text: str) -> str:
     return re.sub(r"``([^`]+)``", r"`\1`", text)
 
@@ -131,7 +125,7 @@ def _location(uri: str, line: int) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": _artifact(uri), "region": {"startLine": max(line, 1)}}}
 
 
-def _extra_uri(dockerfile: str, extra: str) -> str:
+def extra_uri(dockerfile: str, extra: str) -> str:
     if os.path.isabs(extra):
         return extra
     folder = os.path.dirname(dockerfile)
@@ -139,7 +133,7 @@ def _extra_uri(dockerfile: str, extra: str) -> str:
 
 
 def sarif_rules() -> list[dict[str, Any]]:
-    from .docs import transform_markdown, transform_text
+    from .docs import anchor, transform_markdown, transform_text
 
     rules = []
     for code, t in sorted(_transforms().items()):
@@ -150,7 +144,7 @@ def sarif_rules() -> list[dict[str, Any]]:
             "shortDescription": {"text": t.summary},
             "fullDescription": {"text": " ".join(_plain(secs.get("What it does", t.summary)).split())},
             "help": {"text": transform_text(t), "markdown": transform_markdown(t, level=2)},
-            "helpUri": f"{DOCS_PATH}#{_anchor(t)}",
+            "helpUri": f"{DOCS_PATH}#{anchor(t)}",
             "defaultConfiguration": {"level": "note" if t.default_applicability == Applicability.DISPLAY_ONLY
                                      else "warning"},
             "properties": {"fixSafety": t.default_applicability.label,
@@ -190,7 +184,7 @@ def _file_results(o, mode: str, rule_index: dict[str, int]) -> list[dict[str, An
                 if new is not None:
                     res["fixes"] = [{
                         "description": {"text": f"{f.message} ({f.path}, whole file)"},
-                        "artifactChanges": [{"artifactLocation": _artifact(_extra_uri(uri, f.path)),
+                        "artifactChanges": [{"artifactLocation": _artifact(extra_uri(uri, f.path)),
                                              "replacements": _diff_replacements(old or "", new)}],
                     }]
             elif single_round:
@@ -336,7 +330,7 @@ def changes_of(outcomes: list, path_of=None) -> dict[str, str]:
         if r.after != r.before:
             out[p] = r.after
         for extra, (_old, new) in r.extra_files.items():
-            out[path_of(o, extra) if path_of else _extra_uri(r.path, extra)] = new
+            out[path_of(o, extra) if path_of else extra_uri(r.path, extra)] = new
     return out
 
 

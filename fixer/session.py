@@ -1,0 +1,424 @@
+"""The run API: files in, results out.
+
+One :class:`Session` is one run over many files, whatever drives it (the ``dockerfix`` command
+line, the ``dockerfix pr`` bot, the benchmarks, a test)::
+
+    from dockerfix.fixer.session import Mode, Session, discover
+
+    session = Session(mode=Mode.diff, offline=True)
+    targets, notes = discover(["services/"])
+    for target, outcome in zip(targets, session.run(targets)):
+        print(outcome.result.path, outcome.status, outcome.diff)
+
+For each file it finds the configuration (``[tool.dockerfix]`` / ``.dockerfix.toml`` upward from
+the file's folder, or ``config_path``), builds the file's context (:func:`~.context.load_context`),
+runs the pipeline and collects an :class:`~.report.Outcome`; in ``Mode.write`` it replaces the
+file atomically (:func:`~.files.write_atomic`).  It never prints: notes for the user go to
+``on_note``, and the caller renders outcomes (:mod:`.report`, :mod:`.formats`).
+
+:meth:`Session.run` never raises for one file (a dockerfix bug becomes an ``internal`` error
+outcome for that file); a broken explicit ``--config`` is yielded as the :class:`ConfigError`
+itself, so the caller can stop the whole run.  Start-up is kept short: every heavy module
+(the transforms, the registry client, httpx) is imported when first needed.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
+
+from .files import Source, Target, discover
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Config, ConfigError
+    from .context import DigestResolver
+    from .report import Outcome
+
+
+class Mode(str, Enum):
+    check = "check"
+    diff = "diff"
+    write = "write"
+
+
+class UsageError(Exception):
+    """A problem with the invocation or configuration as a whole: exit 2 before any file runs."""
+
+
+def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestResolver | None":
+    """The registry resolver for digest pinning (``Context.resolver``): None when ``offline``;
+    otherwise a per-run memo over the registry client, which reads ``config.registry_mirrors`` and
+    ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
+    The client (and httpx) is only created when a reference is actually looked up."""
+    if offline:
+        return None
+    from .resolving import RunResolver
+
+    return RunResolver(config, refresh=refresh)
+
+
+
+def split_codes(values: Optional[list[str]]) -> list[str]:
+    """``["DFX001,DFX002", "DFX003"]`` -> ``["DFX001", "DFX002", "DFX003"]`` (repeatable and
+    comma-separated options)."""
+    out: list[str] = []
+    for v in values or []:
+        out.extend(c.strip() for c in v.split(",") if c.strip())
+    return out
+
+
+
+def resolve_codes(codes: list[str], where: str, known: dict[str, str]) -> list[str]:
+    """Codes (or transform names, any case; ``ALL``) -> canonical codes; UsageError for unknown."""
+    names = {name.upper(): code for code, name in known.items()}
+    out, bad = [], []
+    for c in codes:
+        key = c.strip().upper()
+        if key == "ALL":
+            out.extend(known)
+        elif key in known:
+            out.append(key)
+        elif key in names:
+            out.append(names[key])
+        else:
+            bad.append(c)
+    if bad:
+        listing = ", ".join(f"{code} ({name})" for code, name in sorted(known.items()))
+        raise UsageError(f"unknown rule code{'s' if len(bad) > 1 else ''} {', '.join(bad)} in {where}; "
+                         f"known codes: {listing}")
+    return out
+
+
+
+class Session:
+    """One run over many files: per-folder configuration, per-settings pipelines, one registry
+    resolver per configuration (each reference looked up once), the Node.js release table.
+
+    ``mode`` decides what :meth:`process` does with a changed file: ``check`` reports it, ``diff``
+    also renders the unified diff, ``write`` replaces the file atomically.  ``keep_text=False``
+    drops each result's before/after text once processed (a text summary needs neither; memory
+    stays flat over thousands of files).  ``on_note`` receives one-line notes for the user (the
+    session itself never prints).  Raises :class:`UsageError` for unknown codes."""
+
+    def __init__(self, *, mode: Mode = Mode.check, select: Optional[list[str]] = None,
+                 ignore: Sequence[str] = (), unsafe_fixes: Optional[bool] = None, offline: bool = False,
+                 refresh: bool = False, config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
+                 stdin_filename: Optional[str] = None, keep_text: bool = True,
+                 on_note: Optional[Callable[[str], None]] = None):
+        from dockerfix.transforms import ALL
+
+        self.mode, self.offline, self.refresh = Mode(mode), offline, refresh
+        self.config_path, self.context_dir, self.stdin_filename = config_path, context_dir, stdin_filename
+        self.keep_text, self.on_note = keep_text, on_note
+        self.transform_classes = {t.code: t for t in ALL}
+        self.known = {t.code: t.name for t in ALL}
+        if select is not None and not select:
+            raise UsageError("--select needs at least one code (see `dockerfix rules`)")
+        self.cli_select = resolve_codes(select, "--select", self.known) if select else None
+        self.cli_ignore = resolve_codes(list(ignore), "--ignore", self.known)
+        self.cli_unsafe = unsafe_fixes
+        self._configs: dict[Path, object] = {}
+        self._config_memo: dict = {}
+        self._node_table = None
+        self._pipelines: dict[tuple, object] = {}
+        self._resolvers: dict[object, object] = {}
+        self.any_unsafe = bool(unsafe_fixes)
+
+    # -- configuration ------------------------------------------------------------------------
+    def config_for(self, folder: Path):
+        from .config import load_config
+
+        if self.config_path is not None:
+            key = Path("<explicit>")
+            if key not in self._configs:
+                self._configs[key] = load_config(self.config_path)  # ConfigError: whole run
+            return self._configs[key]
+        folder = folder.resolve()
+        if folder not in self._configs:
+            try:
+                self._configs[folder] = load_config(start=folder, memo=self._config_memo)
+            except Exception as e:  # ConfigError: reported for the files under that folder
+                self._configs[folder] = e
+        return self._configs[folder]
+
+    def pipeline_for(self, config):
+        from .edits import Applicability
+        from .pipeline import Pipeline
+
+        where = f"config {config.source}" if config.source else "config"
+        if self.cli_select is not None:
+            selected = self.cli_select
+        elif config.select is not None:
+            selected = resolve_codes(list(config.select), where, self.known)
+        else:
+            selected = list(self.known)
+        ignored = set(resolve_codes(list(config.ignore), where, self.known)) | set(self.cli_ignore)
+        unsafe = self.cli_unsafe if self.cli_unsafe is not None else config.unsafe_fixes
+        self.any_unsafe |= unsafe
+        codes = tuple(c for c in self.known if c in selected and c not in ignored)
+        key = (codes, unsafe)
+        if key not in self._pipelines:
+            transforms = [self.transform_classes[c]() for c in codes]
+            self._pipelines[key] = Pipeline(transforms, required=Applicability.UNSAFE if unsafe else Applicability.SAFE)
+        return self._pipelines[key]
+
+    def resolver_for(self, config):
+        """One resolver per configuration for the whole run, so each reference is looked up once."""
+        key = config.source or "<default>"
+        if key not in self._resolvers:
+            self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
+        return self._resolvers[key]
+
+    def prefetch(self, targets) -> None:
+        """Resolve the unpinned images of all files concurrently before fixing any of them, so
+        each distinct reference costs one look-up per run (transforms then read the memo)."""
+        if self.offline:
+            return
+        from .resolving import references_in
+
+        groups: dict[int, tuple[object, dict]] = {}  # config -> its unpinned references
+        for t in targets:
+            if t.is_stdin:
+                continue
+            try:
+                config = self.config_for(t.path.parent)
+            except Exception:  # reported when the file itself is processed
+                continue
+            if isinstance(config, Exception):
+                continue
+            try:
+                if "DFX002" not in {tr.code for tr in self.pipeline_for(config).transforms}:
+                    continue
+                text = t.path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError, UsageError):
+                continue
+            refs = groups.setdefault(id(config), (config, {}))[1]
+            for ref in references_in([text]):  # keep the references, not every file's text
+                refs.setdefault(ref.canonical, ref)
+        if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
+            self.node_releases()  # settled once here, before any worker process forks
+        for config, refs in groups.values():
+            resolver = self.resolver_for(config) if refs else None
+            if resolver is not None:
+                resolver.prefetch(list(refs.values()), config.platforms)
+
+    def node_releases(self):
+        """The Node.js release table for this run: bundled when --offline, else refreshed from the
+        Release WG schedule (disk-cached); asked for only when a FROM needs an LTS decision."""
+        if self._node_table is None:
+            from .node_releases import bundled, live_table
+
+            if self.offline:
+                self._node_table = bundled()
+            else:
+                from .cache import default_cache_path
+
+                self._node_table, why = live_table(default_cache_path().parent, refresh=self.refresh)
+                if why and self.on_note is not None:
+                    self.on_note(f"{why} of {self._node_table.as_of}")
+        return self._node_table
+
+    # -- one file --------------------------------------------------------------------------------
+    def process(self, target: "Target") -> tuple["Outcome", "Source | None"]:
+        """(outcome, source) of one target; may raise (see :meth:`process_one`)."""
+        from .context import load_context
+        from .files import InputError, read_source, write_atomic
+        from .pipeline import FileResult
+        from .report import Outcome
+
+        display = target.display
+        if target.is_stdin and self.stdin_filename:
+            display = self.stdin_filename
+
+        def failed(reason: str, kind: str = "input", before: str = "") -> Outcome:
+            r = FileResult(path=display, before=before, after=before, status="error", error=reason, error_kind=kind)
+            return Outcome(r)
+
+        try:
+            src = read_source(target)
+        except InputError as e:
+            return failed(e.reason), None
+        if target.is_stdin:
+            dockerfile = Path(self.stdin_filename) if self.stdin_filename else None
+            folder = (dockerfile.parent if dockerfile else Path.cwd())
+        else:
+            dockerfile = target.path
+            folder = target.path.parent
+        config = self.config_for(folder)
+        if isinstance(config, Exception):
+            return failed(str(config), "config", src.text), src
+        try:
+            pipeline = self.pipeline_for(config)
+        except UsageError as e:
+            return failed(str(e), "config", src.text), src
+        context_dir = self.context_dir
+        if context_dir is None and target.is_stdin:
+            context_dir = folder
+        ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
+                           resolver=self.resolver_for(config))
+        ctx.node_releases = self.node_releases
+        result = pipeline.run(src.text, ctx, path=display)
+        if self.mode is not Mode.write:
+            from .pipeline import lines_to_original
+
+            lines_to_original(result)  # the reader looks at the file as it is on disk
+        outcome = Outcome(result)
+        if result.status == "changed":
+            if self.mode is Mode.diff:
+                from .diffing import unified_diff
+
+                outcome.diff = unified_diff(result.before, result.after, display)
+                for extra, (old, new) in sorted(result.extra_files.items()):
+                    outcome.diff += unified_diff(old, new, self._extra_display(extra, ctx))
+            elif self.mode is Mode.write and not target.is_stdin:
+                if result.after != result.before:  # only other files may have changed
+                    try:
+                        write_atomic(target.path, result.after, src.raw, root=target.root, display=display)
+                    except InputError as e:
+                        result.status, result.error = "error", e.reason
+                        outcome.error_kind = "write"
+                        return outcome, src
+                    outcome.written = True
+                for extra, (old, new) in sorted(result.extra_files.items()):
+                    p = self._extra_path(extra, ctx)
+                    if p.exists() and not p.is_file():
+                        reason = f"{extra} is not a regular file; not written"
+                    else:
+                        try:
+                            write_atomic(p, new, old.encode("utf-8") if old is not None else None,
+                                         root=target.root, display=str(p))
+                            outcome.written = True
+                            continue
+                        except InputError as e:
+                            reason = f"{extra}: {e.reason}"
+                    # a file the fix needed was not written: the run must say so and exit 2
+                    result.status, result.error = "error", reason + (
+                        " (the Dockerfile itself was written)" if result.after != result.before else "")
+                    outcome.error_kind = "write"
+            elif self.mode is Mode.write and target.is_stdin and result.extra_files:
+                outcome.notes.append("other files this fix wants to write are not written in stdin mode: "
+                                     + ", ".join(sorted(result.extra_files)))
+        return outcome, src
+
+    @staticmethod
+    def _extra_path(name: str, ctx) -> Path:
+        p = Path(name)
+        if p.is_absolute():
+            return p
+        base = ctx.context_dir or (ctx.dockerfile.parent if ctx.dockerfile else Path.cwd())
+        return base / p
+
+    def _extra_display(self, name: str, ctx) -> str:
+        p = self._extra_path(name, ctx)
+        try:
+            return os.path.relpath(p)
+        except ValueError:  # pragma: no cover - other drive on Windows
+            return str(p)
+
+
+
+    # -- many files -------------------------------------------------------------------------------
+    def process_one(self, target: Target) -> "tuple[Union[Outcome, ConfigError, UsageError], Source | None]":
+        """(outcome, source) for one target; never raises for the file itself (a dockerfix bug
+        becomes an ``internal`` error outcome).  A broken explicit configuration comes back as
+        the exception in place of the outcome: the whole run should stop."""
+        from .config import ConfigError
+
+        try:
+            return self.process(target)
+        except (ConfigError, UsageError) as e:
+            return e, None
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # a dockerfix bug must not cost the other files
+            if _interrupted(e):
+                raise KeyboardInterrupt from None
+            from .pipeline import FileResult
+            from .report import Outcome
+
+            return Outcome(FileResult(path=target.display, before="", after="", status="error",
+                                      error=f"internal error: {type(e).__name__}: {e}", error_kind="internal")), None
+
+    def run(self, targets: Sequence[Target]) -> "Iterator[tuple[Union[Outcome, ConfigError, UsageError], Source | None]]":
+        """(outcome, source) per target, in target order, after :meth:`prefetch`.  ``check`` and
+        ``diff`` runs over many files fan out to a process per core (fork: the workers inherit the
+        session, its configs and prefetched digests; sources are not shipped back); ``write`` and
+        stdin stay in this process, so an interrupt can never leave a worker half-way."""
+        global _POOL_STATE
+        targets = list(targets)
+        self.prefetch(targets)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        parallel = (self.mode is not Mode.write and cores > 1 and len(targets) >= PARALLEL_MIN_FILES
+                    and not any(t.is_stdin for t in targets) and os.environ.get("DOCKERFIX_JOBS") != "1")
+        if parallel:
+            import multiprocessing
+
+            try:
+                ctx = multiprocessing.get_context("fork")
+            except ValueError:  # no fork on this platform
+                parallel = False
+        if not parallel:
+            for t in targets:
+                yield self._finish(t, *self.process_one(t))
+            return
+        _POOL_STATE = (self, targets)
+        chunk = max(1, min(64, len(targets) // (cores * 8)))
+        try:
+            with ctx.Pool(cores) as pool:
+                yield from pool.imap(_pool_work, range(len(targets)), chunksize=chunk)
+        finally:
+            _POOL_STATE = ()
+
+    def _finish(self, target: Target, outcome, src):
+        if not self.keep_text and not target.is_stdin and not isinstance(outcome, Exception):
+            outcome.result.before = outcome.result.after = ""  # do not hold every file in memory
+        return outcome, src
+
+
+def run(paths: Sequence[str], **options) -> "list[Outcome]":
+    """Discover ``paths`` (files, folders, ``-``) and run one :class:`Session` (``options`` are its
+    keyword arguments) over them; the outcomes in discovery order.  Raises the
+    :class:`ConfigError` of a broken explicit configuration."""
+    session = Session(**options)
+    targets, _notes = discover(list(paths))
+    outcomes = []
+    for outcome, _src in session.run(targets):
+        if isinstance(outcome, Exception):
+            raise outcome
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Ctrl-C that landed inside a C extension (BuildKit's parser) surfaces as a chain of
+    SystemErrors ending in the KeyboardInterrupt."""
+    seen: set[int] = set()
+    cur: Optional[BaseException] = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+#: Read-only runs over at least this many files use one worker process per core (measured in
+#: bench/: below this the pool's start-up costs more than it saves).
+PARALLEL_MIN_FILES = 64
+_POOL_STATE: tuple = ()
+
+
+def _pool_work(i: int):
+    session, targets = _POOL_STATE
+    outcome, _src = session.process_one(targets[i])
+    if isinstance(outcome, Exception):
+        return outcome, None
+    if not session.keep_text:
+        outcome.result.before = outcome.result.after = ""  # nothing to ship back that is not shown
+    return outcome, None
+
+
+__all__ = ["Mode", "Session", "UsageError", "PARALLEL_MIN_FILES", "discover", "make_resolver",
+           "resolve_codes", "run", "split_codes", "Source", "Target"]
