@@ -64,6 +64,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .secrets import Redactor
+
 EXIT_OK, EXIT_ERROR, EXIT_BLOCKED = 0, 2, 3
 
 BOT_NAME = "dockerfix[bot]"
@@ -80,22 +82,15 @@ class BotError(Exception):
 # ---------------------------------------------------------------------------------------------
 # secrets
 
-class Scrubber:
-    """Removes the token (and its base64 forms) from any text shown to the user."""
+def token_redactor(token: str | None) -> Redactor:
+    """Removes the token (and its base64 forms, as git and the API may echo them) from any text
+    shown to the user."""
+    import base64
 
-    def __init__(self, token: str | None):
-        import base64
-
-        self.secrets = []
-        if token:
-            self.secrets = [token, base64.b64encode(token.encode()).decode(),
-                            base64.b64encode(f"x-access-token:{token}".encode()).decode()]
-
-    def __call__(self, text: str) -> str:
-        for s in self.secrets:
-            if s:
-                text = text.replace(s, "***")
-        return text
+    if not token:
+        return Redactor()
+    return Redactor([token, base64.b64encode(token.encode()).decode(),
+                     base64.b64encode(f"x-access-token:{token}".encode()).decode()])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,7 +107,7 @@ esac
 class Git:
     """``git`` subprocesses in one repository; the token only ever reaches the remote commands."""
 
-    def __init__(self, root: Path, scrub: Scrubber, token: str | None = None):
+    def __init__(self, root: Path, scrub: Redactor, token: str | None = None):
         self.root, self.scrub, self.token = root, scrub, token
         self._askpass_dir: tempfile.TemporaryDirectory | None = None
 
@@ -252,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _Out:
-    def __init__(self, scrub: Scrubber):
+    def __init__(self, scrub: Redactor):
         self.scrub = scrub
 
     def info(self, msg: str) -> None:
@@ -267,7 +262,7 @@ class _Out:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     token = os.environ.get("GITHUB_TOKEN") or None
-    scrub = Scrubber(token)
+    scrub = token_redactor(token)
     out = _Out(scrub)
     try:
         return run(args, token, out)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from .files import replace_file
 
 __all__ = ["DEFAULT_TTL", "DigestCache", "default_cache_path"]
 
@@ -140,16 +141,6 @@ class DigestCache:
                 }
             payload = json.dumps({"version": FORMAT_VERSION, **on_disk}, indent=1, sort_keys=True)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".digests-", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(payload)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            replace_file(self.path, payload.encode("utf-8"), mode=0o600)
             self._data = {s: {**self._data[s], **on_disk[s]} for s in ("tags", "content")}
             self._dirty = {"tags": {}, "content": {}}

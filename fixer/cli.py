@@ -21,7 +21,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-from .diffing import colorize, use_color
+from .colors import use_color
 from .session import Mode, Session, UsageError, discover, split_codes
 
 EXIT_OK, EXIT_FIXABLE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -154,7 +154,12 @@ def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Co
         if r.status == "error":
             _err(error_line(r.path, r.error))
         if mode is Mode.diff and outcome.diff and output_format is OutputFormat.text:
-            sys.stdout.write(colorize(outcome.diff) if diff_color else outcome.diff)
+            shown = outcome.diff
+            if diff_color:
+                from .diffing import colorize
+
+                shown = colorize(shown)
+            sys.stdout.write(shown)
             sys.stdout.flush()
         if stdin_write and target.is_stdin and src is not None:
             # the ruff/black convention: the (fixed or unchanged) text goes to stdout, byte-exact

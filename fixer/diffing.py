@@ -6,7 +6,7 @@
   applying the diff reproduces CRLF files byte for byte; a lone ``\\r``, form feed or U+2028 is
   ordinary line content.
 * A last line without a newline is followed by ``\\ No newline at end of file``.
-* Colour (ANSI) only when asked: :func:`use_color` decides ``--color auto|always|never``; ``auto``
+* Colour (ANSI, :mod:`.colors`) only when asked: :func:`use_color` decides ``--color auto|always|never``; ``auto``
   means stdout is a terminal and ``NO_COLOR`` is unset or empty.  Carriage returns are shown as a
   dim ``^M`` in colour mode only (colour output is for eyes, not for ``patch``).
 """
@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import IO
 
 NO_NEWLINE = "\\ No newline at end of file\n"
 
-_RESET = "\x1b[0m"
-_STYLES = {
-    "header": "\x1b[1m",
-    "hunk": "\x1b[36m",
-    "del": "\x1b[31m",
-    "add": "\x1b[32m",
-    "meta": "\x1b[2m",
-}
+from .colors import paint, use_color
+
+#: diff line kind -> colour style (:mod:`.colors`)
+_STYLES = {"header": "bold", "hunk": "cyan", "del": "red", "add": "green", "meta": "dim"}
 
 
 def split_lines(text: str) -> list[str]:
@@ -72,26 +67,13 @@ def unified_diff(before: str | None, after: str, path: str, *, context: int = 3)
     return "".join(out)
 
 
-def use_color(mode: str, stream: IO[str] | None) -> bool:
-    if mode == "always":
-        return True
-    if mode == "never":
-        return False
-    if os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return bool(stream is not None and stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
 def colorize(diff: str) -> str:
     out = []
     for i, line in enumerate(split_lines(diff)):
         body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
         cr = ""
         if body.endswith("\r"):
-            body, cr = body[:-1], f"{_STYLES['meta']}^M{_RESET}"
+            body, cr = body[:-1], paint("^M", _STYLES["meta"])
         if i < 2 and body.startswith(("--- ", "+++ ")):
             style = "header"
         elif body.startswith("@@"):
@@ -104,5 +86,8 @@ def colorize(diff: str) -> str:
             style = "meta"
         else:
             style = ""
-        out.append(f"{_STYLES[style]}{body}{_RESET}{cr}{nl}" if style else f"{body}{cr}{nl}")
+        out.append(f"{paint(body, _STYLES[style])}{cr}{nl}" if style else f"{body}{cr}{nl}")
     return "".join(out)
+
+
+__all__ = ["NO_NEWLINE", "colorize", "diff_path", "split_lines", "unified_diff", "use_color"]

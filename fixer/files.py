@@ -24,7 +24,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 #: Largest input read (bytes): anything bigger is not a Dockerfile.
 MAX_BYTES = 8 * 1024 * 1024
@@ -295,49 +295,76 @@ def write_atomic(path: Path, text: str, original_bytes: bytes | None, *, root: P
             raise InputError(name, "not a regular file; not written")
         if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
             raise InputError(name, f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}); not written")
-    folder = real.parent
-    fd, tmp = _mkstemp(folder, real.name, name)
+
+    def unchanged_on_disk() -> None:  # last look before the switch: the file must still be what we read
+        if st is not None and _current_bytes(real) != original_bytes:
+            raise InputError(name, "changed on disk since it was read; not written")
+        if st is None and os.path.lexists(real):
+            raise InputError(name, "appeared on disk since it was read; not written")
+
     try:
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+        replace_file(real, data, mode=stat.S_IMODE(st.st_mode) if st is not None else None,
+                     owner=(st.st_uid, st.st_gid) if st is not None else None, durable=True,
+                     last_check=unchanged_on_disk)
+    except TempFileError as e:
+        raise InputError(name, f"cannot write in {real.parent}: {_os_reason(e.cause)}") from None
+    except OSError as e:
+        raise InputError(name, f"cannot write: {_os_reason(e)}") from None
+
+
+class TempFileError(OSError):
+    """The temporary file beside the target could not be created (``cause``: the OSError)."""
+
+    def __init__(self, folder: Path, cause: OSError):
+        super().__init__(cause.errno, cause.strerror, str(folder))
+        self.cause = cause
+
+
+def replace_file(path: Path, data: bytes, *, mode: int | None = None, owner: tuple[int, int] | None = None,
+                 durable: bool = False, last_check: Callable[[], None] | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically: a temporary file in the same folder, then
+    ``os.replace``, so a reader sees the old or the new content, never half of one.  The one
+    place dockerfix writes files (Dockerfiles, ``.dockerignore``, the digest and release caches).
+
+    ``mode``: permission bits of the new file (default ``0o666`` minus the umask); ``owner``:
+    ``(uid, gid)`` to keep, when running as root; ``durable``: fsync the data and the folder;
+    ``last_check``: called just before the switch, may raise to abort.  The temporary file is
+    removed on any failure; :class:`TempFileError` when it cannot be created, else OSError.
+    """
+    import tempfile  # only writes need it
+
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dockerfix-tmp", dir=folder)
+    except OSError as e:
+        raise TempFileError(folder, e) from e
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
-                if st is not None:
-                    os.fchmod(fh.fileno(), stat.S_IMODE(st.st_mode))
-                    if hasattr(os, "geteuid") and os.geteuid() == 0:
-                        try:
-                            os.fchown(fh.fileno(), st.st_uid, st.st_gid)
-                        except OSError:
-                            pass
-                else:
-                    umask = os.umask(0)
-                    os.umask(umask)
-                    os.fchmod(fh.fileno(), 0o666 & ~umask)
-            # last look before the switch: the file must still be what we read
-            if st is not None and _current_bytes(real) != original_bytes:
-                raise InputError(name, "changed on disk since it was read; not written")
-            if st is None and os.path.lexists(real):
-                raise InputError(name, "appeared on disk since it was read; not written")
-            os.replace(tmp, real)
-        except OSError as e:
-            raise InputError(name, f"cannot write: {_os_reason(e)}") from None
+            if mode is None:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.fchmod(fh.fileno(), mode)
+            if owner is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+                try:
+                    os.fchown(fh.fileno(), *owner)
+                except OSError:
+                    pass
+        if last_check is not None:
+            last_check()
+        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
-    _fsync_dir(folder)
-
-
-def _mkstemp(folder: Path, base: str, name: str) -> tuple[int, str]:
-    import tempfile  # only writes need it
-
-    try:
-        return tempfile.mkstemp(prefix=f".{base}.", suffix=".dockerfix-tmp", dir=folder)
-    except OSError as e:
-        raise InputError(name, f"cannot write in {folder}: {_os_reason(e)}") from None
+    if durable:
+        _fsync_dir(folder)
 
 
 def _current_bytes(p: Path) -> bytes | None:
@@ -361,5 +388,5 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["InputError", "Target", "Source", "discover", "read_source", "decode", "write_atomic",
-           "is_dockerfile_name", "STDIN"]
+__all__ = ["InputError", "Target", "Source", "discover", "read_source", "decode", "write_atomic", "replace_file",
+           "TempFileError", "is_dockerfile_name", "STDIN"]

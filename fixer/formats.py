@@ -48,6 +48,7 @@ import re
 from typing import Any, Iterable
 
 from .edits import Applicability, Fix, apply_edits
+from .report import pending_kind
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 DOCS_PATH = "docs/transforms.md"
@@ -347,12 +348,9 @@ def pr_title(outcomes: list) -> str:
     return f"dockerfix: {n} {'fix' if n == 1 else 'fixes'} for production-ready Node images"
 
 
-def _pending_why(f: Fix) -> str:
-    if f.applicability == Applicability.DISPLAY_ONLY or not f.has_edits:
-        return "report only: needs a human decision"
-    if f.applicability == Applicability.UNSAFE:
-        return "unsafe, not applied: enable with `--unsafe-fixes` or `unsafe-fixes = true`"
-    return "overlaps another fix: applied by a later run"
+_PENDING_WHY = {"display-only": "report only: needs a human decision",
+                "unsafe": "unsafe, not applied: enable with `--unsafe-fixes` or `unsafe-fixes = true`",
+                "overlap": "overlaps another fix: applied by a later run"}
 
 
 def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, unsafe_fixes: bool = False,
@@ -396,7 +394,7 @@ def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, uns
         if r.pending:
             lines += ["**Not applied**", ""]
             for f in sorted(r.pending, key=lambda f: (f.line, f.code)):
-                lines.append(f"- {f.code} line {f.line}: {f.message} ({_pending_why(f)})")
+                lines.append(f"- {f.code} line {f.line}: {f.message} ({_PENDING_WHY[pending_kind(f)]})")
                 lines.extend(f"  - {note}" for note in f.notes)
             lines.append("")
         if r.skips:

@@ -141,13 +141,10 @@ def live_table(cache_dir: Path, *, refresh: bool = False, url: str | None = None
         error = f"live Node.js schedule unavailable ({type(e).__name__}); using the bundled table"
         table, entry = bundled(), {"url": url, "fetched": now, "error": error}
     try:
-        import tempfile
+        from .files import replace_file
 
         cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".node-schedule.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # a private temp file: runs never race
-            json.dump(entry, fh)
-        os.replace(tmp, path)
+        replace_file(path, json.dumps(entry).encode("utf-8"), mode=0o600)  # runs never race: own temp file
     except OSError:
         pass
     return table, error

@@ -73,6 +73,7 @@ import httpx
 from .cache import DigestCache
 from .credentials import CredentialError, Credentials, CredentialsLookup, CredentialStore, canonical_host
 from .imageref import ImageRef, is_valid_digest
+from .secrets import Redactor
 
 __all__ = [
     "ACCEPT",
@@ -466,7 +467,7 @@ class RegistryClient:
         self.max_retry_after = max_retry_after
         self._credentials = credentials if credentials is not None else CredentialStore()
         self._creds_cache: dict[str, Credentials | None] = {}
-        self._secrets: set[str] = set()
+        self._redact = Redactor(min_length=3)  # every credential and token seen, hidden in errors
         self._lock = threading.Lock()
         self._request_count = 0
         self._request_log: list[str] = []
@@ -565,26 +566,15 @@ class RegistryClient:
         with self._lock:
             self._creds_cache[key] = creds
             if creds is not None:
-                self._secrets.update(s for s in creds.secrets() if s)
+                self._redact.update(creds.secrets())
                 if creds.username or creds.secret:
-                    self._secrets.add(self._basic(creds))
+                    self._redact.add(self._basic(creds))
         return creds
 
     @staticmethod
     def _basic(creds: Credentials) -> str:
         """The Basic credential (base64 of ``user:secret``); itself treated as a secret."""
         return base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode("ascii")
-
-    def _remember_secret(self, value: str) -> None:
-        with self._lock:
-            self._secrets.add(value)
-
-    def _redact(self, text: str) -> str:
-        with self._lock:
-            secrets = sorted((s for s in self._secrets if len(s) >= 3), key=len, reverse=True)
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return text
 
     @staticmethod
     def _check_clear_text(url: httpx.URL, what: str) -> None:
@@ -615,7 +605,7 @@ class RegistryClient:
             raise ResolveError(f"{where} returned a token response that is not valid JSON") from None
         if not isinstance(value, str) or not value:
             raise ResolveError(f"{where} returned no token")
-        self._remember_secret(value)
+        self._redact.add(value)
         return value, lifetime
 
     # -- HTTP with retries -------------------------------------------------------------------

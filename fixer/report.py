@@ -53,6 +53,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .colors import paint
 from .edits import Applicability, Fix
 
 SCHEMA_VERSION = 1
@@ -145,20 +146,18 @@ def to_json(outcomes: list[Outcome], *, mode: str, unsafe_fixes: bool) -> dict[s
 # ---------------------------------------------------------------------------------------------
 # text
 
-class _Style:
-    def __init__(self, color: bool):
-        self.color = color
-
-    def __call__(self, text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
-
-
-def _pending_label(f: Fix) -> str:
+def pending_kind(f: Fix) -> str:
+    """Why a fix was not applied: ``display-only`` (no edits, or report only), ``unsafe`` (needs
+    ``--unsafe-fixes``) or ``overlap`` (overlaps another fix: a later run applies it)."""
     if f.applicability == Applicability.DISPLAY_ONLY or not f.has_edits:
-        return "suggestion (display-only)"
+        return "display-only"
     if f.applicability == Applicability.UNSAFE:
-        return "unsafe: use --unsafe-fixes"
-    return "fixable in a later run (overlaps another fix)"
+        return "unsafe"
+    return "overlap"
+
+
+_PENDING_LABEL = {"display-only": "suggestion (display-only)", "unsafe": "unsafe: use --unsafe-fixes",
+                  "overlap": "fixable in a later run (overlaps another fix)"}
 
 
 def _plural(n: int, word: str) -> str:
@@ -172,23 +171,25 @@ def render_text(outcomes: list[Outcome], *, mode: str, unsafe_fixes: bool, color
     """The human summary.  Errors are printed by the CLI as they happen, not here."""
     if quiet:
         return ""
-    s = _Style(color)
+    def s(text: str, style: str) -> str:
+        return paint(text, style, color)
+
     done = "fixed" if mode == "write" else "fixable"
     lines: list[str] = []
     for o in outcomes:
         r = o.result
         if r.status == "error" or not (r.applied or r.pending or r.skips or o.notes):
             continue
-        lines.append(s(r.path, "1"))
+        lines.append(s(r.path, "bold"))
         items: list[tuple[int, str]] = []
         for f in r.applied:
-            items.append((f.line, f"  {s(f.code, '33')} line {f.line}: {f.message} [{s(done, '32')}]"))
+            items.append((f.line, f"  {s(f.code, 'yellow')} line {f.line}: {f.message} [{s(done, 'green')}]"))
             items.extend((f.line, f"      {n}") for n in f.notes)
         for f in r.pending:
-            items.append((f.line, f"  {s(f.code, '33')} line {f.line}: {f.message} [{s(_pending_label(f), '35')}]"))
+            items.append((f.line, f"  {s(f.code, 'yellow')} line {f.line}: {f.message} [{s(_PENDING_LABEL[pending_kind(f)], 'magenta')}]"))
             items.extend((f.line, f"      {n}") for n in f.notes)
         for sk in r.skips:
-            items.append((sk.line, f"  {s(sk.code, '33')} line {sk.line}: skipped: {sk.reason}"))
+            items.append((sk.line, f"  {s(sk.code, 'yellow')} line {sk.line}: skipped: {sk.reason}"))
         lines.extend(text for _, text in sorted(items, key=lambda t: t[0]))
         lines.extend(f"  note: {n}" for n in o.notes)
     sm = summary(outcomes)
@@ -202,7 +203,7 @@ def render_text(outcomes: list[Outcome], *, mode: str, unsafe_fixes: bool, color
     if sm["unchanged"]:
         parts.append(f"{sm['unchanged']} unchanged")
     if sm["errors"]:
-        parts.append(s(_plural(sm["errors"], "error"), "31"))
+        parts.append(s(_plural(sm["errors"], "error"), "red"))
     lines.append(", ".join(parts) + ".")
     n_unsafe = sum(1 for o in outcomes for f in o.result.pending
                    if f.has_edits and f.applicability == Applicability.UNSAFE)

@@ -5,11 +5,16 @@ between ``_`` or at the ends of the name, minus the allow words).  ``mask_secret
 values a Dockerfile line gives to such keys, and npm auth settings, in what dockerfix prints:
 a diff shown in a CI log must not become the place a token leaks.  Files are never masked;
 only the diff display is (so a masked diff is for reading; ``--write`` applies the real change).
+
+:class:`Redactor` is the other kind of masking: it hides *known* secret strings (a registry
+password or token, the bot's GitHub token and their encoded forms) in any text shown to the user.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from typing import Iterable
 
 _SECRET_RE = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)")
 _ALLOW_RE = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
@@ -93,3 +98,32 @@ def mask_dockerfile(text: str) -> str:
             out = out[:start] + MASK + out[end:]
         text = ("\ufeff" if doc.bom else "") + out
     return "".join(mask_secrets(line) for line in text.splitlines(keepends=True))
+
+
+class Redactor:
+    """Replaces known secret strings with ``***`` in text shown to the user (error messages, git
+    output).  Secrets shorter than ``min_length`` are not hidden (a 1-character password would
+    mask every such letter); the longest are replaced first, so a secret that contains another
+    is hidden whole.  Thread-safe: secrets may be added while other threads redact."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, min_length: int = 1):
+        self.min_length = min_length
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+        self.update(secrets)
+
+    def add(self, secret: str | None) -> None:
+        if secret:
+            with self._lock:
+                self._secrets.add(secret)
+
+    def update(self, secrets: Iterable[str | None]) -> None:
+        for s in secrets:
+            self.add(s)
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted((s for s in self._secrets if len(s) >= self.min_length), key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text

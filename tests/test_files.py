@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from dockerfix.fixer.diffing import colorize, split_lines, unified_diff, use_color
-from dockerfix.fixer.files import InputError, Target, decode, discover, is_dockerfile_name, read_source, write_atomic
+from dockerfix.fixer.files import (InputError, Target, TempFileError, decode, discover, is_dockerfile_name, read_source,
+                                   replace_file, write_atomic)
 
 
 def touch(p: Path, text: str = "FROM node\n") -> Path:
@@ -296,3 +297,22 @@ def test_color_decision(monkeypatch):
     assert use_color("always", None) is True
     c = colorize(unified_diff("a\r\n", "b\r\n", "D"))
     assert "\x1b[31m-a\x1b[0m" in c and "^M" in c
+
+
+def test_replace_file_mode_and_cleanup(tmp_path):
+    """The one temp-file-then-rename writer: the new file gets the mode asked for, and a failed
+    last check leaves the old content and no temporary file behind."""
+    p = tmp_path / "cache.json"
+    replace_file(p, b"one", mode=0o600)
+    assert p.read_bytes() == b"one" and (p.stat().st_mode & 0o777) == 0o600
+
+    def refuse() -> None:
+        raise RuntimeError("changed meanwhile")
+
+    with pytest.raises(RuntimeError):
+        replace_file(p, b"two", last_check=refuse)
+    assert p.read_bytes() == b"one"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["cache.json"]
+    with pytest.raises(TempFileError) as e:
+        replace_file(tmp_path / "missing" / "f", b"x")
+    assert isinstance(e.value.cause, FileNotFoundError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockerfix.fixer.diffing import unified_diff
-from dockerfix.fixer.secrets import is_secret_name, mask_secrets
+from dockerfix.fixer.secrets import Redactor, is_secret_name, mask_secrets
 
 
 @pytest.mark.parametrize("name,secret", [
@@ -59,3 +59,10 @@ def test_report_messages_and_notes_are_masked(tmp_path):
                             "--format", fmt, "."], cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert p.returncode in (0, 1), p.stderr
         assert "tok_inline_888" not in p.stdout + p.stderr, fmt
+
+
+def test_redactor_hides_known_secrets_longest_first():
+    r = Redactor(["abc", "abcdef", None, ""], min_length=3)
+    r.add("xy")  # shorter than min_length: left alone
+    assert r("token abcdef, part abc, xy") == "token ***, part ***, xy"
+    assert Redactor()("nothing to hide") == "nothing to hide"

@@ -306,7 +306,7 @@ def test_cli_dispatch_and_askpass(world: World, tmp_path):
     assert "GitHub rejected the token (401): check GITHUB_TOKEN" in p.stderr
     assert "bad-token-xyz" not in p.stdout + p.stderr
     # the askpass helper answers git's prompts from the environment only
-    g = bot.Git(world.work, bot.Scrubber(TOKEN), TOKEN)
+    g = bot.Git(world.work, bot.token_redactor(TOKEN), TOKEN)
     env = g._env(remote=True)
     script = Path(env["GIT_ASKPASS"])
     assert TOKEN not in script.read_text()
