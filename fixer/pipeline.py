@@ -9,7 +9,6 @@ internal error naming the transforms involved.  ``run`` never raises for bad inp
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
@@ -168,6 +167,8 @@ class Pipeline:
             if changed:  # pragma: no cover - guarded by the loop above
                 return self._internal(result, "a second run would change the file again")
         except _TransformCrash as c:
+            import traceback  # only for a crash: its import costs start-up
+
             detail = "".join(traceback.format_exception_only(type(c.exc), c.exc)).strip()
             return self._internal(result, f"{c.code} crashed: {detail}")
         except _BrokeSyntax as b:

@@ -14,21 +14,31 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import cache
 from typing import Iterable
 
-_SECRET_RE = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)")
-_ALLOW_RE = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
-
 MASK = "***"
-_ARG_ENV_RE = re.compile(r"^(\s*(?:ONBUILD\s+)?(?:ARG|ENV)\s+)(.*)$", re.I)
-_PAIR_RE = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)""")
-_LEGACY_ENV_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sp>\s+)(?P<val>\S.*)$")
-_NPM_AUTH_RE = re.compile(r"(?P<key>_authToken|_auth|_password)=(?P<val>[^\s\"'`]+)")
+
+#: Patterns, compiled on first use (:func:`_re`): start-up stays free of regex compilation.
+_PATTERNS: dict[str, tuple[str, int]] = {
+    "secret": (r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)", 0),
+    "allow": (r"(?i)(?:_|^)(?:public|file|version)(?:_|$)", 0),
+    "arg_env": (r"^(\s*(?:ONBUILD\s+)?(?:ARG|ENV)\s+)(.*)$", re.I),
+    "pair": (r"""(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)""", 0),
+    "legacy_env": (r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sp>\s+)(?P<val>\S.*)$", 0),
+    "npm_auth": (r"(?P<key>_authToken|_auth|_password)=(?P<val>[^\s\"'`]+)", 0),
+}
+
+
+@cache
+def _re(name: str) -> re.Pattern[str]:
+    pattern, flags = _PATTERNS[name]
+    return re.compile(pattern, flags)
 
 
 def is_secret_name(name: str) -> bool:
     """BuildKit's SecretsUsedInArgOrEnv test for an ARG/ENV key."""
-    return bool(_SECRET_RE.search(name)) and not _ALLOW_RE.search(name)
+    return bool(_re("secret").search(name)) and not _re("allow").search(name)
 
 
 def _is_reference(value: str) -> bool:
@@ -39,7 +49,7 @@ def _is_reference(value: str) -> bool:
 def mask_secrets(line: str) -> str:
     """``line`` with the literal values of secret-named ARG/ENV keys and npm auth settings
     replaced by ``***`` (variable references such as ``${NPM_TOKEN}`` are kept)."""
-    m = _ARG_ENV_RE.match(line)
+    m = _re("arg_env").match(line)
     if m:
         head, rest = m.groups()
         ending = line[m.end(2):]  # the line ending, kept as it was
@@ -50,12 +60,12 @@ def mask_secrets(line: str) -> str:
             return pm.group(0)
 
         if rest.strip() and "=" in rest.split(None, 1)[0]:
-            line = head + _PAIR_RE.sub(pair, rest) + ending
+            line = head + _re("pair").sub(pair, rest) + ending
         else:
-            lm = _LEGACY_ENV_RE.match(rest.rstrip("\r"))
+            lm = _re("legacy_env").match(rest.rstrip("\r"))
             if lm and is_secret_name(lm["key"]) and not _is_reference(lm["val"]):
                 line = head + lm["key"] + lm["sp"] + MASK + rest[len(rest.rstrip("\r")):] + ending
-    return _NPM_AUTH_RE.sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", line)
+    return _re("npm_auth").sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", line)
 
 
 def mask_message(text: str) -> str:
@@ -66,8 +76,8 @@ def mask_message(text: str) -> str:
             return f"{pm['key']}={MASK}"
         return pm.group(0)
 
-    text = _PAIR_RE.sub(pair, text)
-    return _NPM_AUTH_RE.sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", text)
+    text = _re("pair").sub(pair, text)
+    return _re("npm_auth").sub(lambda am: am.group(0) if _is_reference(am["val"]) else f"{am['key']}={MASK}", text)
 
 
 def mask_dockerfile(text: str) -> str:
