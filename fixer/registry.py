@@ -49,30 +49,52 @@ Concurrency: :meth:`RegistryClient.resolve_many` runs one look-up per distinct
 (registry, repository, tag-or-digest) on a bounded thread pool sharing one ``httpx.Client``
 (connection pool of ``concurrency`` connections). The first request to a host goes alone so
 that its auth scheme is learnt once; the rest then authenticate up front.
+
+Layout: what needs no network (media types, :class:`Resolution`, :class:`ResolveError`, manifest
+classification, challenges, platforms, mirrors) lives in :mod:`.oci` and is re-exported here.  This
+module (~700 lines) keeps the client and its httpx auth flow together on purpose: the flow reads
+the client's credentials, token cache and secret redactor under one lock, and splitting them would
+turn that shared state into a cross-module protocol of private attributes.
 """
 
 from __future__ import annotations
 
 import base64
 import email.utils
-import hashlib
-import ipaddress
 import json
 import logging
-import os
 import random
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import httpx
 
 from .cache import DigestCache
 from .credentials import CredentialError, Credentials, CredentialsLookup, CredentialStore, canonical_host
 from .imageref import ImageRef, is_valid_digest
+from .oci import (
+    ACCEPT,
+    DEFAULT_PLATFORMS,
+    MIRROR_ENV,
+    ManifestContent,
+    Resolution,
+    ResolveError,
+    describe_manifest,
+    is_loopback,
+    mirrors_from_env,
+    normalise_base_url,
+    normalise_platform,
+    parse_challenges,
+    parse_mirrors,
+    platform_matches,
+    platform_string,
+    registry_error_detail,
+    sha256_digest,
+)
 from .secrets import Redactor
 
 __all__ = [
@@ -89,179 +111,13 @@ __all__ = [
 
 log = logging.getLogger("dockerfix.registry")
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
-MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
-DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 DOCKER_HUB_API = "https://registry-1.docker.io"
-MIRROR_ENV = "DOCKERFIX_REGISTRY_MIRROR"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit for manifests
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 MAX_TOKEN_BYTES = 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REPO_IN_PATH = re.compile(r"/v2/(?P<repo>.+)/(?:manifests|blobs)/[^/]+$")
-
-
-# ---------------------------------------------------------------------------------------------
-# Results and errors
-# ---------------------------------------------------------------------------------------------
-
-
-class ResolveError(Exception):
-    """A look-up that failed. ``str()`` is a complete human message without any secret."""
-
-    def __init__(self, message: str, *, reference: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.reference = reference
-        self.status = status
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"ResolveError({self.message!r})"
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What a tag (or digest) resolves to.
-
-    ``digest``/``media_type``/``kind`` describe the top-level object ("index" for an OCI index or
-    a Docker manifest list, "manifest" for a single-platform manifest). ``platforms`` lists the
-    ``os/arch[/variant]`` entries present (attestations ``unknown/unknown`` left out; arm64/v8
-    and amd64/v1 written without the default variant). ``missing_platforms`` are the requested
-    ones not present. ``children`` maps each platform of an index to its manifest digest (empty
-    for a single manifest), so a caller can keep an existing per-platform pin per-platform.
-    """
-
-    reference: str
-    registry: str
-    digest: str
-    media_type: str
-    kind: str
-    platforms: tuple[str, ...]
-    missing_platforms: tuple[str, ...]
-    children: Mapping[str, str] = field(default_factory=dict)
-    from_cache: bool = False
-
-    def child_for(self, platform: str) -> str | None:
-        """The child manifest digest for ``platform`` (``linux/arm64``), or ``None``."""
-        want = _normalise_platform(platform)
-        for have, digest in self.children.items():
-            if _platform_matches(want, have):
-                return digest
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Configuration helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _normalise_base_url(url: str) -> str:
-    parsed = httpx.URL(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"registry URL {url!r} must be http(s)://host[:port]")
-    if parsed.userinfo:
-        raise ValueError(
-            "registry URL must not contain credentials; use DOCKERFIX_REGISTRY_AUTH or docker login"
-        )
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
-        raise ValueError(f"plain http is only allowed for loopback registries, not {parsed.host}")
-    if parsed.path not in ("", "/") or parsed.query:
-        raise ValueError(f"registry URL {url!r} must not have a path or query")
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
-
-
-def parse_mirrors(text: str) -> dict[str, str]:
-    """Parse ``docker.io=http://127.0.0.1:5000[,ghcr.io=https://mirror.example]``.
-
-    Keys are registry domains (Docker Hub aliases fold to ``docker.io``); values are base URLs.
-    Raises ``ValueError`` for a malformed entry or a URL that is not allowed.
-    """
-    out: dict[str, str] = {}
-    for entry in re.split(r"[,\s]+", text.strip()):
-        if not entry:
-            continue
-        domain, eq, url = entry.partition("=")
-        if not eq or not domain or not url:
-            raise ValueError(f"{MIRROR_ENV}: entry {entry!r} is not domain=url")
-        out[canonical_host(domain)] = _normalise_base_url(url)
-    return out
-
-
-def mirrors_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The mirror mapping from ``DOCKERFIX_REGISTRY_MIRROR`` (empty when unset)."""
-    env = os.environ if env is None else env
-    return parse_mirrors(env.get(MIRROR_ENV, ""))
-
-
-_CHALLENGE_TOKEN = re.compile(
-    r"""\s*(?:(?P<scheme>[A-Za-z][\w.-]*)(?=\s+[\w.-]+\s*=|\s*,|\s*$)(?!\s*=)"""
-    r"""|(?P<key>[\w.-]+)\s*=\s*(?:"(?P<q>(?:[^"\\]|\\.)*)"|(?P<v>[^,\s]*)))\s*,?"""
-)
-
-
-def parse_challenges(values: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
-    """Parse ``WWW-Authenticate`` header values into ``[(scheme, params)]`` (scheme lowercased).
-
-    Handles several challenges in one header
-    (``Bearer realm="…",service="x",Basic realm="…"``) and several headers.
-    """
-    out: list[tuple[str, dict[str, str]]] = []
-    for value in values:
-        pos = 0
-        while pos < len(value):
-            m = _CHALLENGE_TOKEN.match(value, pos)
-            if not m or m.end() == pos:
-                break
-            pos = m.end()
-            if m.group("scheme"):
-                out.append((m.group("scheme").lower(), {}))
-            elif out:
-                raw = m.group("q")
-                val = re.sub(r"\\(.)", r"\1", raw) if raw is not None else m.group("v")
-                out[-1][1][m.group("key").lower()] = val
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Platforms
-# ---------------------------------------------------------------------------------------------
-
-
-def _platform_string(os_: str, arch: str, variant: str | None = None) -> str:
-    if (arch, variant) in (("arm64", "v8"), ("amd64", "v1")):
-        variant = None
-    return f"{os_}/{arch}/{variant}" if variant else f"{os_}/{arch}"
-
-
-def _normalise_platform(text: str) -> str:
-    parts = text.strip().split("/")
-    if len(parts) < 2 or not all(parts):
-        raise ValueError(f"platform {text!r} is not os/arch[/variant]")
-    return _platform_string(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
-
-
-def _platform_matches(want: str, have: str) -> bool:
-    """``linux/arm`` matches ``linux/arm/v7``; otherwise platforms must be equal."""
-    return want == have or (want.count("/") == 1 and have.startswith(want + "/"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,18 +267,6 @@ class _RegistryAuth(httpx.Auth):
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Content:
-    media_type: str
-    kind: str
-    platforms: list[str]
-    children: dict[str, str]
-    config: dict[str, str] | None = None  # single manifest: its config descriptor
-
-    def as_cache(self) -> dict[str, Any]:
-        return {"media_type": self.media_type, "kind": self.kind, "platforms": self.platforms, "children": self.children}
-
-
 class RegistryClient:
     """Resolve image references to digests. Create one per run; it is thread-safe.
 
@@ -456,7 +300,7 @@ class RegistryClient:
         self.mirrors = (
             mirrors_from_env()
             if mirrors is None
-            else {canonical_host(k): _normalise_base_url(v) for k, v in mirrors.items()}
+            else {canonical_host(k): normalise_base_url(v) for k, v in mirrors.items()}
         )
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -543,7 +387,7 @@ class RegistryClient:
         if key == "docker.io":
             return DOCKER_HUB_API
         host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
-        scheme = "http" if _is_loopback(host) else "https"
+        scheme = "http" if is_loopback(host) else "https"
         return f"{scheme}://{domain}"
 
     def _display(self, base: str, domain: str) -> str:
@@ -578,7 +422,7 @@ class RegistryClient:
 
     @staticmethod
     def _check_clear_text(url: httpx.URL, what: str) -> None:
-        if url.scheme != "https" and not _is_loopback(url.host):
+        if url.scheme != "https" and not is_loopback(url.host):
             raise ResolveError(f"refusing to send credentials in clear text to {what} {url.host}")
 
     def _read_token(
@@ -670,7 +514,7 @@ class RegistryClient:
         self, response: httpx.Response, body: bytes, registry: str, path: str, target: str, url: str
     ) -> ResolveError:
         status = response.status_code
-        detail = _registry_error_detail(body)
+        detail = registry_error_detail(body)
         host = registry
         asked = httpx.URL(url)
         redirected = _origin(response.url) != _origin(asked)
@@ -704,7 +548,7 @@ class RegistryClient:
         Raises :class:`ResolveError`. See the module docstring for the requests it sends.
         """
         try:
-            return self._resolve(ref, tuple(_normalise_platform(p) for p in platforms))
+            return self._resolve(ref, tuple(normalise_platform(p) for p in platforms))
         finally:
             if self.cache is not None and not self.offline:
                 self.cache.save()
@@ -718,7 +562,7 @@ class RegistryClient:
         input is stored under its ``ref.canonical``. Never raises for a failed reference: its
         value is the :class:`ResolveError`.
         """
-        wanted = tuple(_normalise_platform(p) for p in platforms)
+        wanted = tuple(normalise_platform(p) for p in platforms)
         groups: dict[tuple[str, str, str], list[ImageRef]] = {}
         for ref in refs:
             groups.setdefault(self._lookup_key(ref), []).append(ref)
@@ -766,7 +610,7 @@ class RegistryClient:
         path, target = ref.path, ref.lookup
         by_digest = is_valid_digest(target)
         manifest_url = f"{base}/v2/{path}/manifests/"
-        content: _Content | None = None
+        content: ManifestContent | None = None
         from_cache = True
 
         if by_digest:
@@ -786,21 +630,21 @@ class RegistryClient:
                     response, body = self._fetch("GET", manifest_url + target, limit=MAX_MANIFEST_BYTES, what=f"{path}:{target}", registry=registry)
                     if response.status_code != 200:
                         raise self._error_for(response, body, registry, path, target, manifest_url + target)
-                    digest = _sha256(body)
+                    digest = sha256_digest(body)
                     served = response.headers.get("docker-content-digest")
                     if served and served != digest:
                         raise ResolveError(
                             f"registry {registry} served digest does not match the manifest for {path}:{target} "
                             f"(header {served[:19]}…, body {digest[:19]}…)"
                         )
-                    content = _describe(body, response.headers.get("content-type"), registry, f"{path}:{target}")
+                    content = describe_manifest(body, response.headers.get("content-type"), registry, f"{path}:{target}")
                 else:
                     raise self._error_for(response, body, registry, path, target, manifest_url + target)
 
         if content is None:
             cached_content = self.cache.get_content(base, path, digest) if self.cache else None
             try:
-                content = _Content(**cached_content) if cached_content else None
+                content = ManifestContent(**cached_content) if cached_content else None
             except TypeError:  # an entry from another version of the cache: ignore it
                 content = None
             if content is None:
@@ -808,12 +652,12 @@ class RegistryClient:
                 response, body = self._fetch("GET", manifest_url + digest, limit=MAX_MANIFEST_BYTES, what=f"{path}@{digest[:19]}…", registry=registry)
                 if response.status_code != 200:
                     raise self._error_for(response, body, registry, path, digest, manifest_url + digest)
-                if _sha256(body) != digest:
+                if sha256_digest(body) != digest:
                     raise ResolveError(
                         f"registry {registry} served digest does not match the manifest for {path}"
-                        f"{'@' if by_digest else ':'}{target} (expected {digest[:19]}…, body {_sha256(body)[:19]}…)"
+                        f"{'@' if by_digest else ':'}{target} (expected {digest[:19]}…, body {sha256_digest(body)[:19]}…)"
                     )
-                content = _describe(body, response.headers.get("content-type"), registry, f"{path}@{digest[:19]}…")
+                content = describe_manifest(body, response.headers.get("content-type"), registry, f"{path}@{digest[:19]}…")
         else:
             from_cache = False
 
@@ -825,7 +669,7 @@ class RegistryClient:
                 self.cache.put_tag(base, path, target, digest, content.media_type)
             self.cache.put_content(base, path, digest, content.as_cache())
 
-        missing = tuple(p for p in platforms if not any(_platform_matches(p, have) for have in content.platforms))
+        missing = tuple(p for p in platforms if not any(platform_matches(p, have) for have in content.platforms))
         return Resolution(
             reference=reference,
             registry=base,
@@ -844,7 +688,7 @@ class RegistryClient:
         response, body = self._fetch("GET", url, limit=MAX_CONFIG_BYTES, what=f"{path} config blob", registry=registry)
         if response.status_code != 200:
             raise self._error_for(response, body, registry, path, digest, url)
-        if _sha256(body) != digest:
+        if sha256_digest(body) != digest:
             raise ResolveError(f"registry {registry} served a config blob for {path} whose sha256 does not match its digest")
         try:
             data = json.loads(body)
@@ -854,16 +698,12 @@ class RegistryClient:
         except (ValueError, KeyError, TypeError):
             raise ResolveError(f"registry {registry} served a config blob for {path} without os/architecture") from None
         variant = data.get("variant") if isinstance(data.get("variant"), str) else None
-        return _platform_string(os_, arch, variant)
+        return platform_string(os_, arch, variant)
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _read_capped(response: httpx.Response, limit: int, where: str) -> bytes:
@@ -880,69 +720,3 @@ def _read_capped(response: httpx.Response, limit: int, where: str) -> bytes:
             raise ResolveError(f"{where} sent a response larger than the {max(limit, 64 * 1024)} bytes allowed")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _registry_error_detail(body: bytes) -> str:
-    """``CODE: message`` from a registry error body, short and printable."""
-    try:
-        errors = json.loads(body).get("errors") or []
-        first = errors[0]
-        text = f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
-    except (ValueError, AttributeError, IndexError, TypeError, KeyError):
-        return ""
-    text = "".join(c for c in text if c.isprintable())
-    return text[:200]
-
-
-def _describe(body: bytes, content_type: str | None, registry: str, what: str) -> _Content:
-    """Classify a manifest body and list its platforms."""
-    try:
-        data = json.loads(body)
-        if not isinstance(data, dict):
-            raise ValueError
-    except ValueError:
-        raise ResolveError(f"registry {registry} returned a manifest for {what} that is not valid JSON") from None
-    header_type = (content_type or "").split(";", 1)[0].strip().lower()
-    body_type = data.get("mediaType") if isinstance(data.get("mediaType"), str) else None
-    known = INDEX_TYPES | MANIFEST_TYPES
-    if header_type in known and body_type and body_type != header_type:
-        raise ResolveError(
-            f"registry {registry} returned {what} with Content-Type {header_type} but mediaType {body_type}"
-        )
-    media_type = header_type if header_type in known else body_type
-    if media_type is None:
-        if data.get("schemaVersion") == 2 and isinstance(data.get("manifests"), list):
-            media_type = OCI_INDEX
-        elif data.get("schemaVersion") == 2 and isinstance(data.get("config"), dict):
-            media_type = OCI_MANIFEST
-    if media_type not in known:
-        if data.get("schemaVersion") == 1:
-            raise ResolveError(f"registry {registry} returned a schema 1 manifest for {what}; not supported")
-        raise ResolveError(f"registry {registry} returned an unsupported manifest type {media_type or header_type!r} for {what}")
-
-    if media_type in INDEX_TYPES:
-        entries = data.get("manifests")
-        if not isinstance(entries, list):
-            raise ResolveError(f"registry {registry} returned an index for {what} without a manifests list")
-        platforms: list[str] = []
-        children: dict[str, str] = {}
-        for entry in entries:
-            if not isinstance(entry, dict):
-                continue
-            plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-            annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
-            os_, arch = plat.get("os"), plat.get("architecture")
-            if not isinstance(os_, str) or not isinstance(arch, str) or not isinstance(entry.get("digest"), str):
-                continue
-            if (os_, arch) == ("unknown", "unknown") or annotations.get("vnd.docker.reference.type") == "attestation-manifest":
-                continue
-            name = _platform_string(os_, arch, plat.get("variant") if isinstance(plat.get("variant"), str) else None)
-            if name not in children:
-                platforms.append(name)
-                children[name] = entry["digest"]
-        return _Content(media_type, "index", platforms, children)
-
-    config = data.get("config")
-    if not isinstance(config, dict) or not is_valid_digest(str(config.get("digest", ""))):
-        raise ResolveError(f"registry {registry} returned a manifest for {what} without a valid config descriptor")
-    return _Content(media_type, "manifest", [], {}, config={"digest": config["digest"]})
