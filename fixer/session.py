@@ -7,8 +7,10 @@ line, the ``dockerfix pr`` bot, the benchmarks, a test)::
 
     session = Session(mode=Mode.diff, offline=True)
     targets, notes = discover(["services/"])
-    for target, outcome in zip(targets, session.run(targets)):
+    for outcome, _source in session.run(targets):
         print(outcome.result.path, outcome.status, outcome.diff)
+
+or, in one call, ``run(["services/"], mode=Mode.diff, offline=True)`` -> a list of outcomes.
 
 For each file it finds the configuration (``[tool.dockerfix]`` / ``.dockerfix.toml`` upward from
 the file's folder, or ``config_path``), builds the file's context (:func:`~.context.load_context`),
@@ -18,8 +20,8 @@ file atomically (:func:`~.files.write_atomic`).  It never prints: notes for the 
 
 :meth:`Session.run` never raises for one file (a dockerfix bug becomes an ``internal`` error
 outcome for that file); a broken explicit ``--config`` is yielded as the :class:`ConfigError`
-itself, so the caller can stop the whole run.  Start-up is kept short: every heavy module
-(the transforms, the registry client, httpx) is imported when first needed.
+itself, so the caller can stop the whole run.  Start-up is kept short: the registry client (and
+httpx) is imported only for an online look-up, the pipeline and context modules on first use.
 """
 
 from __future__ import annotations
