@@ -1,0 +1,219 @@
+"""What each stage of a Dockerfile is for, decided from evidence in the file.
+
+Hardening fixes (``NODE_ENV=production``, a non-root ``USER``, an init as PID 1) belong in the
+image that runs an application.  They are wrong in a Dockerfile that builds a *base image* (like the
+official ``node`` image, whose clean-up removes a package just added), in a *development* or
+*test* image, in a *build-only* image without a start command, and in a stage that runs something
+other than Node.js (nginx serving a built front end, a Java service).  :func:`stage_roles` names
+the role of every stage, with the evidence, so that transforms can leave the others alone and say
+why.
+
+Roles: ``runtime`` (runs a Node.js application), ``build`` (a stage other stages copy from),
+``base-image``, ``development``, ``test``, ``build-only`` (final stage without a start command),
+``non-node`` (final stage runs another program), ``unknown``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from .document import Document, Instruction, Stage
+
+RUNTIME, BUILD, BASE_IMAGE, DEVELOPMENT, TEST, BUILD_ONLY, NON_NODE, UNKNOWN = (
+    "runtime", "build", "base-image", "development", "test", "build-only", "non-node", "unknown")
+
+#: Images whose stage runs something else than a Node.js application.
+NON_NODE_IMAGES = ("nginx", "httpd", "caddy", "traefik", "haproxy", "openjdk", "eclipse-temurin", "amazoncorretto",
+                   "tomcat", "python", "golang", "php", "ruby", "postgres", "mysql", "redis", "scratch",
+                   "gcr.io/distroless/static", "nginxinc/nginx-unprivileged")
+#: Programs a start command may run that are not Node.js applications.
+NON_NODE_PROGRAMS = frozenset({"nginx", "httpd", "apache2", "apache2-foreground", "caddy", "java", "python",
+                               "python3", "gunicorn", "uvicorn", "php-fpm", "ruby", "rails", "bundle", "go",
+                               "redis-server", "postgres", "mysqld", "haproxy", "traefik", "serve-static"})
+#: Start commands of development servers and watchers.
+DEV_PROGRAMS = frozenset({"nodemon", "ts-node-dev", "tsnd", "nest start --watch", "webpack-dev-server",
+                          "vite", "next dev", "nuxt dev", "react-scripts start", "ng serve", "gatsby develop",
+                          "remix dev", "astro dev", "tsx watch", "node --watch", "ember serve", "vue-cli-service serve"})
+DEV_SCRIPTS = frozenset({"dev", "develop", "development", "watch", "serve:dev", "start:dev", "dev:server", "debug",
+                         "start:debug", "storybook"})
+TEST_PROGRAMS = frozenset({"jest", "mocha", "vitest", "ava", "tap", "cypress", "playwright", "karma", "jasmine",
+                           "nyc", "c8", "eslint", "tsc --noEmit"})
+TEST_SCRIPTS = frozenset({"test", "t", "tst", "test:ci", "test:e2e", "test:unit", "e2e", "lint", "ci"})
+TEST_IMAGES = ("cypress/", "mcr.microsoft.com/playwright", "selenium/", "browserless/")
+RUNNERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+
+
+@dataclass(frozen=True)
+class Role:
+    kind: str
+    evidence: str
+
+    @property
+    def is_runtime(self) -> bool:
+        return self.kind == RUNTIME
+
+
+@cache
+def _dev_name_re() -> re.Pattern[str]:
+    return re.compile(r"(^|[._-])(dev|develop|development|local)([._-]|$)", re.IGNORECASE)
+
+
+@cache
+def _test_name_re() -> re.Pattern[str]:
+    return re.compile(r"(^|[._-])(test|tests|testing|ci|e2e|cypress|playwright)([._-]|$)", re.IGNORECASE)
+
+
+@cache
+def _not_prod_comment_re() -> re.Pattern[str]:
+    return re.compile(r"(do not|don't|not for|never) use (this )?(image |file )?(in|for) production"
+                      r"|development (only|purposes|use)|for (local )?development|dev(elopment)? image",
+                      re.IGNORECASE)
+
+
+def _argv(ins: Instruction | None) -> list[str]:
+    if ins is None:
+        return []
+    if ins.json_args is not None:
+        return list(ins.json_args)
+    return [w.value for w in ins.words]
+
+
+def _start(doc: Document, stage: Stage) -> tuple[list[str], Instruction | None]:
+    """The start command of ``stage`` (ENTRYPOINT + CMD as written in the stage or the stages it
+    builds on), with the instruction that carries it."""
+    entry = cmd = None
+    chain = _chain(doc, stage)
+    for st in chain:
+        for ins in st.instructions:
+            if ins.keyword == "ENTRYPOINT":
+                entry, cmd = ins, None  # an ENTRYPOINT resets an inherited CMD
+            elif ins.keyword == "CMD":
+                cmd = ins
+    argv = _argv(entry) + _argv(cmd)
+    # sh -c "..." and exec wrappers: look at the command they run
+    if len(argv) >= 3 and posixpath.basename(argv[0]) in ("sh", "bash", "ash", "dash") and argv[1] in ("-c", "-ec", "-lc"):
+        argv = argv[2].split()
+    while argv and posixpath.basename(argv[0]) in ("dumb-init", "tini", "tini-static", "docker-init", "exec", "--",
+                                                   "catatonit", "su-exec", "gosu", "env"):
+        argv = argv[1:]
+        if argv and argv[0] == "--":
+            argv = argv[1:]
+    return argv, (cmd or entry)
+
+
+def _chain(doc: Document, stage: Stage) -> list[Stage]:
+    names = {s.name.lower(): s for s in doc.stages if s.name}
+    out: list[Stage] = []
+    cur: Stage | None = stage
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = names.get(cur.base.lower())
+        if cur is not None and cur.index >= out[-1].index:
+            break
+    return list(reversed(out))
+
+
+def _root_base(doc: Document, stage: Stage) -> str:
+    return _chain(doc, stage)[0].base.lower()
+
+
+def _image_name(ref: str) -> str:
+    name = ref.split("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":")[0]
+    for prefix in ("docker.io/library/", "docker.io/", "library/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    return name
+
+
+def _joined(argv: list[str]) -> str:
+    return " ".join(posixpath.basename(a) if i == 0 else a for i, a in enumerate(argv))
+
+
+def _script_of(argv: list[str]) -> str | None:
+    """The package.json script a runner command runs (``npm run dev`` → ``dev``; ``npm test`` → ``test``)."""
+    if not argv or posixpath.basename(argv[0]) not in RUNNERS:
+        return None
+    rest = [a for a in argv[1:] if not a.startswith("-")]
+    if not rest:
+        return None
+    if rest[0] in ("run", "run-script") and len(rest) > 1:
+        return rest[1]
+    return rest[0]
+
+
+def stage_roles(doc: Document, dockerfile_name: str = "Dockerfile") -> dict[int, Role]:
+    """The role of every stage (by index).  Stages other stages build on or copy from are
+    ``build``; the final stage gets its role from the evidence below, in this order."""
+    roles: dict[int, Role] = {}
+    final = doc.stages[-1] if doc.stages else None
+    for st in doc.stages:
+        if st is not final:
+            roles[st.index] = Role(BUILD, "a stage other stages build on or copy from")
+    if final is not None:
+        roles[final.index] = final_role(doc, final, dockerfile_name)
+    return roles
+
+
+def final_role(doc: Document, stage: Stage, dockerfile_name: str = "Dockerfile") -> Role:
+    base = _root_base(doc, stage)
+    image = _image_name(base)
+    argv, start = _start(doc, stage)
+    program = posixpath.basename(argv[0]) if argv else ""
+    joined = _joined(argv)
+    script = _script_of(argv)
+    logicals = [ins.logical for st in _chain(doc, stage) for ins in st.instructions]
+    comments = " ".join(doc.text(span) for span in doc.comment_spans())
+
+    # 1. the file says it is not for production
+    base_name = posixpath.basename(dockerfile_name)
+    if _dev_name_re().search(base_name.replace("Dockerfile", "").replace("Containerfile", "")):
+        return Role(DEVELOPMENT, f"the file name {base_name} marks a development image")
+    if _test_name_re().search(base_name.replace("Dockerfile", "").replace("Containerfile", "")):
+        return Role(TEST, f"the file name {base_name} marks a test or CI image")
+    m = _not_prod_comment_re().search(comments)
+    if m:
+        return Role(DEVELOPMENT, f"a comment says so (\"{m.group(0)}\")")
+    if any(re.search(r"\bNODE_ENV[= ]+[\"']?(development|dev|test)\b", lg) for lg in logicals
+           if lg.upper().startswith("ENV")):
+        return Role(DEVELOPMENT, "it sets NODE_ENV to development or test")
+
+    # 2. what the stage starts
+    if any(image.startswith(t.rstrip("/")) for t in TEST_IMAGES):
+        return Role(TEST, f"it is built on {image}, a browser-test image")
+    if program in NON_NODE_PROGRAMS:
+        return Role(NON_NODE, f"its start command runs {program}, not Node.js")
+    if any(image == n or image.startswith(n + "/") or image.startswith(n + ":") for n in NON_NODE_IMAGES) \
+            and program not in RUNNERS | {"node"}:
+        return Role(NON_NODE, f"it runs on {image}, not a Node.js image")
+    if script is not None:
+        if script in DEV_SCRIPTS or script.startswith(("dev:", "watch:")):
+            return Role(DEVELOPMENT, f"its start command runs the development script `{script}`")
+        if script in TEST_SCRIPTS or script.startswith("test:"):
+            return Role(TEST, f"its start command runs the test script `{script}`")
+    for dev in DEV_PROGRAMS:
+        via_runner = program in ("npx", "yarn", "pnpm") and f" {dev}" in f" {joined}"
+        if joined == dev or joined.startswith(dev + " ") or via_runner:
+            return Role(DEVELOPMENT, f"its start command runs `{dev}`, a development server or watcher")
+    if program in TEST_PROGRAMS or (program == "npx" and len(argv) > 1 and argv[1] in TEST_PROGRAMS):
+        return Role(TEST, f"its start command runs {program if program != 'npx' else argv[1]}, a test tool")
+    if "--watch" in argv or "--inspect" in " ".join(argv):
+        return Role(DEVELOPMENT, "its start command watches files or opens the debugger")
+
+    # 3. building a base image, not an application
+    text = "\n".join(logicals)
+    if re.search(r"\bapt-mark auto\b|\bENV NODE_VERSION\b|nodejs\.org/dist|groupadd --gid 1000 node|"
+                 r"addgroup -g 1000 node", text):
+        if not argv or joined in ("node", "docker-entrypoint.sh node"):
+            return Role(BASE_IMAGE, "it installs Node.js itself and starts no application (a base image)")
+    if start is None:
+        return Role(BUILD_ONLY, "it has no CMD or ENTRYPOINT: it builds files, it starts nothing")
+    if joined in ("node", "docker-entrypoint.sh node"):
+        return Role(BASE_IMAGE if start is not None else BUILD_ONLY,
+                    "its start command is a bare `node` (the REPL), not an application")
+    return Role(RUNTIME, f"its start command `{joined}` runs the application" if joined else "it runs the application")
