@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .document import Document
+
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 _MAX_FILE = 1_000_000  # bytes: larger evidence files are not read
 _MAX_WORKFLOWS = 200
@@ -460,6 +462,18 @@ def _command_sites(root: Path, base: Path, rel_f: str, first_line: int, kind: st
                         "" if dockerfile else "its -f value is filled in at build time or outside the repository")
 
 
-def context_relative(path: str) -> str:
-    """A COPY source as a context-relative path (``./a/../b`` → ``b``)."""
-    return posixpath.normpath(path.lstrip("/")) if path else path
+def copy_sources(doc: Document) -> list[str]:
+    """The context paths the Dockerfile's COPY/ADD instructions need to exist (``--from`` copies,
+    URLs, heredocs, globs, variables and the whole context ``.`` left out), context-relative."""
+    out: list[str] = []
+    for ins in doc.instructions:
+        if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None or ins.heredocs:
+            continue
+        values = list(ins.json_args) if ins.json_args is not None else [w.value for w in ins.words]
+        for v in values[:-1]:
+            if not v or any(c in v for c in "*?[$") or "://" in v or v.startswith("git@"):
+                continue
+            rel = posixpath.normpath(v.lstrip("/"))
+            if rel not in (".", "..") and not rel.startswith("../") and rel not in out:
+                out.append(rel)
+    return out

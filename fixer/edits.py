@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from typing import Any
 
 from .document import Span
 
@@ -79,6 +80,9 @@ class Skip:
     code: str
     reason: str
     line: int = 0
+    #: Network facts the transform would have needed (image references whose digest was not
+    #: looked up before the run); the session looks them up and runs the file once more.
+    wants: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
 
 def apply_edits(source: str, edits: list[Edit]) -> str:

@@ -72,6 +72,12 @@ class RunResolver:
             raise hit
         return hit
 
+    def lookup(self, ref: ImageRef, platforms: Sequence[str]) -> Any:
+        """What :meth:`prefetch` found for ``ref`` (a resolution or the error), or None when it
+        was not looked up.  Never reaches the network: this is what transforms get."""
+        with self._lock:
+            return self._memo.get((ref.canonical, tuple(platforms)))
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

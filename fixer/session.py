@@ -126,6 +126,8 @@ class Session:
         self._node_table = None
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
+        self._snapshots: dict[Path, object] = {}  # context folder -> its files, taken once a run
+        self._sites: dict[Path, list] = {}  # repository root -> the builds its files describe
         self.any_unsafe = bool(unsafe_fixes)
 
     # -- configuration ------------------------------------------------------------------------
@@ -255,13 +257,21 @@ class Session:
             pipeline = self.pipeline_for(config)
         except UsageError as e:
             return failed(str(e), "config", src.text), src
-        context_dir = self.context_dir
-        if context_dir is None and target.is_stdin:
-            context_dir = folder
+        context_dir, evidence, repo = self.context_for(target, dockerfile, folder, src.text)
+        resolver = self.resolver_for(config)
+        releases = self.node_releases() if "DFX003" in {t.code for t in pipeline.transforms} else None
+        snap = self._snapshots.get(context_dir.resolve()) if context_dir is not None else None
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
-                           resolver=self.resolver_for(config))
-        ctx.node_releases = self.node_releases
+                           digests=resolver.lookup if resolver is not None else None, releases=releases,
+                           evidence=evidence, files=snap)  # type: ignore[arg-type]
+        if context_dir is not None:
+            self._snapshots[context_dir.resolve()] = ctx.files
         result = pipeline.run(src.text, ctx, path=display)
+        wanted = {r.canonical: r for s in result.skips for r in s.wants}
+        if wanted and resolver is not None:
+            # a fix wrote a reference nobody looked up (e.g. a new tag): look it up, then run again
+            resolver.prefetch(list(wanted.values()), config.platforms)
+            result = pipeline.run(src.text, ctx, path=display)
         if self.mode is not Mode.write:
             from .pipeline import lines_to_original
 
@@ -290,7 +300,7 @@ class Session:
                     else:
                         try:
                             write_atomic(p, new, old.encode("utf-8") if old is not None else None,
-                                         root=target.root, display=str(p))
+                                         root=repo or target.root, display=str(p))
                             outcome.written = True
                             continue
                         except InputError as e:
@@ -303,6 +313,29 @@ class Session:
                 outcome.notes.append("other files this fix wants to write are not written in stdin mode: "
                                      + ", ".join(sorted(result.extra_files)))
         return outcome, src
+
+    def context_for(self, target: "Target", dockerfile: Optional[Path], folder: Path,
+                    text: str) -> tuple[Optional[Path], str, Optional[Path]]:
+        """(build context folder, the evidence for it, repository root) of one Dockerfile:
+        ``--context`` when given, else found from the repository (see fixer/buildcontext.py)."""
+        if self.context_dir is not None:
+            return self.context_dir, "--context", None
+        if target.is_stdin or dockerfile is None:
+            return folder, "the folder of --stdin-filename", None
+        from .buildcontext import choose_context, copy_sources, repository_root
+        from .document import ParseError, parse
+
+        repo = repository_root(dockerfile.parent, limit=target.root)
+        try:
+            needed = copy_sources(parse(text))
+        except ParseError:
+            needed = []  # the pipeline reports the parse error
+        if repo not in self._sites:
+            from .buildcontext import build_sites
+
+            self._sites[repo] = list(build_sites(repo))
+        choice = choose_context(dockerfile, repo, needed, self._sites[repo])
+        return choice.directory, choice.evidence, repo
 
     @staticmethod
     def _extra_path(name: str, ctx) -> Path:

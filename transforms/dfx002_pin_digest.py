@@ -180,14 +180,17 @@ class PinDigest(Transform):
                 continue
             if ref.digest:
                 continue  # already pinned and well-formed (parse checked the format)
-            if ctx.resolver is None:
+            if ctx.offline or ctx.digests is None:
                 reason = "--offline" if ctx.offline else "no registry client"
                 yield Skip(self.code, f"{t.what} {t.text} not pinned: digest look-up skipped ({reason})", t.line)
                 continue
-            try:
-                res = ctx.resolver.resolve(ref, tuple(ctx.config.platforms))
-            except Exception as e:  # ResolveError and anything the client raises
-                yield Skip(self.code, f"{t.what} {t.text} not pinned: {e}", t.line)
+            res = ctx.digest(ref, tuple(ctx.config.platforms))
+            if res is None:  # not looked up before the run (e.g. a tag another fix just wrote)
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: its digest was not looked up", t.line,
+                           wants=(ref,))
+                continue
+            if isinstance(res, Exception):  # the registry's answer was an error
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: {res}", t.line)
                 continue
             try:
                 pinned = ref.format(digest=res.digest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
 from dockerfix.transforms._helpers import (
@@ -104,8 +105,7 @@ def test_lockfile_copy_extension_keeps_dot_slash_prefix():
 
 def test_yarn_berry_plugin_from_yarnrc():
     c = ctx("yarn.lock", "yarn-berry", package=PackageJson({}),
-            read_file=lambda p: "plugins:\n  - path: .yarn/plugins/@yarnpkg/plugin-workspace-tools.cjs\n"
-            if p == ".yarnrc.yml" else None)
+            files=ContextFiles.of({".yarnrc.yml": "plugins:\n  - path: .yarn/plugins/@yarnpkg/plugin-workspace-tools.cjs\n"}))
     out, _, _ = run("FROM node:20\nCOPY . .\nRUN yarn\n", c)
     assert out == "FROM node:20\nCOPY . .\nRUN yarn workspaces focus --all --production\n"
 

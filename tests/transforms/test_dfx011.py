@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.transforms._helpers import clean_context_path, dockerignore_matches
@@ -17,9 +18,8 @@ STD = "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN n
 
 def ctx(dockerignore: str | None = None, files: dict[str, str] | None = None, **kw) -> Context:
     files = dict(files or {})
-    c = Context(context_dir=Path("/ctx"), package=PackageJson({"name": "a"}), dockerignore=dockerignore, **kw)
-    c.read_file = files.get
-    return c
+    return Context(context_dir=Path("/ctx"), package=PackageJson({"name": "a"}), dockerignore=dockerignore,
+                   files=ContextFiles.of(files), **kw)
 
 
 def run(text: str, c: Context) -> tuple[str | None, list[Fix], list[Skip]]:
