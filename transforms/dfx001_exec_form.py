@@ -45,7 +45,7 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import command_reason, json_array, plain_words, shell_reason
+from ._shell import command_reason, json_array, plain_words, shell_reason
 
 
 def _single_quoted_array(text: str) -> list[str] | None:

@@ -72,23 +72,14 @@ import re
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    final_command,
-    command_words,
-    PackageManagerCommand,
-    copies_root_file,
-    copy_sources,
-    dev_dependency_reason,
-    dev_step_in_run,
-    dockerignore_matches,
-    package_manager_commands,
-    stage_consumers,
-    stage_chain,
-)
+from ._devdeps import dev_step_in_run, runtime_dev_reason
+from ._pkgmanagers import package_manager_commands, PackageManagerCommand
+from ._stages import copies_root_file, copy_sources, stage_chain, stage_consumers
 
 LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
@@ -108,21 +99,6 @@ def _berry_can_focus(ctx: Context) -> bool:
             return True
     rc = ctx.read_file(".yarnrc.yml") or ""
     return "plugin-workspace-tools" in rc or "@yarnpkg/plugin-workspace-tools" in rc
-
-
-def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
-    """Why the final image's start command needs devDependencies, or None."""
-    entry, cmd = final_command(doc)
-    for ins in (entry, cmd):
-        if ins is None or not ins.args_text:
-            continue
-        argv = command_words(ins)
-        if argv[:2] == ["/bin/sh", "-c"] or argv[:2] == ["sh", "-c"]:
-            argv = argv[2:3][0].split() if len(argv) > 2 else []
-        reason = dev_dependency_reason(tuple(argv), ctx.package)
-        if reason:
-            return f"the start command on line {ins.line} needs devDependencies: {reason}"
-    return None
 
 
 class ProductionDeps(Transform):

@@ -60,17 +60,12 @@ from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    dev_step_in_run,
-    new_line_after,
-    new_line_before,
-    is_node_image,
-    keyword,
-    package_manager_commands,
-    plain_words,
-    stage_chain,
-)
-from .dfx004_production_deps import runtime_dev_reason
+from ._devdeps import dev_step_in_run, runtime_dev_reason
+from ._images import is_node_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._pkgmanagers import package_manager_commands
+from ._shell import plain_words
+from ._stages import stage_chain
 
 VAR = "NODE_ENV"
 _NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}

@@ -66,12 +66,15 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import base_image, effective_user, is_root_user, keyword, new_line_after, new_line_before, shell_commands
+from ._images import base_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._stages import effective_user, is_root_user
 
 #: Programs a project-local RUN may call as the ``node`` user.
 _NODE_TOOLS = frozenset({"npm", "yarn", "pnpm", "npx", "node", "bun", "bunx", "pnpx"})

@@ -69,22 +69,11 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    final_command,
-    INITS,
-    argv_of,
-    base_image,
-    is_init,
-    is_root_user,
-    json_array,
-    keyword,
-    new_line_after,
-    new_line_before,
-    shell_reason,
-    stage_chain,
-    start_script_command,
-    start_script_runner,
-)
+from ._images import base_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._shell import json_array, shell_reason
+from ._stages import is_root_user, stage_chain
+from ._startcmd import argv_of, final_command, INITS, is_init, start_script_command, start_script_runner
 
 INSTALL = {
     "alpine": "apk add --no-cache dumb-init",

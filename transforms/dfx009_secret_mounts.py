@@ -81,12 +81,13 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import clean_context_path
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.secrets import is_secret_name, mask_secrets
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import clean_context_path, effective_user, is_root_user, stage_chain
+from ._stages import effective_user, is_root_user, stage_chain
 
 SECRET_ID = "npmrc"
 _SEPARATORS = frozenset({"&&", ";", "||", "|", "&"})

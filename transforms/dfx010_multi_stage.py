@@ -85,25 +85,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    command_words,
-    PackageManagerCommand,
-    dev_dependency_reason,
-    dev_step_in_run,
-    dockerignore_matches,
-    is_init,
-    keyword,
-    line_insert_offset,
-    package_manager_commands,
-    shell_commands,
-    strip_init,
-)
-from .dfx004_production_deps import runtime_dev_reason
+from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
+from ._layout import keyword, line_insert_offset
+from ._pkgmanagers import package_manager_commands, PackageManagerCommand
+from ._startcmd import command_words, is_init, strip_init
 
 #: Production-only installs by lockfile kind.
 PROD_INSTALL = {

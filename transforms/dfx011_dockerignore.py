@@ -85,19 +85,13 @@ import re
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import clean_context_path, docker_pattern_regex, dockerignore_matches, dockerignore_patterns, IgnorePattern
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    IgnorePattern,
-    clean_context_path,
-    docker_pattern_regex,
-    dockerignore_matches,
-    dockerignore_patterns,
-    expand_args,
-    package_manager_commands,
-)
+from ._pkgmanagers import package_manager_commands
+from ._stages import expand_args
 
 HEADER = "# Added by dockerfix (DFX011): keep local-only and secret files out of the build context"
 
