@@ -75,6 +75,9 @@ class ExecForm(Transform):
     summary = "Write CMD and ENTRYPOINT in exec (JSON) form"
     default_applicability = Applicability.SAFE
     related = ("DL3025", "JSONArgsRecommended")
+    after = (
+        "DFX007",  # DFX007 writes ENTRYPOINT/CMD in exec form itself, with the init
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         for stage in doc.stages:

@@ -165,6 +165,9 @@ class PinDigest(Transform):
     summary = "Pin base images to the digest their tag points to today"
     default_applicability = Applicability.SAFE
     related = ("DL3006", "DL3007")
+    after = (
+        "DFX003",  # pin the tag DFX003 chose, not the one it replaces
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         for t in image_targets(doc):

@@ -107,6 +107,10 @@ class ProductionDeps(Transform):
     summary = "Install dependencies from the lockfile, without devDependencies in the runtime image"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX009",  # the install RUN gets its secret mount before it is rewritten
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage

@@ -109,6 +109,9 @@ class NodeEnv(Transform):
     summary = "Set NODE_ENV=production in the runtime stage"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage

@@ -125,6 +125,11 @@ class NonRoot(Transform):
     summary = "Run the final stage as the non-root node user"
     default_applicability = Applicability.UNSAFE
     related = ("DL3002", "DS002", "AVD-DS-0002", "CKV_DOCKER_3", "CKV_DOCKER_8")
+    after = (
+        "DFX010",  # hardens the production stage the split made
+        "DFX007",  # USER goes in after the final command is written (init ENTRYPOINT, exec form)...
+        "DFX001",  # ... so the lines around CMD keep one layout
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage

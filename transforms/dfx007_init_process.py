@@ -99,6 +99,9 @@ class InitProcess(Transform):
     summary = "Run the app under dumb-init as PID 1, with the command in exec form"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage

@@ -82,6 +82,11 @@ class GracefulShutdown(Transform):
     summary = "Report an app entry file without a SIGTERM handler"
     default_applicability = Applicability.DISPLAY_ONLY
     related = ()
+    after = (
+        "DFX001",  # report-only: looks at the final command, after every rewrite of it
+        "DFX007",  # (same)
+        "DFX010",  # (same)
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage

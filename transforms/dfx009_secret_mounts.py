@@ -175,6 +175,7 @@ class SecretMounts(Transform):
     summary = "Pass npm credentials as a BuildKit secret mount instead of ARG/ENV or a copied .npmrc"
     default_applicability = Applicability.UNSAFE
     related = ("SecretsUsedInArgOrEnv", "DL3064", "DS031", "DS-0031", "AVD-DS-0031")
+    after = ()  # needs nothing before it
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         handled: set[int] = set()  # indexes of ARG/ENV instructions the rewrite removes

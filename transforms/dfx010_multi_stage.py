@@ -223,6 +223,11 @@ class MultiStage(Transform):
     summary = "Split a single-stage image with a build step into a build stage and a production stage"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX003",  # split once the FROM tag is final
+        "DFX002",  # ... and pinned
+        "DFX009",  # the install RUN carries its secret mount into the build stage
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         if len(doc.stages) != 1:
