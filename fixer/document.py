@@ -28,7 +28,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:  # the command layer imports this module; it is loaded on first use
+    from .commands import Assignment, Mount, ShellCommand, ShellScript
 
 KNOWN_INSTRUCTIONS = frozenset(
     "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL "
@@ -130,10 +133,48 @@ class Instruction:
     comment_spans: tuple[Span, ...]  # comment lines inside the continuation
     stage: int  # index into Document.stages; -1 for global ARGs before the first FROM
     onbuild: "Instruction | None" = None  # the trigger instruction of an ONBUILD
+    #: The parsed forms below, computed on first use (one per parse: the document is rebuilt
+    #: after every round of edits).
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_json(self) -> bool:
         return self.json_args is not None
+
+    # -- the command layer (fixer/commands.py), computed once ------------------------------------
+    @property
+    def shell(self) -> "ShellScript":
+        """The simple commands of a shell-form RUN (empty for anything else)."""
+        memo = self._memo
+        if "shell" not in memo:
+            from .commands import parse_shell
+
+            memo["shell"] = parse_shell(self)
+        return memo["shell"]
+
+    @property
+    def commands(self) -> "tuple[ShellCommand, ...]":
+        return self.shell.commands
+
+    @property
+    def assignments(self) -> "tuple[Assignment, ...]":
+        """The ``NAME[=value]`` pairs of an ARG or ENV (empty for anything else)."""
+        memo = self._memo
+        if "assignments" not in memo:
+            from .commands import parse_assignments
+
+            memo["assignments"] = parse_assignments(self)
+        return memo["assignments"]
+
+    @property
+    def mounts(self) -> "tuple[Mount, ...]":
+        """The ``--mount`` flags with their options split."""
+        memo = self._memo
+        if "mounts" not in memo:
+            from .commands import parse_mounts
+
+            memo["mounts"] = parse_mounts(self)
+        return memo["mounts"]
 
     def flag(self, name: str) -> Flag | None:
         for f in self.flags:
@@ -204,6 +245,21 @@ class Document:
     @property
     def stage_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.stages if s.name)
+
+    def stage_chain(self, stage: Stage) -> tuple[Stage, ...]:
+        """The stage and the stages it is built ``FROM`` (by stage name), nearest first."""
+        return self._stage_chains[stage.index]
+
+    @cached_property
+    def _stage_chains(self) -> tuple[tuple[Stage, ...], ...]:
+        out: list[tuple[Stage, ...]] = []
+        for stage in self.stages:
+            chain = [stage]
+            parent = next((s for s in self.stages[: stage.index] if s.name == stage.base.lower()), None)
+            if parent is not None:  # an earlier stage: its chain is known and cannot hold this one
+                chain.extend(out[parent.index])
+            out.append(tuple(chain))
+        return tuple(out)
 
     def line_of(self, offset: int) -> int:
         """1-based line number of a source offset."""
@@ -677,9 +733,8 @@ def _stages(instructions: list[Instruction]) -> tuple[tuple[Stage, ...], dict[st
     for ins in instructions:
         if ins.stage == -1:
             if ins.keyword == "ARG":
-                for w in ins.words:
-                    name, eq, default = w.value.partition("=")
-                    global_args[name] = default if eq else None
+                for a in ins.assignments:
+                    global_args[a.name] = a.value
             continue
         if ins.keyword == "FROM":
             if current:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dockerfix.fixer.commands import ASSIGNMENT_RE, shell_commands
+from dockerfix.fixer.commands import ASSIGNMENT_RE
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction
 
@@ -125,7 +125,7 @@ def dev_dependency_reason_of_script(body: str, package: PackageJson | None, _dep
 
 def dev_step_in_run(ins: Instruction, package: PackageJson | None, after: int = -1) -> str | None:
     """Why a RUN (from source offset ``after`` on) needs devDependencies, or None."""
-    for cmd in shell_commands(ins):
+    for cmd in ins.commands:
         if cmd.start <= after:
             continue
         reason = dev_dependency_reason(cmd.argv, package)

@@ -10,7 +10,7 @@ from dockerfix.fixer.document import Document, Stage
 from dockerfix.fixer.imageref import ImageRef, ImageRefError
 from dockerfix.fixer.imageref import parse as parse_image_ref
 
-from ._stages import expand_args, stage_chain
+from ._stages import expand_args
 
 _DEBIAN_CODENAMES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie")
 #: Package managers and the distro family they give away when an earlier RUN uses them.
@@ -48,7 +48,7 @@ class BaseImage:
 
 def base_image(doc: Document, stage: Stage) -> BaseImage:
     """Classify the image a stage is built from (see :class:`BaseImage`)."""
-    chain = stage_chain(doc, stage)
+    chain = doc.stage_chain(stage)
     root = chain[-1]
     raw = root.base
     image = expand_args(doc, raw) if "$" in raw else raw

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dockerfix.fixer.commands import ShellCommand, shell_commands
+from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.document import Instruction, Word
 
 
@@ -70,7 +70,7 @@ def package_manager_commands(ins: Instruction) -> list[PackageManagerCommand]:
     """Every npm/yarn/pnpm/bun command of a shell-form RUN, with source spans for its words.
     ``corepack yarn ...`` and ``corepack pnpm ...`` are seen as yarn/pnpm."""
     out = []
-    for cmd in shell_commands(ins):
+    for cmd in ins.commands:
         words = list(cmd.words)
         if not words:
             continue

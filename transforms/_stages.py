@@ -20,10 +20,9 @@ def expand_args(doc: Document, text: str, stage: Stage | None = None) -> str | N
     if stage is not None:
         for ins in stage.instructions:
             if ins.keyword == "ARG":
-                for w in ins.words:
-                    name, eq, default = w.value.partition("=")
-                    if eq or name not in values:
-                        values[name] = default if eq else values.get(name)
+                for a in ins.assignments:
+                    if a.value is not None or a.name not in values:
+                        values[a.name] = a.value if a.value is not None else values.get(a.name)
     failed = False
 
     def sub(m: re.Match) -> str:
@@ -41,22 +40,6 @@ def expand_args(doc: Document, text: str, stage: Stage | None = None) -> str | N
     return None if failed or "$" in out else out
 
 
-def stage_chain(doc: Document, stage: Stage) -> list[Stage]:
-    """The stage and the stages it is built ``FROM`` (by stage name), nearest first."""
-    chain = [stage]
-    seen = {stage.index}
-    cur = stage
-    while True:
-        base = cur.base.lower()
-        parent = next((s for s in doc.stages[: cur.index] if s.name == base), None)
-        if parent is None or parent.index in seen:
-            return chain
-        chain.append(parent)
-        seen.add(parent.index)
-        cur = parent
-
-
-
 def is_root_user(value: str) -> bool:
     """Does a ``USER`` value (``name[:group]`` or ``uid[:gid]``) select root?"""
     return value.split(":", 1)[0].strip() in _ROOT_USERS
@@ -65,7 +48,7 @@ def is_root_user(value: str) -> bool:
 def effective_user(doc: Document, stage: Stage) -> Instruction | None:
     """The last ``USER`` instruction in force at the end of ``stage`` (following FROM-stage
     names), or None when the stage runs as the base image's user."""
-    for st in stage_chain(doc, stage):
+    for st in doc.stage_chain(stage):
         users = [i for i in st.instructions if i.keyword == "USER"]
         if users:
             return users[-1]

@@ -7,7 +7,6 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 
 from ._shell import plain_words, shell_reason
-from ._stages import stage_chain
 
 
 #: Programs that already are an init, by the basename of the first argv word.
@@ -30,7 +29,7 @@ def final_command(doc: Document) -> tuple[Instruction | None, Instruction | None
     final = doc.final_stage
     if final is None:
         return None, None
-    instrs = [i for st in stage_chain(doc, final) for i in st.instructions]
+    instrs = [i for st in doc.stage_chain(final) for i in st.instructions]
     ep = max((i for i in instrs if i.keyword == "ENTRYPOINT"), key=lambda i: i.index, default=None)
     cmd = max((i for i in instrs if i.keyword == "CMD"), key=lambda i: i.index, default=None)
     return ep, cmd

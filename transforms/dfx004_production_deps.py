@@ -79,7 +79,7 @@ from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_step_in_run, runtime_dev_reason
 from ._pkgmanagers import package_manager_commands, PackageManagerCommand
-from ._stages import copies_root_file, copy_sources, stage_chain, stage_consumers
+from ._stages import copies_root_file, copy_sources, stage_consumers
 
 LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
@@ -116,7 +116,7 @@ class ProductionDeps(Transform):
         final = doc.final_stage
         if final is None:
             return
-        final_lineage = stage_chain(doc, final)
+        final_lineage = doc.stage_chain(final)
         runtime_reason: list[str | None] = []  # computed once, lazily
         for stage in doc.stages:
             consumers = stage_consumers(doc, stage)
@@ -306,7 +306,7 @@ class ProductionDeps(Transform):
         names = LOCK_NAMES[tool]
         candidate: Instruction | None = None
         unknown = False
-        for st in stage_chain(doc, stage):
+        for st in doc.stage_chain(stage):
             for i in reversed(st.instructions):
                 if st is stage and i.index >= ins.index:
                     continue

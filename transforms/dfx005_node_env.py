@@ -65,7 +65,6 @@ from ._images import is_node_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._pkgmanagers import package_manager_commands
 from ._shell import plain_words
-from ._stages import stage_chain
 
 VAR = "NODE_ENV"
 _NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}
@@ -73,18 +72,13 @@ _NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}
 
 def env_keys(ins: Instruction) -> list[str]:
     """Names an ``ENV`` (both syntaxes) or ``ARG`` instruction sets."""
-    words = [w.value for w in ins.words]
-    if not words:
-        return []
-    if ins.keyword == "ENV" and "=" not in words[0]:
-        return [words[0]]  # legacy `ENV KEY value with spaces`
-    return [w.split("=", 1)[0] for w in words]
+    return [a.name for a in ins.assignments]
 
 
 def is_node_stage(doc: Document, stage: Stage) -> bool:
     """Is ``stage`` a Node.js stage: a Node base image somewhere in its FROM chain, or it runs
     npm/yarn/pnpm/node?"""
-    lineage = stage_chain(doc, stage)
+    lineage = doc.stage_chain(stage)
     if any(is_node_image(st.base) for st in lineage):
         return True
     for st in lineage:
@@ -122,7 +116,7 @@ class NodeEnv(Transform):
                 yield Skip(self.code, f"the final stage (FROM {final.base}, line {final.from_.line}) is not a Node "
                            "stage, so NODE_ENV would have no effect there", final.from_.line)
             return
-        for st in stage_chain(doc, final):
+        for st in doc.stage_chain(final):
             for ins in st.instructions:
                 if ins.keyword == "ENV" and VAR in env_keys(ins):
                     return  # already set: nothing to do

@@ -66,7 +66,6 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
@@ -89,7 +88,7 @@ def runs_as_node(ins: Instruction) -> bool:
     (and relative-path file commands); anything else is assumed to need root."""
     if ins.keyword != "RUN" or ins.is_json or ins.heredocs or ins.flags:
         return False
-    cmds = shell_commands(ins)
+    cmds = ins.commands
     if not cmds:
         return False
     for cmd in cmds:

@@ -72,7 +72,7 @@ from dockerfix.fixer.transform import Transform
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._shell import json_array, shell_reason
-from ._stages import is_root_user, stage_chain
+from ._stages import is_root_user
 from ._startcmd import argv_of, final_command, INITS, is_init, start_script_command, start_script_runner
 
 INSTALL = {
@@ -107,7 +107,7 @@ class InitProcess(Transform):
         stage = doc.final_stage
         if stage is None:
             return
-        chain = stage_chain(doc, stage)
+        chain = doc.stage_chain(stage)
         entrypoints = [i for st in chain for i in st.instructions if i.keyword == "ENTRYPOINT"]
         cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
         ep, cmd = final_command(doc)

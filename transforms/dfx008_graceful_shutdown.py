@@ -54,7 +54,6 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._stages import stage_chain
 from ._startcmd import argv_of, final_command, node_entry_file, start_script_command, start_script_runner, strip_init
 
 _HANDLER_RE = re.compile(
@@ -92,7 +91,7 @@ class GracefulShutdown(Transform):
         stage = doc.final_stage
         if stage is None:
             return
-        chain = stage_chain(doc, stage)
+        chain = doc.stage_chain(stage)
         instrs = sorted((i for st in chain for i in st.instructions), key=lambda i: i.index)
         ep, cmd = final_command(doc)
         line = (cmd or ep or stage.from_).line

@@ -85,7 +85,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Stage
@@ -138,7 +137,7 @@ def _is_setup_run(ins: Instruction) -> bool:
     """A RUN before the install that prepares the system or the package manager."""
     if ins.heredocs or ins.is_json:
         return False
-    cmds = shell_commands(ins)
+    cmds = ins.commands
     if not cmds:
         return False
     for cmd in cmds:
@@ -159,7 +158,7 @@ def _is_pm_only_run(ins: Instruction) -> bool:
     ``npm cache clean``), no scripts."""
     if ins.heredocs or ins.is_json:
         return False
-    cmds = shell_commands(ins)
+    cmds = ins.commands
     pm = package_manager_commands(ins)
     return bool(cmds) and len(pm) == len(cmds) and all(c.action in ("other", "install", "ci") for c in pm)
 
@@ -286,7 +285,7 @@ class MultiStage(Transform):
                     break
         if install is None or install_cmd is None:
             raise _Abort("no install of the project's dependencies before the build step")
-        for cmd in shell_commands(install):
+        for cmd in install.commands:
             if cmd.start >= install_cmd.command.start and cmd.start <= install_cmd.command.end:
                 continue
             if cmd.argv[0] not in ("npm", "yarn", "pnpm", "corepack") \
@@ -314,7 +313,7 @@ class MultiStage(Transform):
             raise _Abort("no WORKDIR before the install, so the build output has no known place")
 
         plan = _Plan(install, install_cmd, build_ins, reason, workdir)
-        first = shell_commands(install)[0]
+        first = install.commands[0]
         if first.start < install_cmd.command.start:
             plan.install_prefix = doc.source[first.start:install_cmd.command.start]
         runs = [i for i in stage.instructions if i.keyword == "RUN"]
@@ -366,7 +365,7 @@ class MultiStage(Transform):
 
     @staticmethod
     def _declares(ins: Instruction, names: set[str]) -> bool:
-        return any(w.value.split("=", 1)[0] in names for w in ins.words)
+        return any(a.name in names for a in ins.assignments)
 
     def _start_words(self, doc: Document, ctx: Context, stage: Stage) -> tuple[str, list[str]]:
         """(description, words) of what the container runs at start, scripts followed."""

@@ -209,12 +209,9 @@ def _context_sources(doc: Document) -> tuple[list[str] | None, str]:
             if ins.keyword == "ADD":
                 words = [w for w in words if not re.match(r"^(?:[a-z][a-z0-9+.-]*://|git@)", w)]
         elif ins.keyword == "RUN":
-            for f in ins.flags:
-                if f.name != "mount" or not f.value:
-                    continue
-                opts = dict(o.split("=", 1) if "=" in o else (o, "") for o in f.value.split(","))
-                if opts.get("type", "bind") == "bind" and "from" not in opts:
-                    words.append(opts.get("source", opts.get("src", ".")))
+            for mount in ins.mounts:
+                if mount.type == "bind" and mount.get("from") is None:
+                    words.append(mount.get("source", "src") or ".")
         for w in words:
             if "$" in w:
                 stage = doc.stages[ins.stage] if ins.stage >= 0 else None
@@ -280,5 +277,4 @@ def _runs_pm(ins: Instruction) -> bool:
 
 
 def _has_npmrc_mount(ins: Instruction) -> bool:
-    return any(f.name == "mount" and "type=secret" in (f.value or "") and ".npmrc" in (f.value or "")
-               for f in ins.flags)
+    return any(m.type == "secret" and ".npmrc" in (m.flag.value or "") for m in ins.mounts)
