@@ -3,12 +3,13 @@ command that does (shared by DFX004, DFX005 and DFX010)."""
 
 from __future__ import annotations
 
-import re
 
 from dockerfix.fixer.commands import ASSIGNMENT_RE
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction
 
+from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
+from ._shell import script_commands
 from ._startcmd import command_words, final_command
 
 
@@ -25,7 +26,6 @@ BUILD_SUBCOMMANDS = {"next": {"build", "lint"}, "vite": {"build"}, "nest": {"bui
 _PACKAGE_BINS = {"typescript": "tsc", "@nestjs/cli": "nest", "@angular/cli": "ng", "@babel/cli": "babel",
                  "@swc/cli": "swc", "@vercel/ncc": "ncc", "@vue/cli-service": "vue-cli-service",
                  "@sveltejs/kit": "svelte-kit", "@remix-run/dev": "remix", "webpack-cli": "webpack"}
-_RUNNERS = frozenset({"npx", "bunx", "pnpx"})
 _NPM_BUILTIN_SCRIPTS = {"test": "test", "t": "test", "tst": "test", "start": "start"}
 
 
@@ -53,14 +53,14 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
     if not argv or _depth > 4:
         return None
     head = argv[0].rsplit("/", 1)[-1]
-    if head in _RUNNERS or (head in ("yarn", "pnpm") and len(argv) > 1 and argv[1] in ("exec", "dlx")) \
+    if head in PACKAGE_RUNNERS or (head in ("yarn", "pnpm") and len(argv) > 1 and argv[1] in ("exec", "dlx")) \
             or (head == "npm" and len(argv) > 1 and argv[1] in ("exec", "x")):
-        skip = 1 if head in _RUNNERS else 2
+        skip = 1 if head in PACKAGE_RUNNERS else 2
         rest = [a for a in argv[skip:] if not a.startswith("-") and a != "--"]
         return dev_dependency_reason(rest, package, _depth + 1) if rest else None
     scripts = package.scripts if package else {}
     script: str | None = None
-    if head in ("npm", "yarn", "pnpm", "bun"):
+    if head in PACKAGE_MANAGERS:
         words = [a for a in argv[1:] if not a.startswith("-")]
         if not words:
             return None
@@ -103,19 +103,14 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
 
 def dev_dependency_reason_of_script(body: str, package: PackageJson | None, _depth: int = 0) -> str | None:
     """Like :func:`dev_dependency_reason` for a package.json script body (``tsc && node x``)."""
-    cmds: list[list[str]] = [[]]
-    for tok in re.split(r"(\s+|&&|\|\||[;|&()])", body):
-        if not tok or tok.isspace():
-            continue
-        if tok in ("&&", "||", ";", "|", "&", "(", ")"):
-            cmds.append([])
-            continue
-        tok = tok.strip("'\"")
-        if not cmds[-1] and (ASSIGNMENT_RE.match(tok) or tok in ("cross-env", "dotenv", "--")):
-            if tok == "cross-env" and "cross-env" in (package.dev_dependencies if package else {}):
+    cmds: list[list[str]] = []
+    for words in script_commands(body):
+        argv = list(words)
+        while argv and (ASSIGNMENT_RE.match(argv[0]) or argv[0] in ("cross-env", "dotenv", "--")):
+            if argv[0] == "cross-env" and "cross-env" in (package.dev_dependencies if package else {}):
                 return "`cross-env` comes from devDependencies"
-            continue
-        cmds[-1].append(tok)
+            argv.pop(0)
+        cmds.append(argv)
     for argv in cmds:
         reason = dev_dependency_reason(argv, package, _depth)
         if reason:

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.document import Instruction, Word
 
+#: The package managers that install from a lockfile, and the lockfile kinds each one reads
+#: (``Context.lock_kind``).
+LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
+#: Package managers, and the one-off runners that come with them.
+PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+PACKAGE_RUNNERS = frozenset({"npx", "pnpx", "bunx"})
+#: Every program that reads the project's npm configuration (``.npmrc``).
+NPM_CONFIG_READERS = PACKAGE_MANAGERS | PACKAGE_RUNNERS | {"corepack"}
 
 #: npm subcommand aliases (npm's own alias table, trimmed to the ones people write).
 _NPM_INSTALL = frozenset({"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "add"})
@@ -63,9 +71,6 @@ class PackageManagerCommand:
         return self.sub or self.tool_word
 
 
-_TOOLS = frozenset({"npm", "yarn", "pnpm", "bun", "corepack"})
-
-
 def package_manager_commands(ins: Instruction) -> list[PackageManagerCommand]:
     """Every npm/yarn/pnpm/bun command of a shell-form RUN, with source spans for its words.
     ``corepack yarn ...`` and ``corepack pnpm ...`` are seen as yarn/pnpm."""
@@ -78,7 +83,7 @@ def package_manager_commands(ins: Instruction) -> list[PackageManagerCommand]:
         if name == "corepack" and len(words) > 1 and words[1].value in ("yarn", "pnpm", "npm"):
             words = words[1:]
             name = words[0].value
-        if name not in _TOOLS - {"corepack"}:
+        if name not in PACKAGE_MANAGERS:
             continue
         tool_word = words[0]
         options: list[Word] = []

@@ -4,6 +4,7 @@ need a shell, and what argv would a shell run; plus exec-form (JSON array) text.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from dockerfix.fixer.commands import ASSIGNMENT_RE
@@ -69,21 +70,54 @@ def command_reason(words: list[str]) -> str | None:
     return None
 
 
-def plain_words(cmd: str) -> list[str] | None:
-    """The argv a POSIX shell would run for ``cmd``, when it is plain words; else None.
-    ``exec node x`` is ``node x`` (exec only replaces the shell, which exec form has not)."""
-    if shell_reason(cmd) is not None:
-        return None
+def _plain_split(cmd: str) -> tuple[list[str] | None, str | None]:
+    """(argv, None) when ``cmd`` is plain words, else (None, why it needs a shell or None)."""
+    reason = shell_reason(cmd)
+    if reason is not None:
+        return None, reason
     try:
         words = shlex.split(cmd, posix=True)
     except ValueError:
-        return None
+        return None, None
     while words and words[0] == "exec" and len(words) > 1 and not words[1].startswith("-"):
         words = words[1:]
-    if command_reason(words) is not None:
-        return None
-    return words or None
+    reason = command_reason(words)
+    if reason is not None:
+        return None, reason
+    return words or None, None
 
+
+def plain_words(cmd: str) -> list[str] | None:
+    """The argv a POSIX shell would run for ``cmd``, when it is plain words; else None.
+    ``exec node x`` is ``node x`` (exec only replaces the shell, which exec form has not)."""
+    return _plain_split(cmd)[0]
+
+
+def needs_shell(cmd: str) -> str | None:
+    """Why ``cmd`` needs a shell (shell syntax, a leading assignment or builtin), or None."""
+    return _plain_split(cmd)[1]
+
+
+
+_SCRIPT_SPLIT_RE = re.compile(r"(\s+|&&|\|\||[;|&()])")
+_SCRIPT_OPERATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")"})
+
+
+def script_commands(body: str) -> list[list[str]]:
+    """A package.json script (``tsc && node dist/x.js``) split into its simple commands at
+    ``&&``, ``||``, ``;``, ``|``, ``&`` and parentheses, quotes around words removed.  A rough
+    split: scripts are read for the programs and files they name, never rewritten."""
+    cmds: list[list[str]] = [[]]
+    for tok in _SCRIPT_SPLIT_RE.split(body):
+        if not tok or tok.isspace():
+            continue
+        if tok in _SCRIPT_OPERATORS:
+            cmds.append([])
+            continue
+        tok = tok.strip("'\"")
+        if tok:
+            cmds[-1].append(tok)
+    return [c for c in cmds if c]
 
 
 def json_array(values: list[str] | tuple[str, ...]) -> str:

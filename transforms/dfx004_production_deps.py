@@ -78,10 +78,9 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_step_in_run, runtime_dev_reason
-from ._pkgmanagers import package_manager_commands, PackageManagerCommand
+from ._pkgmanagers import LOCK_KINDS, package_manager_commands, PackageManagerCommand
 from ._stages import copies_root_file, copy_sources, stage_consumers
 
-LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
 LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
                "pnpm": "pnpm install --frozen-lockfile"}
@@ -130,7 +129,7 @@ class ProductionDeps(Transform):
                                    "script; it is not rewritten", ins.line)
                     continue
                 if ins.is_json:
-                    if ins.json_args and ins.json_args[0] in ("npm", "yarn", "pnpm") and len(ins.json_args) > 1 \
+                    if ins.json_args and ins.json_args[0] in LOCK_KINDS and len(ins.json_args) > 1 \
                             and ins.json_args[1] in ("install", "i", "ci"):
                         yield Skip(self.code, f"the exec-form RUN on line {ins.line} is not rewritten", ins.line)
                     continue

@@ -63,11 +63,11 @@ from dockerfix.fixer.transform import Transform
 from ._devdeps import dev_step_in_run, runtime_dev_reason
 from ._images import is_node_image
 from ._layout import keyword, new_line_after, new_line_before
-from ._pkgmanagers import package_manager_commands
+from ._pkgmanagers import LOCK_KINDS, package_manager_commands
 from ._shell import plain_words
 
 VAR = "NODE_ENV"
-_NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}
+_NODE_PROGRAMS = {*LOCK_KINDS, "node", "nodejs", "npx", "corepack"}
 
 
 def env_keys(ins: Instruction) -> list[str]:

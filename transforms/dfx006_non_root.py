@@ -73,10 +73,11 @@ from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
+from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._stages import effective_user, is_root_user
 
 #: Programs a project-local RUN may call as the ``node`` user.
-_NODE_TOOLS = frozenset({"npm", "yarn", "pnpm", "npx", "node", "bun", "bunx", "pnpx"})
+_NODE_TOOLS = PACKAGE_MANAGERS | PACKAGE_RUNNERS | {"node"}
 #: Harmless commands allowed when all their paths are relative (inside the WORKDIR).
 _LOCAL_TOOLS = frozenset({"rm", "mkdir", "cp", "mv", "touch", "echo", "true", "ls", "test", "["})
 _GLOBAL_FLAGS = frozenset({"-g", "--global", "--location=global", "--unsafe-perm", "--prefix", "-C", "--dir"})

@@ -88,10 +88,10 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.secrets import is_secret_name, mask_secrets
 from dockerfix.fixer.transform import Transform
 
+from ._pkgmanagers import NPM_CONFIG_READERS
 from ._stages import effective_user, is_root_user
 
 SECRET_ID = "npmrc"
-_PM_TOOLS = frozenset({"npm", "npx", "yarn", "pnpm", "pnpx", "bun", "bunx", "corepack"})
 _WRITERS = frozenset({"echo", "printf"})
 
 
@@ -204,7 +204,7 @@ class SecretMounts(Transform):
                         continue
                     removals.append((ins, c))
                 elif ".npmrc" in " ".join(argv) or "_authToken" in " ".join(argv):
-                    if prog in _PM_TOOLS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
+                    if prog in NPM_CONFIG_READERS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
                         continue
                     problems.append((ins.line, f"`{' '.join(argv[:3])}` on line {ins.line} uses the .npmrc in a way "
                                      "this fix does not rewrite"))
@@ -417,7 +417,7 @@ def _uses_pm(ins: Instruction) -> bool:
     cmds = ins.shell.simple_commands
     if cmds is None:
         return False
-    return any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in _PM_TOOLS for c in cmds)
+    return any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS for c in cmds)
 
 
 def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
@@ -427,7 +427,7 @@ def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
         return False
     first_write = min(c.all_words[0].span.start for c in writes)
     cmds = ins.shell.simple_commands or []
-    return not any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in _PM_TOOLS and c.all_words[0].span.start > first_write
+    return not any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS and c.all_words[0].span.start > first_write
                    for c in cmds)
 
 

@@ -93,7 +93,8 @@ from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
 from ._layout import keyword, line_insert_offset
-from ._pkgmanagers import package_manager_commands, PackageManagerCommand
+from ._pkgmanagers import LOCK_KINDS, package_manager_commands, PackageManagerCommand
+from ._shell import script_commands
 from ._startcmd import command_words, is_init, strip_init
 
 #: Production-only installs by lockfile kind.
@@ -102,7 +103,6 @@ PROD_INSTALL = {
     "yarn-v1": "yarn install --frozen-lockfile --production",
     "pnpm": "pnpm install --frozen-lockfile --prod",
 }
-_TOOL_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 #: Folders a build commonly writes to (used only when the start command runs from one of them).
 OUTPUT_DIRS = ("dist", "build", "out", "lib", ".next")
 #: Instructions that only describe the running container: moved to the production stage.
@@ -145,7 +145,7 @@ def _is_setup_run(ins: Instruction) -> bool:
         prog = argv[0].rsplit("/", 1)[-1]
         if prog in _SETUP_PROGRAMS:
             continue
-        if prog in ("npm", "pnpm", "yarn") and (
+        if prog in LOCK_KINDS and (
                 any(a in ("-g", "--global", "--location=global") for a in argv[1:])
                 or (len(argv) > 1 and argv[1] in ("global", "config"))):
             continue
@@ -288,11 +288,11 @@ class MultiStage(Transform):
         for cmd in install.commands:
             if cmd.start >= install_cmd.command.start and cmd.start <= install_cmd.command.end:
                 continue
-            if cmd.argv[0] not in ("npm", "yarn", "pnpm", "corepack") \
+            if cmd.argv[0] not in (*LOCK_KINDS, "corepack") \
                     and not dev_step_in_run_cmd(cmd.argv, ctx):
                 raise _Abort(f"the install on line {install.line} also runs `{' '.join(cmd.argv)[:60]}`, which "
                              "the production stage may need too")
-        if ctx.lock_kind not in _TOOL_KINDS.get(install_cmd.tool, ()):
+        if ctx.lock_kind not in LOCK_KINDS.get(install_cmd.tool, ()):
             raise _Abort(f"the install on line {install.line} uses {install_cmd.tool}, but the lockfile is "
                          f"{ctx.lockfile}")
 
@@ -381,7 +381,7 @@ class MultiStage(Transform):
         desc = f"`{' '.join(argv)}`"
         words = list(argv)
         scripts = ctx.package.scripts if ctx.package else {}
-        if argv and argv[0] in ("npm", "yarn", "pnpm"):
+        if argv and argv[0] in LOCK_KINDS:
             rest = [a for a in argv[1:] if not a.startswith("-")]
             name = None
             if rest[:1] == ["start"]:
@@ -395,7 +395,7 @@ class MultiStage(Transform):
             words = []
             for s in (f"pre{name}", name, f"post{name}"):
                 if s in scripts:
-                    words += re.split(r"\s+|&&|\|\||;", scripts[s])
+                    words += [w for cmd in script_commands(scripts[s]) for w in cmd]
             desc = f"{desc} (scripts.{name} `{scripts[name]}`)"
         return desc, [w.strip("'\"") for w in words if w.strip("'\"")]
 
