@@ -52,6 +52,11 @@ class ShellCommand:
         return tuple(w.value for w in self.words)
 
     @property
+    def program(self) -> str:
+        """The program's name: the first argv word without its directory (``/usr/bin/npm``: npm)."""
+        return self.words[0].value.rsplit("/", 1)[-1]
+
+    @property
     def start(self) -> int:
         return self.words[0].span.start
 

@@ -3,7 +3,6 @@ command that does (shared by DFX004, DFX005 and DFX010)."""
 
 from __future__ import annotations
 
-
 from dockerfix.fixer.commands import ASSIGNMENT_RE
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction

@@ -87,14 +87,11 @@ _RUNTIME = ("CMD", "ENTRYPOINT")
 def runs_as_node(ins: Instruction) -> bool:
     """Can this RUN run unprivileged?  Only plain project-local package-manager/node commands
     (and relative-path file commands); anything else is assumed to need root."""
-    if ins.keyword != "RUN" or ins.is_json or ins.heredocs or ins.flags:
-        return False
-    cmds = ins.commands
-    if not cmds:
+    cmds = ins.commands  # none for exec form or another instruction
+    if not cmds or ins.heredocs or ins.flags:
         return False
     for cmd in cmds:
-        argv = cmd.argv
-        prog = argv[0].rsplit("/", 1)[-1]
+        argv, prog = cmd.argv, cmd.program
         if prog in _NODE_TOOLS:
             if any(a in _GLOBAL_FLAGS or a.startswith("--prefix=") for a in argv[1:]):
                 return False

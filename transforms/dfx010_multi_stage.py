@@ -135,14 +135,10 @@ class _Plan:
 
 def _is_setup_run(ins: Instruction) -> bool:
     """A RUN before the install that prepares the system or the package manager."""
-    if ins.heredocs or ins.is_json:
+    if ins.heredocs or not ins.commands:  # no commands: exec form
         return False
-    cmds = ins.commands
-    if not cmds:
-        return False
-    for cmd in cmds:
-        argv = cmd.argv
-        prog = argv[0].rsplit("/", 1)[-1]
+    for cmd in ins.commands:
+        argv, prog = cmd.argv, cmd.program
         if prog in _SETUP_PROGRAMS:
             continue
         if prog in LOCK_KINDS and (
