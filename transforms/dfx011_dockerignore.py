@@ -121,9 +121,7 @@ class Dockerignore(Transform):
     summary = "Create or complete .dockerignore so node_modules, .git, .env and .npmrc stay out of the build"
     default_applicability = Applicability.UNSAFE
     related = ("CopyIgnoredFile",)
-    #: After every Dockerfile edit: it reads the final COPY sources and RUN mounts.
-    after = ("DFX001", "DFX002", "DFX003", "DFX004", "DFX005", "DFX006", "DFX007", "DFX008", "DFX009",
-             "DFX010")
+    after = ("*",)  # after every Dockerfile edit: it reads the final COPY sources and RUN mounts
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         line = doc.instructions[0].line if doc.instructions else 1

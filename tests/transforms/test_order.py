@@ -23,6 +23,9 @@ def test_every_after_names_a_registered_code_and_runs_earlier():
     for t in REGISTERED:
         assert t.code not in t.after, t.code
         for code in t.after:
+            if code == "*":  # after every transform that does not say "*" itself
+                assert all(position[o.code] < position[t.code] for o in REGISTERED if "*" not in o.after)
+                continue
             assert code in codes, f"{t.code} after unknown {code}"
             assert position[code] < position[t.code]
 
@@ -39,6 +42,11 @@ def test_ties_break_by_code_and_order_is_deterministic():
     order = run_order([_t("B"), _t("A"), _t("C", ("B",))])
     assert [t.code for t in order] == ["A", "B", "C"]
     assert [t.code for t in run_order([_t("C", ("B",)), _t("B"), _t("A")])] == ["A", "B", "C"]
+
+
+def test_star_runs_after_every_other():
+    order = run_order([_t("Z", ("*",)), _t("B"), _t("A", ("B",)), _t("Y", ("*",))])
+    assert [t.code for t in order] == ["B", "A", "Y", "Z"]
 
 
 def test_cycle_is_refused():
