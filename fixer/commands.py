@@ -144,8 +144,8 @@ def parse_shell(ins: Instruction) -> ShellScript:
                 simple = False
             end(w)
             continue
-        if text in _COMPOUND_WORDS or text.endswith(";"):
-            simple = False
+        if text in _COMPOUND_WORDS or text.endswith(";") or text.startswith("("):
+            simple = False  # `(cd x && ...)`: a subshell even when the parenthesis touches a word
         trailing_sep = False
         if text.endswith(";") and not text.endswith("\\;") and len(text) > 1 and text[0] not in "\"'":
             text = text[:-1]

@@ -11,7 +11,6 @@ from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._shell import script_commands
 from ._startcmd import command_words, final_command
 
-
 #: Tools whose presence means a build or test step (they normally come from devDependencies).
 BUILD_TOOLS = frozenset({
     "tsc", "webpack", "babel", "rollup", "esbuild", "tsup", "parcel", "swc", "gulp", "grunt", "jest", "vitest",

@@ -9,7 +9,6 @@ import shlex
 
 from dockerfix.fixer.commands import ASSIGNMENT_RE
 
-
 #: Characters that make a shell command depend on the shell (expansion, control, redirection).
 SHELL_META = set("$`|&;<>()*?[]{}~!\\\n")
 

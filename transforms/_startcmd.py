@@ -8,7 +8,6 @@ from dockerfix.fixer.document import Document, Instruction
 
 from ._shell import plain_words, shell_reason
 
-
 #: Programs that already are an init, by the basename of the first argv word.
 INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit", "init", "s6-svscan"})
 

@@ -42,7 +42,8 @@ from typing import Iterable, Iterator
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Span
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.imageref import ImageRefError, parse as parse_ref
+from dockerfix.fixer.imageref import ImageRefError
+from dockerfix.fixer.imageref import parse as parse_ref
 from dockerfix.fixer.transform import Transform
 
 _VAR_RE = re.compile(r"^\$(?:\{(\w+)\}|(\w+))$")

@@ -44,7 +44,8 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.imageref import ImageRefError, parse as parse_ref
+from dockerfix.fixer.imageref import ImageRefError
+from dockerfix.fixer.imageref import parse as parse_ref
 from dockerfix.fixer.node_releases import major_filter
 from dockerfix.fixer.transform import Transform
 

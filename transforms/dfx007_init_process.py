@@ -73,7 +73,14 @@ from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._shell import json_array, shell_reason
 from ._stages import is_root_user
-from ._startcmd import argv_of, final_command, INITS, is_init, start_script_command, start_script_runner
+from ._startcmd import (
+    INITS,
+    argv_of,
+    final_command,
+    is_init,
+    start_script_command,
+    start_script_runner,
+)
 
 INSTALL = {
     "alpine": "apk add --no-cache dumb-init",

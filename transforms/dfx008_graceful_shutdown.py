@@ -54,7 +54,14 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._startcmd import argv_of, final_command, node_entry_file, start_script_command, start_script_runner, strip_init
+from ._startcmd import (
+    argv_of,
+    final_command,
+    node_entry_file,
+    start_script_command,
+    start_script_runner,
+    strip_init,
+)
 
 _HANDLER_RE = re.compile(
     r"""process\s*\.\s*(?:on|once|addListener|prependListener|prependOnceListener)\s*\(\s*(['"`])SIG(?:TERM|INT)\1""")

@@ -210,7 +210,8 @@ class SecretMounts(Transform):
                                      "this fix does not rewrite"))
             if writes:
                 user = _user_at(stage, ins)
-                paths = {_resolve((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user) for w in writes}
+                paths = {_resolve((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user)
+                         for w in writes}
                 if None in paths or len(paths) != 1:
                     problems.append((ins.line, f"cannot tell where the RUN on line {ins.line} writes the .npmrc"))
                     continue
@@ -427,8 +428,8 @@ def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
         return False
     first_write = min(c.all_words[0].span.start for c in writes)
     cmds = ins.shell.simple_commands or []
-    return not any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS and c.all_words[0].span.start > first_write
-                   for c in cmds)
+    return not any(_words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS and c.all_words[0].span.start > first_write
+                   for c in cmds if c.all_words)
 
 
 def _user_at(stage: Stage, ins: Instruction) -> str | None:

@@ -93,7 +93,7 @@ from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
 from ._layout import keyword, line_insert_offset
-from ._pkgmanagers import LOCK_KINDS, package_manager_commands, PackageManagerCommand
+from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands
 from ._shell import script_commands
 from ._startcmd import command_words, is_init, strip_init
 

@@ -85,7 +85,13 @@ import re
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
-from dockerfix.fixer.dockerignore import clean_context_path, docker_pattern_regex, dockerignore_matches, dockerignore_patterns, IgnorePattern
+from dockerfix.fixer.dockerignore import (
+    IgnorePattern,
+    clean_context_path,
+    docker_pattern_regex,
+    dockerignore_matches,
+    dockerignore_patterns,
+)
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
+from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
-from dockerfix.fixer.commands import shell_commands
-from dockerfix.fixer.dockerignore import dockerignore_matches
-
 from dockerfix.transforms._devdeps import dev_dependency_reason
 from dockerfix.transforms._pkgmanagers import package_manager_commands
 from dockerfix.transforms.dfx004_production_deps import ProductionDeps

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dockerfix.fixer.transform import OrderError, Transform, run_order
 from dockerfix.transforms import ALL, REGISTERED
 
