@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 from .document import Flag, Instruction, Span, Word
 
@@ -114,12 +115,18 @@ def _argv_words(words: list[tuple[Word, str]]) -> tuple[Word, ...]:
 
 def parse_shell(ins: Instruction) -> ShellScript:
     """Split a shell-form ``RUN`` into simple commands (see :class:`ShellScript`).  Exec-form RUNs
-    and other instructions have none; heredoc bodies are not looked into.  Read it through
-    ``Instruction.shell`` (computed once per parse)."""
+    and other instructions have none; heredoc bodies are not looked into here (see
+    :func:`parse_heredoc_scripts`).  Read it through ``Instruction.shell`` (computed once per
+    parse)."""
     if ins.keyword != "RUN" or ins.is_json:
         return _EMPTY
+    return _split(ins.words, simple=not ins.heredocs)
+
+
+def _split(words: Iterable[Word | None], simple: bool) -> ShellScript:
+    """The segmentation behind :func:`parse_shell`; a None in ``words`` is a line break of a
+    script (it ends a command like ``;``)."""
     segments: list[ShellCommand] = []
-    simple = not ins.heredocs
     cur: list[tuple[Word, str]] = []
     before: Word | None = None
     target_next = False
@@ -131,7 +138,11 @@ def parse_shell(ins: Instruction) -> ShellScript:
         cur.clear()
         before = after
 
-    for w in ins.words:
+    for w in words:
+        if w is None:
+            target_next = False
+            end(None)
+            continue
         text = w.text
         if target_next:
             target_next = False
@@ -168,6 +179,55 @@ def parse_shell(ins: Instruction) -> ShellScript:
     elif before is not None:
         simple = False  # a trailing operator
     return ShellScript(tuple(c for c in segments if c.words), tuple(segments), simple)
+
+
+#: Programs that read a heredoc on standard input as a shell script (``RUN sh <<EOF``).
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
+
+
+def parse_heredoc_scripts(ins: Instruction) -> tuple[ShellScript, ...]:
+    """The shell scripts a RUN runs from a heredoc, split like a RUN line (each line ends a
+    command; comments and ``\\``-newline continuations are handled), with spans in the source:
+    ``RUN <<EOF`` (BuildKit runs the body with the shell, unless it starts with a ``#!`` line for
+    another program) and ``RUN sh <<EOF`` / ``bash <<EOF``.  One heredoc per RUN is read; a body
+    with a quote open across lines is not split.  Read it through ``Instruction.heredoc_scripts``."""
+    if ins.keyword != "RUN" or ins.is_json or len(ins.heredocs) != 1:
+        return ()
+    before = []
+    for w in ins.words:
+        if w.text.startswith("<<"):
+            break
+        before.append(w.value)
+    if before and (len(before) > 1 or before[0].rsplit("/", 1)[-1] not in _SHELLS):
+        return ()
+    h = ins.heredocs[0]
+    body = h.body
+    first = body.split("\n", 1)[0]
+    if first.startswith("#!"):  # `#!/bin/sh -e`, `#!/usr/bin/env bash`: a shell; else another program
+        parts = first[2:].split() or [""]
+        prog = parts[0].rsplit("/", 1)[-1]
+        if prog == "env" and len(parts) > 1:
+            prog = parts[1]
+        if prog not in _SHELLS:
+            return ()
+    from .document import (  # the scanner's word splitter, shared
+        _open_quote,
+        _shell_words,
+    )
+
+    words: list[Word | None] = []
+    flat = body.replace("\\\n", "  ")  # a continuation: same length, so offsets stay true
+    offset = h.body_span.start
+    for line in flat.split("\n"):
+        if _open_quote(line):
+            return ()
+        for s, e, value in _shell_words(line, "\\"):
+            if line[s] == "#":
+                break  # a comment to the end of the line
+            words.append(Word(line[s:e], value, Span(offset + s, offset + e)))
+        words.append(None)
+        offset += len(line) + 1
+    return (_split(words, simple=True),)
 
 
 def shell_commands(ins: Instruction) -> tuple[ShellCommand, ...]:

@@ -157,6 +157,16 @@ class Instruction:
         return self.shell.commands
 
     @property
+    def heredoc_scripts(self) -> "tuple[ShellScript, ...]":
+        """The shell scripts a RUN runs from its heredoc (``RUN <<EOF``, ``RUN sh <<EOF``)."""
+        memo = self._memo
+        if "heredoc_scripts" not in memo:
+            from .commands import parse_heredoc_scripts
+
+            memo["heredoc_scripts"] = parse_heredoc_scripts(self)
+        return memo["heredoc_scripts"]
+
+    @property
     def assignments(self) -> "tuple[Assignment, ...]":
         """The ``NAME[=value]`` pairs of an ARG or ENV (empty for anything else)."""
         memo = self._memo

@@ -214,3 +214,20 @@ def test_stage_chain_follows_stage_names():
     doc = parse("FROM node:22 AS base\nFROM base AS build\nFROM alpine\nFROM build\n")
     assert [s.index for s in doc.stage_chain(doc.stages[3])] == [3, 1, 0]
     assert [s.index for s in doc.stage_chain(doc.stages[2])] == [2]
+
+
+def test_heredoc_scripts_are_split_like_run_lines():
+    doc = parse("FROM node:22\nRUN <<EOF\nset -e\n# a comment\nnpm ci \\\n  --omit=dev  # why\ncd x && echo hi > f\nEOF\n"
+                "RUN python3 <<EOF\nprint('npm ci')\nEOF\nRUN bash <<-EOF\n\tnpm i\nEOF\n"
+                "RUN <<EOF\n#!/usr/bin/env node\nconsole.log(1)\nEOF\nRUN <<EOF\n#!/bin/sh -e\nyarn\nEOF\n")
+    run, python, bash, node, sh = doc.instructions[1:]
+    (script,) = run.heredoc_scripts
+    assert [c.argv for c in script.commands] == [("set", "-e"), ("npm", "ci", "--omit=dev"), ("cd", "x"),
+                                                 ("echo", "hi")]
+    npm = script.commands[1]
+    assert doc.source[npm.start:npm.end] == "npm ci \\\n  --omit=dev"
+    assert script.commands[3].stdout_target == ("f", False)
+    assert python.heredoc_scripts == () and node.heredoc_scripts == ()
+    assert [c.argv for c in bash.heredoc_scripts[0].commands] == [("npm", "i")]
+    assert [c.argv for c in sh.heredoc_scripts[0].commands] == [("yarn",)]
+    assert run.heredoc_scripts is run.heredoc_scripts

@@ -4,6 +4,7 @@ package names, with source spans for every word (shared by DFX004, DFX005, DFX01
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.document import Instruction, Word
@@ -74,8 +75,13 @@ class PackageManagerCommand:
 def package_manager_commands(ins: Instruction) -> list[PackageManagerCommand]:
     """Every npm/yarn/pnpm/bun command of a shell-form RUN, with source spans for its words.
     ``corepack yarn ...`` and ``corepack pnpm ...`` are seen as yarn/pnpm."""
+    return package_manager_commands_of(ins.commands)
+
+
+def package_manager_commands_of(commands: Iterable[ShellCommand]) -> list[PackageManagerCommand]:
+    """:func:`package_manager_commands` for given commands (a heredoc script's, for instance)."""
     out = []
-    for cmd in ins.commands:
+    for cmd in commands:
         words = list(cmd.words)
         if not words:
             continue

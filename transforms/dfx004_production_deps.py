@@ -78,13 +78,12 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_step_in_run, runtime_dev_reason
-from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands
+from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands, package_manager_commands_of
 from ._stages import copies_root_file, copy_sources, stage_consumers
 
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
 LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
                "pnpm": "pnpm install --frozen-lockfile"}
-_HEREDOC_INSTALL_RE = re.compile(r"(?m)\b(?:npm\s+(?:install|i|ci)\b|yarn(?:\s+install)?\s*(?:$|&&|;)|pnpm\s+(?:install|i)\b)")
 _NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod")
 _NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
 
@@ -124,7 +123,8 @@ class ProductionDeps(Transform):
                 if ins.keyword != "RUN":
                     continue
                 if ins.heredocs:
-                    if any(_HEREDOC_INSTALL_RE.search(h.body) for h in ins.heredocs):
+                    if any(c.action in ("install", "ci", "focus")
+                           for s in ins.heredoc_scripts for c in package_manager_commands_of(s.commands)):
                         yield Skip(self.code, f"the dependency install on line {ins.line} runs in a heredoc "
                                    "script; it is not rewritten", ins.line)
                     continue
