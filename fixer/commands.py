@@ -210,7 +210,10 @@ def parse_heredoc_scripts(ins: Instruction) -> tuple[ShellScript, ...]:
             prog = parts[1]
         if prog not in _SHELLS:
             return ()
-    from .scanner import _open_quote, _shell_words  # the scanner's word splitter, shared
+    from .scanner import (  # the scanner's word splitter, shared
+        _open_quote,
+        _shell_words,
+    )
 
     words: list[Word | None] = []
     flat = body.replace("\\\n", "  ")  # a continuation: same length, so offsets stay true

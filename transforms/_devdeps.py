@@ -9,7 +9,7 @@ from dockerfix.fixer.document import Document, Instruction
 
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._shell import script_commands
-from ._startcmd import command_words, final_command
+from ._startcmd import command_words, final_command, unwrap_shell_c
 
 #: Tools whose presence means a build or test step (they normally come from devDependencies).
 BUILD_TOOLS = frozenset({
@@ -133,9 +133,7 @@ def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
     for ins in (entry, cmd):
         if ins is None or not ins.args_text:
             continue
-        argv = command_words(ins)
-        if argv[:2] == ["/bin/sh", "-c"] or argv[:2] == ["sh", "-c"]:
-            argv = argv[2:3][0].split() if len(argv) > 2 else []
+        argv = unwrap_shell_c(command_words(ins))
         reason = dev_dependency_reason(tuple(argv), ctx.package)
         if reason:
             return f"the start command on line {ins.line} needs devDependencies: {reason}"

@@ -41,6 +41,14 @@ def command_words(ins: Instruction) -> list[str]:
     return argv if argv else ins.args_text.split()
 
 
+def unwrap_shell_c(argv: list[str]) -> list[str]:
+    """``["sh", "-c", "tsc && node x"]`` -> the script's blank-separated words (operators kept, for
+    detection and messages); any other argv as it is."""
+    if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
+        return argv[2].split()
+    return argv
+
+
 def is_init(argv: list[str] | None) -> bool:
     return bool(argv) and argv[0].rsplit("/", 1)[-1] in INITS
 

@@ -78,7 +78,12 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_step_in_run, runtime_dev_reason
-from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands, package_manager_commands_of
+from ._pkgmanagers import (
+    LOCK_KINDS,
+    PackageManagerCommand,
+    package_manager_commands,
+    package_manager_commands_of,
+)
 from ._stages import copies_root_file, copy_sources, stage_consumers
 
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}

@@ -64,7 +64,7 @@ from ._devdeps import dev_step_in_run, runtime_dev_reason
 from ._images import is_node_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._pkgmanagers import LOCK_KINDS, package_manager_commands
-from ._shell import plain_words
+from ._startcmd import command_words
 
 VAR = "NODE_ENV"
 _NODE_PROGRAMS = {*LOCK_KINDS, "node", "nodejs", "npx", "corepack"}
@@ -86,8 +86,7 @@ def is_node_stage(doc: Document, stage: Stage) -> bool:
             if ins.keyword == "RUN" and package_manager_commands(ins):
                 return True
             if ins.keyword in ("CMD", "ENTRYPOINT", "RUN") and ins.args_text:
-                argv = list(ins.json_args) if ins.json_args is not None else (plain_words(ins.args_text)
-                                                                               or ins.args_text.split())
+                argv = command_words(ins)
                 if argv and argv[0].rsplit("/", 1)[-1] in _NODE_PROGRAMS:
                     return True
     return False

@@ -95,7 +95,7 @@ from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
 from ._layout import keyword, line_insert_offset
 from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands
 from ._shell import script_commands
-from ._startcmd import command_words, is_init, strip_init
+from ._startcmd import command_words, is_init, strip_init, unwrap_shell_c
 
 #: Production-only installs by lockfile kind.
 PROD_INSTALL = {
@@ -372,8 +372,7 @@ class MultiStage(Transform):
         argv = (command_words(ep) if ep else []) + (command_words(cmd) if cmd else [])
         while is_init(argv):
             argv = strip_init(argv)
-        if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
-            argv = argv[2].split()
+        argv = unwrap_shell_c(argv)
         desc = f"`{' '.join(argv)}`"
         words = list(argv)
         scripts = ctx.package.scripts if ctx.package else {}
