@@ -26,7 +26,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # the command layer imports this module; it is loaded on first use
     from .commands import Assignment, Mount, ShellCommand, ShellScript
@@ -126,15 +126,19 @@ class Instruction:
         return self.json_args is not None
 
     # -- the command layer (fixer/commands.py), computed once ------------------------------------
+    def _parsed(self, name: str) -> Any:  # each property below states its type
+        """``commands.parse_<name>(self)``, computed on first use and kept for this parse."""
+        memo = self._memo
+        if name not in memo:
+            from . import commands
+
+            memo[name] = getattr(commands, "parse_" + name)(self)
+        return memo[name]
+
     @property
     def shell(self) -> "ShellScript":
         """The simple commands of a shell-form RUN (empty for anything else)."""
-        memo = self._memo
-        if "shell" not in memo:
-            from .commands import parse_shell
-
-            memo["shell"] = parse_shell(self)
-        return memo["shell"]
+        return self._parsed("shell")
 
     @property
     def commands(self) -> "tuple[ShellCommand, ...]":
@@ -143,32 +147,17 @@ class Instruction:
     @property
     def heredoc_scripts(self) -> "tuple[ShellScript, ...]":
         """The shell scripts a RUN runs from its heredoc (``RUN <<EOF``, ``RUN sh <<EOF``)."""
-        memo = self._memo
-        if "heredoc_scripts" not in memo:
-            from .commands import parse_heredoc_scripts
-
-            memo["heredoc_scripts"] = parse_heredoc_scripts(self)
-        return memo["heredoc_scripts"]
+        return self._parsed("heredoc_scripts")
 
     @property
     def assignments(self) -> "tuple[Assignment, ...]":
         """The ``NAME[=value]`` pairs of an ARG or ENV (empty for anything else)."""
-        memo = self._memo
-        if "assignments" not in memo:
-            from .commands import parse_assignments
-
-            memo["assignments"] = parse_assignments(self)
-        return memo["assignments"]
+        return self._parsed("assignments")
 
     @property
     def mounts(self) -> "tuple[Mount, ...]":
         """The ``--mount`` flags with their options split."""
-        memo = self._memo
-        if "mounts" not in memo:
-            from .commands import parse_mounts
-
-            memo["mounts"] = parse_mounts(self)
-        return memo["mounts"]
+        return self._parsed("mounts")
 
     def flag(self, name: str) -> Flag | None:
         for f in self.flags:
