@@ -18,12 +18,13 @@ from .dfx009_secret_mounts import SecretMounts
 from .dfx010_multi_stage import MultiStage
 from .dfx011_dockerignore import Dockerignore
 
-#: Every transform; the pipeline runs them in this order, derived from each one's ``after``
-#: (codes are permanent and independent of the order).  A new transform is one more name here.
+#: Every transform, by code (this order means nothing; codes are permanent).  A new transform is
+#: one more name here.
 REGISTERED: tuple[type[Transform], ...] = (
     ExecForm, PinDigest, NodeLtsTag, ProductionDeps, NodeEnv, NonRoot, InitProcess, GracefulShutdown,
     SecretMounts, MultiStage, Dockerignore,
 )
+#: The order the pipeline runs them in: a topological sort of each one's ``after``, ties by code.
 ALL: tuple[type[Transform], ...] = run_order(REGISTERED)
 
 
