@@ -263,7 +263,8 @@ def parse_assignments(ins: Instruction) -> tuple[Assignment, ...]:
         return ()
     if "=" not in words[0].text:
         return (Assignment(words[0].value, " ".join(w.value for w in words[1:]), words[0]),)
-    return tuple(Assignment(*w.value.split("=", 1), w) for w in words if "=" in w.value)
+    pairs = (w.value.partition("=") + (w,) for w in words if "=" in w.value)
+    return tuple(Assignment(name, value, w) for name, _eq, value, w in pairs)
 
 
 # -- --mount flags --------------------------------------------------------------------------------

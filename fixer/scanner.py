@@ -172,7 +172,7 @@ def _shell_words(text: str, escape: str) -> list[tuple[int, int, str]]:
 def _extract_flags(text: str) -> tuple[list[tuple[int, int, str]], int]:
     """BuildKit's ``extractBuilderFlags``: leading ``--words`` (Go's whitespace, ``\\`` escapes
     in any quotes).  Returns flags and the offset where the remaining arguments start."""
-    flags = []
+    flags: list[tuple[int, int, str]] = []
     i, n = 0, len(text)
     while True:
         while i < n and text[i] in _GO_SPACE:
@@ -440,12 +440,12 @@ def parse(text: str) -> Document:
     # build instructions and stages
     instructions: list[Instruction] = []
     stage = -1
-    for idx, (logical, span, line, end_line, heredocs, comments) in enumerate(raw):
+    for idx, (logical, span, line, end_line, ins_heredocs, ins_comments) in enumerate(raw):
         kw = _keyword_of(logical.text).upper()
         if kw == "FROM":
             stage += 1
         instructions.append(
-            _build_instruction(src, logical, span, line, end_line, heredocs, comments, escape, idx, stage)
+            _build_instruction(src, logical, span, line, end_line, ins_heredocs, ins_comments, escape, idx, stage)
         )
 
     doc_stages, global_args = _stages(instructions)

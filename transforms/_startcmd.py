@@ -50,7 +50,7 @@ def unwrap_shell_c(argv: list[str]) -> list[str]:
 
 
 def is_init(argv: list[str] | None) -> bool:
-    return bool(argv) and argv[0].rsplit("/", 1)[-1] in INITS
+    return argv is not None and len(argv) > 0 and argv[0].rsplit("/", 1)[-1] in INITS
 
 
 def strip_init(argv: list[str]) -> list[str]:
