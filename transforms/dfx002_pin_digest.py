@@ -42,7 +42,8 @@ from typing import Iterable, Iterator
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Span
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.imageref import ImageRefError, parse as parse_ref
+from dockerfix.fixer.imageref import ImageRefError
+from dockerfix.fixer.imageref import parse as parse_ref
 from dockerfix.fixer.transform import Transform
 
 _VAR_RE = re.compile(r"^\$(?:\{(\w+)\}|(\w+))$")
@@ -89,21 +90,17 @@ def image_targets(doc: Document) -> Iterator[Target | Skip]:
                     else:
                         yield Target(f.value, span, ins.line, "COPY --from")
             if ins.keyword == "RUN":
-                for f in ins.flags:
-                    if f.name != "mount" or not f.value:
-                        continue
-                    offset = 0
-                    for part in f.value.split(","):
-                        k, _, v = part.partition("=")
-                        if k.strip() == "from" and v and not v.isdigit() and v.lower() not in stage_names and "$" not in v:
-                            whole = value_span(doc, f.span, "--mount=", f.value)
+                for mount in ins.mounts:
+                    for o in mount.options:
+                        v = o.value
+                        if o.key == "from" and v and not v.isdigit() and v.lower() not in stage_names and "$" not in v:
+                            whole = value_span(doc, mount.flag.span, "--mount=", mount.flag.value or "")
                             if whole is None:
                                 yield Skip(PinDigest.code, f"RUN --mount from={v} is quoted or split across "
                                            "lines; pin it by hand", ins.line)
                             else:
-                                start = whole.start + offset + len(part) - len(v)
+                                start = whole.start + o.start
                                 yield Target(v, Span(start, start + len(v)), ins.line, "RUN --mount from")
-                        offset += len(part) + 1
 
 
 def value_span(doc: Document, span: Span, prefix: str, value: str) -> Span | None:
@@ -128,13 +125,13 @@ def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
                    "tag would be a lie", line)
         return
     var = m.group(1) or m.group(2)
-    arg_ins = None
+    arg_ins = arg = None
     for ins in doc.instructions:
         if ins.stage == -1 and ins.keyword == "ARG":
-            for w in ins.words:
-                if w.value.split("=", 1)[0] == var:
-                    arg_ins, word = ins, w
-    if arg_ins is None or "=" not in word.value or not word.value.split("=", 1)[1]:
+            for a in ins.assignments:
+                if a.name == var:
+                    arg_ins, arg = ins, a
+    if arg_ins is None or arg is None or not arg.value:
         yield Skip(code, f"FROM {base}: the ARG {var} has no default to pin", line)
         return
     uses = 0
@@ -147,11 +144,11 @@ def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
         yield Skip(code, f"FROM {base}: ARG {var} is used elsewhere too; pin it by hand where it is "
                    "meant to be an image", line)
         return
-    image = word.value.split("=", 1)[1]
+    image = arg.value
     if "$" in image:
         yield Skip(code, f"FROM {base}: the default of ARG {var} contains variables", line)
         return
-    span = value_span(doc, word.span, f"{var}=", image)
+    span = value_span(doc, arg.word.span, f"{var}=", image)
     if span is None:
         yield Skip(code, f"FROM {base}: the default of ARG {var} is written with escapes or across lines; "
                    "pin it by hand", line)
@@ -165,6 +162,9 @@ class PinDigest(Transform):
     summary = "Pin base images to the digest their tag points to today"
     default_applicability = Applicability.SAFE
     related = ("DL3006", "DL3007")
+    after = (
+        "DFX003",  # pin the tag DFX003 chose, not the one it replaces
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         for t in image_targets(doc):

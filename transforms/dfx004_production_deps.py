@@ -72,29 +72,23 @@ import re
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    final_command,
-    command_words,
+from ._devdeps import dev_step_in_run, runtime_dev_reason
+from ._pkgmanagers import (
+    LOCK_KINDS,
     PackageManagerCommand,
-    copies_root_file,
-    copy_sources,
-    dev_dependency_reason,
-    dev_step_in_run,
-    dockerignore_matches,
     package_manager_commands,
-    stage_consumers,
-    stage_chain,
+    package_manager_commands_of,
 )
+from ._stages import copies_root_file, copy_sources, stage_consumers
 
-LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
 LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
                "pnpm": "pnpm install --frozen-lockfile"}
-_HEREDOC_INSTALL_RE = re.compile(r"(?m)\b(?:npm\s+(?:install|i|ci)\b|yarn(?:\s+install)?\s*(?:$|&&|;)|pnpm\s+(?:install|i)\b)")
 _NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod")
 _NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
 
@@ -110,33 +104,22 @@ def _berry_can_focus(ctx: Context) -> bool:
     return "plugin-workspace-tools" in rc or "@yarnpkg/plugin-workspace-tools" in rc
 
 
-def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
-    """Why the final image's start command needs devDependencies, or None."""
-    entry, cmd = final_command(doc)
-    for ins in (entry, cmd):
-        if ins is None or not ins.args_text:
-            continue
-        argv = command_words(ins)
-        if argv[:2] == ["/bin/sh", "-c"] or argv[:2] == ["sh", "-c"]:
-            argv = argv[2:3][0].split() if len(argv) > 2 else []
-        reason = dev_dependency_reason(tuple(argv), ctx.package)
-        if reason:
-            return f"the start command on line {ins.line} needs devDependencies: {reason}"
-    return None
-
-
 class ProductionDeps(Transform):
     code = "DFX004"
     name = "production-deps"
     summary = "Install dependencies from the lockfile, without devDependencies in the runtime image"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX009",  # the install RUN gets its secret mount before it is rewritten
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage
         if final is None:
             return
-        final_lineage = stage_chain(doc, final)
+        final_lineage = doc.stage_chain(final)
         runtime_reason: list[str | None] = []  # computed once, lazily
         for stage in doc.stages:
             consumers = stage_consumers(doc, stage)
@@ -145,12 +128,13 @@ class ProductionDeps(Transform):
                 if ins.keyword != "RUN":
                     continue
                 if ins.heredocs:
-                    if any(_HEREDOC_INSTALL_RE.search(h.body) for h in ins.heredocs):
+                    if any(c.action in ("install", "ci", "focus")
+                           for s in ins.heredoc_scripts for c in package_manager_commands_of(s.commands)):
                         yield Skip(self.code, f"the dependency install on line {ins.line} runs in a heredoc "
                                    "script; it is not rewritten", ins.line)
                     continue
                 if ins.is_json:
-                    if ins.json_args and ins.json_args[0] in ("npm", "yarn", "pnpm") and len(ins.json_args) > 1 \
+                    if ins.json_args and ins.json_args[0] in LOCK_KINDS and len(ins.json_args) > 1 \
                             and ins.json_args[1] in ("install", "i", "ci"):
                         yield Skip(self.code, f"the exec-form RUN on line {ins.line} is not rewritten", ins.line)
                     continue
@@ -326,7 +310,7 @@ class ProductionDeps(Transform):
         names = LOCK_NAMES[tool]
         candidate: Instruction | None = None
         unknown = False
-        for st in stage_chain(doc, stage):
+        for st in doc.stage_chain(stage):
             for i in reversed(st.instructions):
                 if st is stage and i.index >= ins.index:
                     continue

@@ -60,36 +60,25 @@ from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    dev_step_in_run,
-    new_line_after,
-    new_line_before,
-    is_node_image,
-    keyword,
-    package_manager_commands,
-    plain_words,
-    stage_chain,
-)
-from .dfx004_production_deps import runtime_dev_reason
+from ._devdeps import dev_step_in_run, runtime_dev_reason
+from ._images import is_node_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._pkgmanagers import LOCK_KINDS, package_manager_commands
+from ._startcmd import command_words
 
 VAR = "NODE_ENV"
-_NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}
+_NODE_PROGRAMS = {*LOCK_KINDS, "node", "nodejs", "npx", "corepack"}
 
 
 def env_keys(ins: Instruction) -> list[str]:
     """Names an ``ENV`` (both syntaxes) or ``ARG`` instruction sets."""
-    words = [w.value for w in ins.words]
-    if not words:
-        return []
-    if ins.keyword == "ENV" and "=" not in words[0]:
-        return [words[0]]  # legacy `ENV KEY value with spaces`
-    return [w.split("=", 1)[0] for w in words]
+    return [a.name for a in ins.assignments]
 
 
 def is_node_stage(doc: Document, stage: Stage) -> bool:
     """Is ``stage`` a Node.js stage: a Node base image somewhere in its FROM chain, or it runs
     npm/yarn/pnpm/node?"""
-    lineage = stage_chain(doc, stage)
+    lineage = doc.stage_chain(stage)
     if any(is_node_image(st.base) for st in lineage):
         return True
     for st in lineage:
@@ -97,8 +86,7 @@ def is_node_stage(doc: Document, stage: Stage) -> bool:
             if ins.keyword == "RUN" and package_manager_commands(ins):
                 return True
             if ins.keyword in ("CMD", "ENTRYPOINT", "RUN") and ins.args_text:
-                argv = list(ins.json_args) if ins.json_args is not None else (plain_words(ins.args_text)
-                                                                               or ins.args_text.split())
+                argv = command_words(ins)
                 if argv and argv[0].rsplit("/", 1)[-1] in _NODE_PROGRAMS:
                     return True
     return False
@@ -114,6 +102,9 @@ class NodeEnv(Transform):
     summary = "Set NODE_ENV=production in the runtime stage"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage
@@ -124,7 +115,7 @@ class NodeEnv(Transform):
                 yield Skip(self.code, f"the final stage (FROM {final.base}, line {final.from_.line}) is not a Node "
                            "stage, so NODE_ENV would have no effect there", final.from_.line)
             return
-        for st in stage_chain(doc, final):
+        for st in doc.stage_chain(final):
             for ins in st.instructions:
                 if ins.keyword == "ENV" and VAR in env_keys(ins):
                     return  # already set: nothing to do

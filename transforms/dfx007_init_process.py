@@ -69,19 +69,15 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    final_command,
+from ._images import base_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._shell import json_array, shell_reason
+from ._stages import is_root_user
+from ._startcmd import (
     INITS,
     argv_of,
-    base_image,
+    final_command,
     is_init,
-    is_root_user,
-    json_array,
-    keyword,
-    new_line_after,
-    new_line_before,
-    shell_reason,
-    stage_chain,
     start_script_command,
     start_script_runner,
 )
@@ -110,12 +106,15 @@ class InitProcess(Transform):
     summary = "Run the app under dumb-init as PID 1, with the command in exec form"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage
         if stage is None:
             return
-        chain = stage_chain(doc, stage)
+        chain = doc.stage_chain(stage)
         entrypoints = [i for st in chain for i in st.instructions if i.keyword == "ENTRYPOINT"]
         cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
         ep, cmd = final_command(doc)

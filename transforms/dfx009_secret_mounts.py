@@ -80,80 +80,24 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import clean_context_path
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.secrets import is_secret_name, mask_secrets
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import clean_context_path, effective_user, is_root_user, stage_chain
+from ._pkgmanagers import NPM_CONFIG_READERS
+from ._stages import effective_user, is_root_user
 
 SECRET_ID = "npmrc"
-_SEPARATORS = frozenset({"&&", ";", "||", "|", "&"})
-_REDIRECT_RE = re.compile(r"^(\d?)(>>?|>\|)(.*)$")
-_PM_TOOLS = frozenset({"npm", "npx", "yarn", "pnpm", "pnpx", "bun", "bunx", "corepack"})
 _WRITERS = frozenset({"echo", "printf"})
 
 
 def _var_refs(text: str, name: str) -> bool:
     return re.search(r"\$(?:\{" + re.escape(name) + r"(?:[:}?+-]|\}|$)|" + re.escape(name) + r"(?![A-Za-z0-9_]))",
                      text) is not None
-
-
-@dataclass
-class _Cmd:
-    """One simple command of a shell-form RUN, with the separator words around it."""
-
-    words: list[Word]
-    before: Word | None = None  # separator word before (None for the first command)
-    after: Word | None = None  # separator word after (None for the last)
-    redirect_target: str | None = None
-    redirect_append: bool = False
-
-    @property
-    def argv(self) -> list[str]:
-        return [w.value for w in self.words]
-
-
-def _commands(ins: Instruction) -> list[_Cmd] | None:
-    """Split a shell-form RUN into simple commands; None when it uses shell syntax this pass does
-    not take apart (subshells, ``if``, heredocs, exec form)."""
-    if ins.keyword != "RUN" or ins.is_json or ins.heredocs:
-        return None
-    cmds: list[_Cmd] = []
-    cur = _Cmd([])
-    pending_redirect: tuple[bool] | None = None
-    for w in ins.words:
-        t = w.text
-        if t in _SEPARATORS:
-            if not cur.words:
-                return None
-            cur.after = w
-            cmds.append(cur)
-            cur = _Cmd([], before=w)
-            continue
-        if t in ("(", ")", "{", "}", "if", "then", "fi", "for", "while", "do", "done", "case", "esac", ";;") \
-                or t.endswith(";") or t.startswith("<<"):
-            return None
-        if pending_redirect is not None:
-            cur.redirect_target, cur.redirect_append = w.value, pending_redirect[0]
-            cur.words.append(w)
-            pending_redirect = None
-            continue
-        m = _REDIRECT_RE.match(t)
-        if m and m.group(1) in ("", "1"):
-            cur.words.append(w)
-            if m.group(3):
-                cur.redirect_target, cur.redirect_append = w.value[len(m.group(1)) + len(m.group(2)):], m.group(2) == ">>"
-            else:
-                pending_redirect = (m.group(2) == ">>",)
-            continue
-        cur.words.append(w)
-    if cur.words:
-        cmds.append(cur)
-    elif cur.before is not None:
-        return None
-    return cmds
 
 
 @dataclass
@@ -164,7 +108,7 @@ class _Source:
     ins: Instruction
     path: str  # absolute path in the image
     word: Word | None = None  # the COPY source word
-    cmds: list[_Cmd] = field(default_factory=list)  # the echo/printf commands (kind == "write")
+    cmds: list[ShellCommand] = field(default_factory=list)  # the echo/printf commands (kind == "write")
     context_path: str | None = None  # the .npmrc's path in the build context (kind == "copy")
 
 
@@ -174,6 +118,7 @@ class SecretMounts(Transform):
     summary = "Pass npm credentials as a BuildKit secret mount instead of ARG/ENV or a copied .npmrc"
     default_applicability = Applicability.UNSAFE
     related = ("SecretsUsedInArgOrEnv", "DL3064", "DS031", "DS-0031", "AVD-DS-0031")
+    after = ()  # needs nothing before it
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         handled: set[int] = set()  # indexes of ARG/ENV instructions the rewrite removes
@@ -186,7 +131,7 @@ class SecretMounts(Transform):
         for ins in doc.instructions:
             if ins.keyword not in ("ARG", "ENV") or ins.index in handled:
                 continue
-            for name, _w, _value in _keys(ins):
+            for name in (a.name for a in ins.assignments):
                 if not is_secret_name(name):
                     continue
                 msg = (f"{ins.keyword} {name} passes a secret through the build: its value ends up in the image "
@@ -204,7 +149,7 @@ class SecretMounts(Transform):
         workdir: str | None = _inherited_workdir(doc, stage)
         workdir_known = True
         sources: list[_Source] = []
-        removals: list[tuple[Instruction, _Cmd]] = []
+        removals: list[tuple[Instruction, ShellCommand]] = []
         problems: list[tuple[int, str]] = []
         for ins in body:
             if ins.keyword == "WORKDIR":
@@ -237,16 +182,16 @@ class SecretMounts(Transform):
             text = ins.logical + "".join(h.body for h in ins.heredocs)
             if ".npmrc" not in text and "_authToken" not in text:
                 continue
-            cmds = _commands(ins)
+            cmds = ins.shell.simple_commands
             if cmds is None:
                 problems.append((ins.line, f"the RUN on line {ins.line} touches .npmrc with shell syntax this fix "
                                  "does not rewrite"))
                 continue
-            writes: list[_Cmd] = []
+            writes: list[ShellCommand] = []
             for c in cmds:
-                argv = c.argv
+                argv = _words_of(c)
                 prog = argv[0].rsplit("/", 1)[-1] if argv else ""
-                target = c.redirect_target
+                target = (c.stdout_target or (None, False))[0]
                 if target is not None and target.rsplit("/", 1)[-1] == ".npmrc":
                     if prog not in _WRITERS:
                         problems.append((ins.line, f"`{prog}` writes the .npmrc on line {ins.line}"))
@@ -259,13 +204,14 @@ class SecretMounts(Transform):
                         continue
                     removals.append((ins, c))
                 elif ".npmrc" in " ".join(argv) or "_authToken" in " ".join(argv):
-                    if prog in _PM_TOOLS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
+                    if prog in NPM_CONFIG_READERS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
                         continue
                     problems.append((ins.line, f"`{' '.join(argv[:3])}` on line {ins.line} uses the .npmrc in a way "
                                      "this fix does not rewrite"))
             if writes:
                 user = _user_at(stage, ins)
-                paths = {_resolve(w.redirect_target or "", workdir if workdir_known else None, user) for w in writes}
+                paths = {_resolve((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user)
+                         for w in writes}
                 if None in paths or len(paths) != 1:
                     problems.append((ins.line, f"cannot tell where the RUN on line {ins.line} writes the .npmrc"))
                     continue
@@ -304,7 +250,7 @@ class SecretMounts(Transform):
         if removal_idx is None:
             # the .npmrc stays: a stage built FROM this one may use it
             for st in doc.stages[stage.index + 1:]:
-                if stage in stage_chain(doc, st)[1:] and any(_uses_pm(i) for i in st.instructions):
+                if stage in doc.stage_chain(st)[1:] and any(_uses_pm(i) for i in st.instructions):
                     yield Skip(self.code, f"the .npmrc is never removed and stage {st.name or st.index} built from "
                                "this one may use it", first.ins.line)
                     return
@@ -320,7 +266,7 @@ class SecretMounts(Transform):
 
         edits: list[Edit] = []
         removed_ins: set[int] = set()
-        per_ins_cmds: dict[int, list[_Cmd]] = {}
+        per_ins_cmds: dict[int, list[ShellCommand]] = {}
         for s in sources:
             if s.kind == "write":
                 per_ins_cmds.setdefault(s.ins.index, []).extend(s.cmds)
@@ -328,7 +274,7 @@ class SecretMounts(Transform):
             per_ins_cmds.setdefault(ins.index, []).append(c)
         for idx, cmds in per_ins_cmds.items():
             ins = doc.instructions[idx]
-            all_cmds = _commands(ins) or []
+            all_cmds = ins.shell.simple_commands or []
             if len(cmds) == len(all_cmds):
                 edits.append(_delete_instruction(doc, ins))
                 removed_ins.add(idx)
@@ -354,13 +300,13 @@ class SecretMounts(Transform):
                     edits.append(Edit(srcs[i - 1].span.end, s.word.span.end, ""))
 
         # secret-named ARG/ENV whose only uses are the removed writes
-        write_texts = [doc.source[c.words[0].span.start:c.words[-1].span.end] for s in sources if s.kind == "write"
+        write_texts = [doc.source[c.all_words[0].span.start:c.all_words[-1].span.end] for s in sources if s.kind == "write"
                        for c in s.cmds]
         npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
         candidates = []
         for ins in _arg_env_in_scope(doc, stage):
-            keys = _keys(ins)
-            secret = [(n, w) for n, w, _v in keys if is_secret_name(n)]
+            keys = ins.assignments
+            secret = [(a.name, a.word) for a in keys if is_secret_name(a.name)]
             used = [(n, w) for n, w in secret if any(_var_refs(t, n) for t in write_texts)]
             if used:
                 candidates.append((ins, keys, used))
@@ -384,7 +330,7 @@ class SecretMounts(Transform):
         for ins in users:
             if ins.index in removed_ins:
                 continue
-            if any(f.name == "mount" and f"id={SECRET_ID}" in (f.value or "") for f in ins.flags):
+            if any(m.get("id") == SECRET_ID for m in ins.mounts):
                 continue
             opt = _uid_option(doc, stage, ins)
             if opt is None:
@@ -394,11 +340,11 @@ class SecretMounts(Transform):
                 return
             edits.append(Edit.insert(ins.keyword_span.end, f" --mount=type=secret,id={SECRET_ID},target={target}{opt}"))
 
-        what = "a copied .npmrc" if first.kind == "copy" else "an .npmrc written by " + first.cmds[0].argv[0]
+        what = "a copied .npmrc" if first.kind == "copy" else "an .npmrc written by " + _words_of(first.cmds[0])[0]
         lines = ", ".join(str(i.line) for i in users)
         content = None
         if first.kind == "write":
-            content = " / ".join(" ".join(c.argv[1:]).split(">")[0].strip() for s in sources if s.kind == "write"
+            content = " / ".join(" ".join(_words_of(c)[1:]).split(">")[0].strip() for s in sources if s.kind == "write"
                                  for c in s.cmds)
         yield Fix(self.code, f"mount the npm credentials as the build secret `{SECRET_ID}` at {target} on line "
                   f"{lines} instead of {what}", first.ins.line, tuple(edits), Applicability.UNSAFE,
@@ -407,13 +353,9 @@ class SecretMounts(Transform):
 
 # -- helpers -----------------------------------------------------------------------------------
 
-def _keys(ins: Instruction) -> list[tuple[str, Word, str | None]]:
-    """(name, word, value) of an ARG/ENV; legacy ``ENV NAME value`` gives one pair."""
-    if ins.keyword == "ARG":
-        return [(w.value.split("=", 1)[0], w, w.value.split("=", 1)[1] if "=" in w.value else None) for w in ins.words]
-    if ins.words and "=" not in ins.words[0].value:
-        return [(ins.words[0].value, ins.words[0], " ".join(w.value for w in ins.words[1:]))] if ins.words else []
-    return [(w.value.split("=", 1)[0], w, w.value.split("=", 1)[1]) for w in ins.words if "=" in w.value]
+def _words_of(cmd: ShellCommand) -> list[str]:
+    """Every word of a command as the shell reads it (assignments and redirections included)."""
+    return [w.value for w in cmd.all_words]
 
 
 def _join(base: str, rel: str) -> str:
@@ -422,7 +364,7 @@ def _join(base: str, rel: str) -> str:
 
 
 def _inherited_workdir(doc: Document, stage: Stage) -> str | None:
-    for st in stage_chain(doc, stage)[1:]:
+    for st in doc.stage_chain(stage)[1:]:
         wd = [i for i in st.instructions if i.keyword == "WORKDIR"]
         if wd:
             v = wd[-1].words[0].value if len(wd[-1].words) == 1 else "$"
@@ -473,10 +415,10 @@ def _copy_target(ins: Instruction, workdir: str | None, n_sources: int) -> str |
 def _uses_pm(ins: Instruction) -> bool:
     if ins.keyword != "RUN":
         return False
-    cmds = _commands(ins)
+    cmds = ins.shell.simple_commands
     if cmds is None:
         return False
-    return any(c.argv and c.argv[0].rsplit("/", 1)[-1] in _PM_TOOLS for c in cmds)
+    return any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS for c in cmds)
 
 
 def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
@@ -484,10 +426,10 @@ def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
     writes = [c for s in sources if s.kind == "write" and s.ins.index == ins.index for c in s.cmds]
     if not writes:
         return False
-    first_write = min(c.words[0].span.start for c in writes)
-    cmds = _commands(ins) or []
-    return not any(c.argv and c.argv[0].rsplit("/", 1)[-1] in _PM_TOOLS and c.words[0].span.start > first_write
-                   for c in cmds)
+    first_write = min(c.all_words[0].span.start for c in writes)
+    cmds = ins.shell.simple_commands or []
+    return not any(_words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS and c.all_words[0].span.start > first_write
+                   for c in cmds if c.all_words)
 
 
 def _user_at(stage: Stage, ins: Instruction) -> str | None:
@@ -503,7 +445,7 @@ def _user_at(stage: Stage, ins: Instruction) -> str | None:
 def _uid_option(doc: Document, stage: Stage, ins: Instruction) -> str | None:
     user = _user_at(stage, ins)
     if user is None:
-        inherited = effective_user(doc, stage_chain(doc, stage)[1]) if len(stage_chain(doc, stage)) > 1 else None
+        inherited = effective_user(doc, doc.stage_chain(stage)[1]) if len(doc.stage_chain(stage)) > 1 else None
         user = inherited.args_text if inherited is not None else None
     if user is None or is_root_user(user):
         return ""
@@ -526,9 +468,9 @@ def _remaining_texts(doc: Document, stage: Stage, sources: list[_Source], remova
     gone: list[Span] = []
     for s in sources:
         for c in s.cmds:
-            gone.append(Span(c.words[0].span.start, c.words[-1].span.end))
+            gone.append(Span(c.all_words[0].span.start, c.all_words[-1].span.end))
     for _ins, c in removals:
-        gone.append(Span(c.words[0].span.start, c.words[-1].span.end))
+        gone.append(Span(c.all_words[0].span.start, c.all_words[-1].span.end))
     texts = []
     scope = [i for i in doc.instructions if i.stage != -1]  # other stages may re-declare a global ARG
     for ins in scope:
@@ -544,7 +486,7 @@ def _remaining_texts(doc: Document, stage: Stage, sources: list[_Source], remova
         pieces.append(src[pos:ins.span.end])
         text = "".join(pieces)
         if ins.keyword == "ENV":
-            text = "".join(v or "" for _n, _w, v in _keys(ins))
+            text = "".join(a.value or "" for a in ins.assignments)
         texts.append(text)
     return texts
 
@@ -561,11 +503,11 @@ def _delete_instruction(doc: Document, ins: Instruction) -> Edit:
     return Edit(max(prev, 0), seg.span.end, "")
 
 
-def _delete_commands(ins: Instruction, all_cmds: list[_Cmd], gone: list[_Cmd]) -> list[Edit] | None:
+def _delete_commands(ins: Instruction, all_cmds: list[ShellCommand], gone: list[ShellCommand]) -> list[Edit] | None:
     """Edits removing ``gone`` commands from a chain joined by ``&&`` or ``;``."""
     edits = []
-    gone_starts = {c.words[0].span.start for c in gone}
-    gone = [c for c in all_cmds if c.words[0].span.start in gone_starts]
+    gone_starts = {c.all_words[0].span.start for c in gone}
+    gone = [c for c in all_cmds if c.all_words[0].span.start in gone_starts]
     gone_ids = {id(c) for c in gone}
     keep = [c for c in all_cmds if id(c) not in gone_ids]
     if not keep:
@@ -585,9 +527,9 @@ def _delete_commands(ins: Instruction, all_cmds: list[_Cmd], gone: list[_Cmd]) -
         while j + 1 < n and id(all_cmds[j + 1]) in gone_ids:
             j += 1
         if j + 1 < n:  # a kept command follows: delete from this run's start to its start
-            edits.append(Edit(all_cmds[i].words[0].span.start, all_cmds[j + 1].words[0].span.start, ""))
+            edits.append(Edit(all_cmds[i].all_words[0].span.start, all_cmds[j + 1].all_words[0].span.start, ""))
         else:  # the run ends the chain: delete from the previous kept command's end
-            edits.append(Edit(all_cmds[i - 1].words[-1].span.end, all_cmds[j].words[-1].span.end, ""))
+            edits.append(Edit(all_cmds[i - 1].all_words[-1].span.end, all_cmds[j].all_words[-1].span.end, ""))
         i = j + 1
     return edits
 

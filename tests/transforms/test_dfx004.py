@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
+from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import (
-    dev_dependency_reason,
-    dockerignore_matches,
-    package_manager_commands,
-    shell_commands,
-)
+from dockerfix.transforms._devdeps import dev_dependency_reason
+from dockerfix.transforms._pkgmanagers import package_manager_commands
 from dockerfix.transforms.dfx004_production_deps import ProductionDeps
 
 PKG = PackageJson({"scripts": {"build": "tsc", "compile": "webpack --mode production", "start": "node server.js",

@@ -6,7 +6,12 @@ from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import base_image, node_entry_file, start_script_command, start_script_runner
+from dockerfix.transforms._images import base_image
+from dockerfix.transforms._startcmd import (
+    node_entry_file,
+    start_script_command,
+    start_script_runner,
+)
 from dockerfix.transforms.dfx007_init_process import InitProcess
 
 

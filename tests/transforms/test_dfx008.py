@@ -6,7 +6,10 @@ from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip
-from dockerfix.transforms.dfx008_graceful_shutdown import GracefulShutdown, handles_signals
+from dockerfix.transforms.dfx008_graceful_shutdown import (
+    GracefulShutdown,
+    handles_signals,
+)
 
 
 def run(text, files, package=None):

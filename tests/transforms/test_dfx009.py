@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.fixer.pipeline import Pipeline
 from dockerfix.transforms import ALL
-from dockerfix.transforms.dfx010_multi_stage import MultiStage, _strip_jsonc, tsconfig_out_dir
+from dockerfix.transforms.dfx010_multi_stage import (
+    MultiStage,
+    _strip_jsonc,
+    tsconfig_out_dir,
+)
 
 PKG = PackageJson({"scripts": {"build": "tsc", "start": "node dist/server.js"},
                    "devDependencies": {"typescript": "5"}})

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.dockerignore import clean_context_path, dockerignore_matches
 from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import clean_context_path, dockerignore_matches
 from dockerfix.transforms.dfx011_dockerignore import HEADER, Dockerignore
 
 STD = "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n"

@@ -1,0 +1,140 @@
+"""Steps that need devDependencies: build, test and dev tools, scripts that run them, and a start
+command that does (shared by DFX004, DFX005 and DFX010)."""
+
+from __future__ import annotations
+
+from dockerfix.fixer.commands import ASSIGNMENT_RE
+from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.document import Document, Instruction
+
+from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
+from ._shell import script_commands
+from ._startcmd import command_words, final_command, unwrap_shell_c
+
+#: Tools whose presence means a build or test step (they normally come from devDependencies).
+BUILD_TOOLS = frozenset({
+    "tsc", "webpack", "babel", "rollup", "esbuild", "tsup", "parcel", "swc", "gulp", "grunt", "jest", "vitest",
+    "mocha", "ava", "eslint", "ng", "vue-cli-service", "react-scripts", "nuxt", "nuxi", "astro", "svelte-kit",
+    "remix", "gatsby", "ncc", "tsx", "ts-node", "nodemon", "turbo", "nx", "lerna",
+})
+#: Tools that are builds only with a given subcommand (``next start`` is a runtime command).
+BUILD_SUBCOMMANDS = {"next": {"build", "lint"}, "vite": {"build"}, "nest": {"build"}, "prisma": {"generate"},
+                     "nuxt": {"build", "generate"}, "astro": {"build"}, "ng": {"build", "test"}}
+#: devDependency package -> the command it installs, where the two differ.
+_PACKAGE_BINS = {"typescript": "tsc", "@nestjs/cli": "nest", "@angular/cli": "ng", "@babel/cli": "babel",
+                 "@swc/cli": "swc", "@vercel/ncc": "ncc", "@vue/cli-service": "vue-cli-service",
+                 "@sveltejs/kit": "svelte-kit", "@remix-run/dev": "remix", "webpack-cli": "webpack"}
+_NPM_BUILTIN_SCRIPTS = {"test": "test", "t": "test", "tst": "test", "start": "start"}
+
+
+def dev_binaries(package: PackageJson | None) -> dict[str, str]:
+    """Command name -> devDependency that provides it (the package name itself, or its known bin)."""
+    out: dict[str, str] = {}
+    if package is None:
+        return out
+    for dep in package.dev_dependencies:
+        out[_PACKAGE_BINS.get(dep, dep)] = dep
+        if dep in _PACKAGE_BINS:
+            out.setdefault(dep, dep)
+    return out
+
+
+def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJson | None,
+                          _depth: int = 0) -> str | None:
+    """Why running ``argv`` needs devDependencies (a build, test or dev tool), or None.
+
+    Knows ``npm run X`` / ``npm test`` / ``yarn X`` / ``pnpm X`` (following the script in
+    package.json, any script named ``build``, any ``test``), ``npx``/``bunx`` runners, build tools
+    (``tsc``, ``next build``, ``vite build``, ``nest build``, ``webpack``, ``babel``...) and any command
+    provided by a package listed in ``devDependencies``."""
+    argv = [a for a in argv if a]
+    if not argv or _depth > 4:
+        return None
+    head = argv[0].rsplit("/", 1)[-1]
+    if head in PACKAGE_RUNNERS or (head in ("yarn", "pnpm") and len(argv) > 1 and argv[1] in ("exec", "dlx")) \
+            or (head == "npm" and len(argv) > 1 and argv[1] in ("exec", "x")):
+        skip = 1 if head in PACKAGE_RUNNERS else 2
+        rest = [a for a in argv[skip:] if not a.startswith("-") and a != "--"]
+        return dev_dependency_reason(rest, package, _depth + 1) if rest else None
+    scripts = package.scripts if package else {}
+    script: str | None = None
+    if head in PACKAGE_MANAGERS:
+        words = [a for a in argv[1:] if not a.startswith("-")]
+        if not words:
+            return None
+        sub = words[0]
+        if head == "npm" and sub in _NPM_BUILTIN_SCRIPTS:
+            script = _NPM_BUILTIN_SCRIPTS[sub]
+        elif sub in ("run", "run-script") and len(words) > 1:
+            script = words[1]
+        elif head in ("yarn", "pnpm") and sub not in ("install", "add", "remove", "workspaces", "workspace",
+                                                      "cache", "config", "global", "import", "init", "dlx",
+                                                      "exec", "bin", "info", "why", "list", "ls", "prune",
+                                                      "rebuild", "store", "link", "unlink", "pack",
+                                                      "publish", "set", "plugin", "node", "up", "upgrade",
+                                                      "audit", "outdated", "fetch", "deploy", "i", "ci"):
+            script = sub
+        elif head == "bun" and sub == "run" and len(words) > 1:
+            script = words[1]
+        if script is None:
+            return None
+        if script == "test":
+            return f"`{' '.join(argv)}` runs the tests"
+        if script == "build":
+            return f"`{' '.join(argv)}` runs a build"
+        body = scripts.get(script)
+        if body is None:
+            if head in ("yarn", "pnpm") and sub == script:  # `yarn tsc` runs a package binary
+                return dev_dependency_reason(words, package, _depth + 1)
+            return None
+        inner = dev_dependency_reason_of_script(body, package, _depth + 1)
+        return f"`{' '.join(argv)}` runs the script {script!r} ({inner})" if inner else None
+    if head in BUILD_TOOLS:
+        return f"`{' '.join(argv)}` is a build/dev tool"
+    if head in BUILD_SUBCOMMANDS and len(argv) > 1 and argv[1] in BUILD_SUBCOMMANDS[head]:
+        return f"`{head} {argv[1]}` is a build step"
+    dev = dev_binaries(package)
+    if head in dev:
+        return f"`{head}` comes from the devDependency {dev[head]!r}"
+    return None
+
+
+def dev_dependency_reason_of_script(body: str, package: PackageJson | None, _depth: int = 0) -> str | None:
+    """Like :func:`dev_dependency_reason` for a package.json script body (``tsc && node x``)."""
+    cmds: list[list[str]] = []
+    for words in script_commands(body):
+        argv = list(words)
+        while argv and (ASSIGNMENT_RE.match(argv[0]) or argv[0] in ("cross-env", "dotenv", "--")):
+            if argv[0] == "cross-env" and "cross-env" in (package.dev_dependencies if package else {}):
+                return "`cross-env` comes from devDependencies"
+            argv.pop(0)
+        cmds.append(argv)
+    for argv in cmds:
+        reason = dev_dependency_reason(argv, package, _depth)
+        if reason:
+            return reason
+    return None
+
+
+def dev_step_in_run(ins: Instruction, package: PackageJson | None, after: int = -1) -> str | None:
+    """Why a RUN (from source offset ``after`` on) needs devDependencies, or None."""
+    for cmd in ins.commands:
+        if cmd.start <= after:
+            continue
+        reason = dev_dependency_reason(cmd.argv, package)
+        if reason:
+            return reason
+    return None
+
+
+def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
+    """Why the final image's start command needs devDependencies, or None."""
+    entry, cmd = final_command(doc)
+    for ins in (entry, cmd):
+        if ins is None or not ins.args_text:
+            continue
+        argv = unwrap_shell_c(command_words(ins))
+        reason = dev_dependency_reason(tuple(argv), ctx.package)
+        if reason:
+            return f"the start command on line {ins.line} needs devDependencies: {reason}"
+    return None
