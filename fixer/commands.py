@@ -211,17 +211,17 @@ def parse_heredoc_scripts(ins: Instruction) -> tuple[ShellScript, ...]:
         if prog not in _SHELLS:
             return ()
     from .scanner import (  # the scanner's word splitter, shared
-        _open_quote,
-        _shell_words,
+        open_quote,
+        shell_words,
     )
 
     words: list[Word | None] = []
     flat = body.replace("\\\n", "  ")  # a continuation: same length, so offsets stay true
     offset = h.body_span.start
     for line in flat.split("\n"):
-        if _open_quote(line):
+        if open_quote(line):
             return ()
-        for s, e, value in _shell_words(line, "\\"):
+        for s, e, value in shell_words(line, "\\"):
             if line[s] == "#":
                 break  # a comment to the end of the line
             words.append(Word(line[s:e], value, Span(offset + s, offset + e)))

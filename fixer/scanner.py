@@ -15,7 +15,7 @@ import re
 from bisect import bisect_right
 
 from .document import (
-    _GO_SPACE,
+    GO_SPACE,
     Directive,
     Document,
     Flag,
@@ -105,16 +105,16 @@ def _continues(content: str, escape: str) -> int | None:
 
 
 def _is_comment(content: str) -> bool:
-    return content.lstrip(_GO_SPACE).startswith("#")
+    return content.lstrip(GO_SPACE).startswith("#")
 
 
 def _is_blank(content: str) -> bool:
-    return content.strip(_GO_SPACE) == ""
+    return content.strip(GO_SPACE) == ""
 
 
 def _keyword_of(text: str) -> str:
     """The first word of a logical line, split the way BuildKit splits it."""
-    body = text.lstrip(_GO_SPACE)
+    body = text.lstrip(GO_SPACE)
     end = 0
     while end < len(body) and body[end] not in _KEYWORD_SEP:
         end += 1
@@ -154,7 +154,7 @@ def _scan_word(text: str, i: int, escape: str, spaces: str, escape_in_single_quo
     return i, "".join(value)
 
 
-def _shell_words(text: str, escape: str) -> list[tuple[int, int, str]]:
+def shell_words(text: str, escape: str) -> list[tuple[int, int, str]]:
     """Split on unquoted whitespace; return (start, end, unquoted value) in ``text`` offsets."""
     words = []
     i, n = 0, len(text)
@@ -175,12 +175,12 @@ def _extract_flags(text: str) -> tuple[list[tuple[int, int, str]], int]:
     flags: list[tuple[int, int, str]] = []
     i, n = 0, len(text)
     while True:
-        while i < n and text[i] in _GO_SPACE:
+        while i < n and text[i] in GO_SPACE:
             i += 1
         if i >= n or not text.startswith("--", i) or i + 1 >= n:
             return flags, i
         start = i
-        i, word = _scan_word(text, i, "\\", _GO_SPACE, escape_in_single_quotes=True)
+        i, word = _scan_word(text, i, "\\", GO_SPACE, escape_in_single_quotes=True)
         if word == "--":
             return flags, i
         flags.append((start, i, word))
@@ -199,7 +199,7 @@ def _parse_json_array(text: str) -> tuple[str, ...] | None:
     return None
 
 
-def _open_quote(text: str) -> bool:
+def open_quote(text: str) -> bool:
     """Does ``text`` end inside a quoted string (BuildKit's word lexer, escape ``\\``)?"""
     quote = ""
     i, n = 0, len(text)
@@ -220,16 +220,16 @@ def _open_quote(text: str) -> bool:
 
 
 def _heredoc_names(logical: str) -> list[tuple[str, bool]]:
-    if _open_quote(logical):  # BuildKit's lexer fails on the line: it finds no heredoc at all
+    if open_quote(logical):  # BuildKit's lexer fails on the line: it finds no heredoc at all
         return []
     out = []
-    for _start, _end, _v in _shell_words(logical, "\\"):
+    for _start, _end, _v in shell_words(logical, "\\"):
         raw = logical[_start:_end]
         m = _HEREDOC_WORD_RE.match(raw)
         if not m or not m.group(3):
             continue
         rest = m.group(3)
-        inner = _shell_words(rest, "\\")
+        inner = shell_words(rest, "\\")
         if len(inner) != 1:
             continue
         out.append((inner[0][2], m.group(2) == "-"))
@@ -251,7 +251,7 @@ def _build_instruction(
 ) -> Instruction:
     text = logical.text
     body = text[logical_offset:]
-    lead = len(body) - len(body.lstrip(_GO_SPACE))
+    lead = len(body) - len(body.lstrip(GO_SPACE))
     kw_start = logical_offset + lead
     kw_end = kw_start
     while kw_end < len(text) and text[kw_end] not in _KEYWORD_SEP:
@@ -297,7 +297,7 @@ def _build_instruction(
             value=v,
             span=Span(logical.to_source(a_start + s), logical.to_source(a_start + e, end=True)),
         )
-        for s, e, v in _shell_words(args_text, escape)
+        for s, e, v in shell_words(args_text, escape)
     ) if keyword != "ONBUILD" else ()
     json_args = _parse_json_array(args_text) if keyword in JSON_INSTRUCTIONS else None
 
@@ -343,7 +343,7 @@ def parse(text: str) -> Document:
     seen: set[str] = set()
     while i < len(lines):
         s, e, nxt = lines[i]
-        m = _DIRECTIVE_RE.match(src[s:e].lstrip(_GO_SPACE))
+        m = _DIRECTIVE_RE.match(src[s:e].lstrip(GO_SPACE))
         if not m or m.group(1).lower() not in KNOWN_DIRECTIVES:
             break
         name = m.group(1).lower()
@@ -410,7 +410,7 @@ def parse(text: str) -> Document:
         kw = _keyword_of(logical.text).upper()
         kw_for_heredoc = kw
         if kw == "ONBUILD":
-            kw_for_heredoc = _keyword_of(logical.text.lstrip(_GO_SPACE)[len("ONBUILD"):]).upper()
+            kw_for_heredoc = _keyword_of(logical.text.lstrip(GO_SPACE)[len("ONBUILD"):]).upper()
         if kw_for_heredoc in HEREDOC_INSTRUCTIONS and "<<" in logical.text:
             for name, strip_tabs in _heredoc_names(logical.text):
                 body_start_idx = end_idx + 1

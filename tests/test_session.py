@@ -65,8 +65,7 @@ def test_no_module_imports_private_names_of_another():
                  for p in sorted((ROOT / "fixer").glob("*.py"))
                  for mod, names in _imports(p) for name in names
                  if name.startswith("_") and not name.startswith("__")]
-    # validate.py's _GO_SPACE belongs to document.py, which another change is reworking
-    assert [o for o in offenders if not o.startswith("validate.py: from .document import _GO_SPACE")] == []
+    assert offenders == []
 
 
 def test_cli_and_bot_do_not_import_each_other_for_the_run():

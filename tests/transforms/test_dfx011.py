@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,7 @@ def test_env_example_negation_when_present():
 def test_skips_without_context_or_package_json():
     _, fixes, skips = run(STD, Context())
     assert not fixes and "no build context" in skips[0].reason
-    c = ctx()
-    c.package = None
+    c = dataclasses.replace(ctx(), package=None)
     _, fixes, skips = run(STD, c)
     assert not fixes and "package.json" in skips[0].reason
 
@@ -141,7 +141,7 @@ def test_build_arg_source_skips():
 
 def test_dockerfile_specific_ignore_file_wins():
     c = ctx(files={"Dockerfile.prod.dockerignore": "x\n"})
-    c.dockerfile = Path("/ctx/Dockerfile.prod")
+    c = dataclasses.replace(c, dockerfile=Path("/ctx/Dockerfile.prod"))
     _, fixes, skips = run(STD, c)
     assert not fixes and "Dockerfile.prod.dockerignore" in skips[0].reason
 
@@ -165,6 +165,6 @@ def test_fixture_harness_checks_dockerignore():
 
 def test_next_build_cache_only_for_next_apps():
     c = ctx()
-    c.package = PackageJson({"name": "a", "dependencies": {"next": "15.0.0"}})
+    c = dataclasses.replace(c, package=PackageJson({"name": "a", "dependencies": {"next": "15.0.0"}}))
     text, _, _ = run(STD, c)
     assert text.endswith(".next/cache\n")
