@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .config import Config
+from .facts import LockFacts, lock_facts
 
 #: Lockfile names and the kind they stand for, in the order a tool would prefer them.
 LOCKFILES: tuple[tuple[str, str], ...] = (
@@ -94,6 +95,8 @@ class Context:
     node_releases: Callable[[], Any] = field(default=lambda: _bundled_releases(), repr=False)
     #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
     overrides: dict[str, str] = field(default_factory=dict)
+    #: What the npm lockfile says (production packages with install scripts...); None without one.
+    lock: LockFacts | None = None
 
     def file_text(self, rel: str) -> str | None:
         """A build-context file as the transforms should see it (earlier fixes included)."""
@@ -184,6 +187,7 @@ def load_context(
                     head = None
             ctx.lock_kind = lock_kind_of(name, head)
             break
+    ctx.lock = lock_facts(root, ctx.lockfile)
     nvm = _read_text(root / ".nvmrc")
     ctx.nvmrc = nvm.strip() if nvm else None
     ctx.dockerignore = _read_text(root / ".dockerignore")

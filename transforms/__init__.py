@@ -16,12 +16,14 @@ from .dfx008_graceful_shutdown import GracefulShutdown
 from .dfx009_secret_mounts import SecretMounts
 from .dfx010_multi_stage import MultiStage
 from .dfx011_dockerignore import Dockerignore
+from .dfx012_slim_runtime import SlimRuntime
 
 ALL: tuple[type[Transform], ...] = (
     NodeLtsTag,  # choose the tag first ...
     PinDigest,  # ... then pin what it points to
     SecretMounts,  # before the install rewrite: the install RUN gets its secret mount first
     MultiStage,  # split after FROM and the install are final; the passes below harden the production stage
+    SlimRuntime,  # after the split, on the production stage; before init-process picks apt-get or apk
     ProductionDeps,
     NodeEnv,
     InitProcess,  # adds ENTRYPOINT/CMD in exec form itself, before exec-form looks
