@@ -432,8 +432,10 @@ class SlimRuntime(Transform):
                 continue
             text, where = _script_text(word, stage, ctx)
             if text is None:
-                if word.rsplit("/", 1)[-1] == "docker-entrypoint.sh" and variant == "slim":
-                    continue  # the official image's own entrypoint; the slim image has it too
+                official = word.rsplit("/", 1)[-1] == "docker-entrypoint.sh" and not any(
+                    i.keyword in ("COPY", "ADD") and "docker-entrypoint.sh" in i.logical for i in stage.instructions)
+                if official and variant == "slim":
+                    continue  # the official image's own entrypoint (not replaced here); the slim image has it too
                 out.append(f"the command runs `{word}`, a script not readable from the build context, so the "
                            "programs it uses are unknown")
                 continue

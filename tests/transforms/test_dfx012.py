@@ -122,3 +122,13 @@ def test_order_after_the_split_and_before_the_init():
     codes = [t.code for t in ALL]
     assert codes.index("DFX010") < codes.index("DFX012") < codes.index("DFX007")
     assert all(codes.index(c) < codes.index("DFX012") for c in SlimRuntime.after)
+
+
+def test_official_entrypoint_is_known_but_a_copied_one_must_be_read():
+    official = BUILD + 'FROM node:22\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n'
+    out, _, _ = _run(official, _ctx())
+    assert "FROM node:22-slim\n" in out
+    copied = BUILD + ('FROM node:22\nCOPY --from=build /app/docker-entrypoint.sh /usr/local/bin/\n'
+                      'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n')
+    out, _, skips = _run(copied, _ctx())
+    assert out == copied and "not readable from the build context" in skips[0].reason
