@@ -60,6 +60,11 @@ github.com/docker-library/buildpack-deps ``debian/bookworm/{curl,scm,}/Dockerfil
 | ``unzip`` | unzip |
 | ``xz``, ``unxz`` | xz-utils |
 | ``convert``, ``identify``, ``magick``, ``mogrify`` | imagemagick |
+| ``update-ca-certificates`` | ca-certificates (``-curl``; the slim image purges it after downloading Node.js) |
+
+Without ca-certificates the slim image has no ``/etc/ssl/certs``: Node.js's own bundled CA list
+still works, but a stage that points Node.js or OpenSSL at the system store (``--use-openssl-ca``,
+``--use-system-ca``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, ``/etc/ssl/certs``) keeps the full image.
 
 Native modules that keep the full image, whoever installs them (checked 2026-11-29):
 
@@ -138,7 +143,7 @@ which have native code; the stage builds on another stage; the tag is not one of
 image's Debian tag forms (a custom or unknown tag); the ``FROM`` is pinned and no registry
 look-up can re-pin the new tag; or the build has a single stage.  Already slim, Alpine, Windows
 and non-``node`` images are left alone.  Alpine (by configuration only) also needs no native
-code at all, no ``apt``/``dpkg`` use and no ``bash``.
+code at all, no ``apt``/``dpkg`` use, no ``bash`` and no ``useradd``/``groupadd`` (shadow).
 
 ## Related codes
 none (hadolint and BuildKit checks do not look at image variants).
@@ -188,9 +193,12 @@ SLIM_MISSING_TOOLS: dict[str, str] = {
     **dict.fromkeys(("unzip",), "unzip"),
     **dict.fromkeys(("xz", "unxz"), "xz-utils"),
     **dict.fromkeys(("convert", "identify", "magick", "mogrify"), "imagemagick"),
+    **dict.fromkeys(("update-ca-certificates",), "ca-certificates"),
 }
 #: Programs Alpine's node image lacks on top of that (busybox has no bash; apk, not apt).
 ALPINE_MISSING_TOOLS: dict[str, str] = {"bash": "bash", "apt-get": "apt", "apt": "apt", "dpkg": "dpkg",
+                                        **dict.fromkeys(("useradd", "groupadd", "usermod", "userdel", "groupdel"),
+                                                        "shadow"),
                                         "aptitude": "aptitude"}
 
 #: Native modules that need system libraries beyond glibc and libstdc++ (see the docstring table).
@@ -233,6 +241,8 @@ _PREFIXES = frozenset({"exec", "command", "nohup", "env", "time", "nice", "sudo"
 _SPLIT_RE = re.compile(r"&&|\|\||[;|&()`\n]|\$\(")
 _ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SCRIPT_SUFFIXES = (".sh", ".bash")
+#: Signs that the system CA store (package ca-certificates) is used.
+_SYSTEM_CA_RE = re.compile(r"--use-openssl-ca|--use-system-ca|\bSSL_CERT_(?:FILE|DIR)\b|/etc/ssl/certs")
 _PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")  # the node image's PATH
 
 
@@ -396,6 +406,11 @@ class SlimRuntime(Transform):
             missing.update(ALPINE_MISSING_TOOLS)
         out: list[str] = []
         out += self._os_packages(stage, variant)
+        for ins in stage.instructions:
+            hit = _SYSTEM_CA_RE.search(ins.logical)
+            if hit and ins.keyword != "FROM":
+                out.append(f"{ins.keyword} on line {ins.line} uses the system CA store (`{hit.group(0)}`), and the "
+                           f"-{variant} image has no ca-certificates")
         used: dict[str, str] = {}  # program -> where
 
         def note(programs: Iterable[str], where: str) -> None:

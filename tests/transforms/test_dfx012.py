@@ -132,3 +132,14 @@ def test_official_entrypoint_is_known_but_a_copied_one_must_be_read():
                       'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n')
     out, _, skips = _run(copied, _ctx())
     assert out == copied and "not readable from the build context" in skips[0].reason
+
+
+def test_system_ca_store_and_shadow_tools():
+    text = BUILD + 'FROM node:22\nENV NODE_OPTIONS=--use-openssl-ca\nCMD ["node", "server.js"]\n'
+    out, _, skips = _run(text, _ctx())
+    assert out == text and "ca-certificates" in skips[0].reason
+    text = BUILD + 'FROM node:22\nRUN groupadd -r app && useradd -r -g app app\nUSER app\nCMD ["node", "server.js"]\n'
+    out, _, _ = _run(text, _ctx())
+    assert "FROM node:22-slim\n" in out
+    out, _, skips = _run(text, _ctx(config=Config(runtime_variant="alpine")))
+    assert out == text and "`groupadd`" in skips[0].reason
