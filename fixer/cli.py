@@ -65,7 +65,7 @@ transforms that fix those rules (see "dockerfix rules").
 \b
 Configuration: [tool.dockerfix] in pyproject.toml or a .dockerfix.toml, found
 by looking upward from each Dockerfile's folder (or --config PATH); keys:
-select, ignore, unsafe-fixes, user, platforms, registry-mirrors, cache-ttl.
+select, ignore, unsafe-fixes, user, platforms, registry-mirrors, cache-ttl, runtime-variant.
 Command-line flags override it (--ignore adds to the configured list).
 
 \b

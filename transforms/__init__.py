@@ -17,12 +17,13 @@ from .dfx008_graceful_shutdown import GracefulShutdown
 from .dfx009_secret_mounts import SecretMounts
 from .dfx010_multi_stage import MultiStage
 from .dfx011_dockerignore import Dockerignore
+from .dfx012_slim_runtime import SlimRuntime
 
 #: Every transform, by code (this order means nothing; codes are permanent).  A new transform is
 #: one more name here.
 REGISTERED: tuple[type[Transform], ...] = (
     ExecForm, PinDigest, NodeLtsTag, ProductionDeps, NodeEnv, NonRoot, InitProcess, GracefulShutdown,
-    SecretMounts, MultiStage, Dockerignore,
+    SecretMounts, MultiStage, Dockerignore, SlimRuntime,
 )
 #: The order the pipeline runs them in: a topological sort of each one's ``after``, ties by code.
 ALL: tuple[type[Transform], ...] = run_order(REGISTERED)

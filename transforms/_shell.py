@@ -122,3 +122,34 @@ def script_commands(body: str) -> list[list[str]]:
 def json_array(values: list[str] | tuple[str, ...]) -> str:
     """Exec-form text in Docker's documented style: ``["node", "server.js"]``."""
     return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
+
+
+SHELLS = frozenset({"sh", "bash", "dash"})
+_PREFIXES = frozenset({"exec", "command", "nohup", "env", "time", "nice", "sudo", "xargs", "then", "do", "else",
+                       "elif", "if", "while", "until", "!", "{", "(", "timeout"})
+_SPLIT_RE = re.compile(r"&&|\|\||[;|&()`\n]|\$\(")
+
+
+def programs_in(text: str) -> list[str]:
+    """The programs a piece of shell text runs: the first word of each simple command (after
+    ``VAR=x`` assignments and ``exec``/``env``/``sudo``-style prefixes), by basename.  Comment
+    lines are left out; a word-level approximation, never used to rewrite anything."""
+    out: list[str] = []
+    lines = [ln for ln in text.replace("\\\n", " ").splitlines() if not ln.lstrip().startswith("#")]
+    for part in _SPLIT_RE.split("\n".join(lines)):
+        words = [w.strip("'\"") for w in part.split()]
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if not w or ASSIGNMENT_RE.match(w) or w.startswith("-") or w in _PREFIXES or w.isdigit():
+                i += 1
+                continue
+            if w in ("gosu", "su-exec", "chroot"):  # followed by a user (or a root folder)
+                i += 2
+                continue
+            prog = w.rsplit("/", 1)[-1]
+            out.append(prog)
+            if prog in SHELLS and i + 2 < len(words) and words[i + 1] == "-c":
+                out += programs_in(" ".join(words[i + 2:]))
+            break
+    return out

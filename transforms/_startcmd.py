@@ -6,7 +6,7 @@ from __future__ import annotations
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 
-from ._shell import plain_words, shell_reason
+from ._shell import SHELLS, plain_words, programs_in, shell_reason
 
 #: Programs that already are an init, by the basename of the first argv word.
 INITS = frozenset({"dumb-init", "tini", "tini-static", "docker-init", "catatonit", "init", "s6-svscan"})
@@ -126,3 +126,15 @@ def node_entry_file(argv: list[str] | tuple[str, ...]) -> str | None:
             continue
         return a
     return None
+
+
+def argv_programs(argv: list[str]) -> list[str]:
+    """Programs an exec-form argv runs (``sh -c "..."`` looked into)."""
+    while is_init(argv):
+        argv = strip_init(argv)
+    if not argv:
+        return []
+    prog = argv[0].rsplit("/", 1)[-1]
+    if prog in SHELLS and len(argv) > 2 and argv[1] == "-c":
+        return [prog] + programs_in(argv[2])
+    return programs_in(" ".join(argv))

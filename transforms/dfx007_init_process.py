@@ -108,6 +108,7 @@ class InitProcess(Transform):
     related = ()
     after = (
         "DFX010",  # hardens the production stage the split made
+        "DFX012",  # picks apt-get or apk for the variant the production stage ends on
     )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
