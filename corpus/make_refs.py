@@ -90,6 +90,11 @@ def main() -> None:
     fetched = json.loads((raw / "fetched.json").read_text())
     ctxs = json.loads((raw / "context.json").read_text()) if (raw / "context.json").exists() else {}
     excerpt = {(c["repo"], c["path"]): c["text"] for c in cands}
+    for (repo, path), text in excerpt.items():  # texts known only from search excerpts go to the cache too
+        target = Path(args.cache) / repo.replace("/", "__") / path
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
 
     dockerfiles: dict[tuple[str, str], dict] = {}
     for key, meta in fetched.items():

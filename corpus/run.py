@@ -230,8 +230,8 @@ def run_one(ref: dict, facts: dict, args, dfx: list[str], hadolint: str | None) 
         if changed:
             chunks = [p_diff.stdout] if p_diff.stdout.strip() else []
             for k in changed:
-                if k == ref["path"] and chunks:
-                    continue
+                if chunks and f"b/{k}" in chunks[0]:
+                    continue  # already in dockerfix's own diff
                 a = before.get(k, b"").decode("utf-8", "replace").splitlines(keepends=True)
                 b = after.get(k, b"").decode("utf-8", "replace").splitlines(keepends=True)
                 chunks.append("".join(difflib.unified_diff(a, b, f"a/{k}", f"b/{k}")))
