@@ -101,8 +101,11 @@ def main() -> None:
         pkg = None
         if ref.get("package_json") and (rc / ref["package_json"]).exists():
             pkg = json.loads((rc / ref["package_json"]).read_text())
-        minus = [l[1:] for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
-        plus = [l[1:] for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+        sections = re.split(r"(?m)^(?=--- )", diff)
+        dsec = "\n".join(s for s in sections if s.startswith(f"--- a/{rec['path']}") or s.startswith("--- /dev/null\n+++ b/" + rec['path']))
+        other = [s.split("\n", 2)[1][4:] for s in sections[1:] if s not in dsec]
+        minus = [l[1:] for l in dsec.splitlines() if l.startswith("-") and not l.startswith("---")]
+        plus = [l[1:] for l in dsec.splitlines() if l.startswith("+") and not l.startswith("+++")]
         fixed = orig
         for l in minus:
             fixed = fixed.replace(l + "\n", "", 1) if (l + "\n") in fixed else fixed
@@ -113,7 +116,9 @@ def main() -> None:
             print("  !", fl)
         if pkg:
             print("  scripts:", json.dumps(pkg.get("scripts", {}))[:300])
-        body = [l for l in diff.splitlines() if l.startswith(("+", "-")) and not l.startswith(("+++", "---"))
+        if other:
+            print("  other files written:", ", ".join(other))
+        body = [l for l in dsec.splitlines() if l.startswith(("+", "-")) and not l.startswith(("+++", "---"))
                 and "dockerignore" not in l and not re.match(r"^\+(node_modules|npm-debug|yarn-|\.git$|\.env|\.npmrc|Dockerfile\*|\.dockerignore|coverage|\.nyc_output|# Added by dockerfix)", l)]
         print("\n".join(body))
         print()
