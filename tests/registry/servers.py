@@ -329,3 +329,54 @@ class FakeRegistry:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class HangServer:
+    """Accepts TCP connections and never answers (a stalled mirror or proxy).
+
+    ``accepted`` counts connections; each is held open, unread, until :meth:`stop`.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._conns: list[socket.socket] = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _loop(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._conns.append(conn)
+
+    def stop(self) -> None:
+        self._stop = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() (see ResetServer.stop)
+        except OSError:
+            pass
+        self._thread.join(5)
+        self.sock.close()
+        for conn in self._conns:
+            conn.close()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connections are refused)."""
+    return free_port()

@@ -94,8 +94,9 @@ def test_every_fault_is_a_skip_with_a_reason_and_the_file_is_whole(tmp_path, env
     target_open.serve_manifest("library/node", "redirect-ok", index_body("redirect-ok"), OCI_INDEX)
     for method, path in (("HEAD", head + "redirect-ok"), ("GET", head + good["redirect-ok"])):
         origin.add(method, path, Reply(307, {"Location": f"{target_open.base_url}{path}"}))
-    # faults
-    origin.add("HEAD", head + "hang", Reply(200, {"Docker-Content-Digest": sha(b"x")}, delay=4))
+    # faults (a timeout marks its host down for the run, so the hanging one has a host of its own)
+    slow = servers()
+    slow.add("HEAD", head + "hang", Reply(200, {"Docker-Content-Digest": sha(b"x")}, delay=4))
     origin.add("HEAD", head + "unavailable", Reply(503))
     origin.add("HEAD", head + "ratelimited", Reply(429, {"Retry-After": "1"}))
     origin.serve_manifest("library/node", "badjson", b'{"schemaVersion": 2, "manifests": [', OCI_INDEX)
@@ -107,10 +108,11 @@ def test_every_fault_is_a_skip_with_a_reason_and_the_file_is_whole(tmp_path, env
     STATS["network: faults injected (CLI)"] += len(FAULTS) + 1 + 2  # + reset, + 429-then-ok, redirect-ok
 
     env.setenv("DOCKERFIX_REGISTRY_MIRROR",
-               f"docker.io={origin.base_url},reset.example={reset.base_url}")
+               f"docker.io={origin.base_url},reset.example={reset.base_url},slow.example={slow.base_url}")
     env.setenv("DOCKERFIX_REGISTRY_AUTH", f"{origin.host}={USER}:{PASSWORD}")
 
-    lines = [f"FROM node:{t} AS s{i}" for i, t in enumerate(["22", "20-alpine", "slow-ratelimit", "redirect-ok", *FAULTS])]
+    lines = [f"FROM {'slow.example/library/' if t == 'hang' else ''}node:{t} AS s{i}"
+             for i, t in enumerate(["22", "20-alpine", "slow-ratelimit", "redirect-ok", *FAULTS])]
     lines.append("FROM reset.example/app:1 AS reset")
     lines.append('CMD ["node", "server.js"]')
     text = "\r\n".join(lines) + "\r\n"  # CRLF must survive
