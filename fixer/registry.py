@@ -56,10 +56,8 @@ from __future__ import annotations
 import base64
 import email.utils
 import hashlib
-import ipaddress
 import json
 import logging
-import os
 import random
 import re
 import threading
@@ -73,6 +71,7 @@ import httpx
 from .cache import DigestCache
 from .credentials import CredentialError, Credentials, CredentialsLookup, CredentialStore, canonical_host
 from .imageref import ImageRef, is_valid_digest
+from .mirrors import MIRROR_ENV, is_loopback, mirrors_from_env, normalise_base_url, parse_mirrors
 
 __all__ = [
     "ACCEPT",
@@ -101,7 +100,6 @@ ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 DOCKER_HUB_API = "https://registry-1.docker.io"
-MIRROR_ENV = "DOCKERFIX_REGISTRY_MIRROR"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit for manifests
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 MAX_TOKEN_BYTES = 1024 * 1024
@@ -161,9 +159,10 @@ class NetworkGuard:
       host (``host[:port]``, a token server or redirect target included), that host is *down* for
       the rest of the run: every later request to it fails at once with :class:`HostSkipped`, and
       the failed request is not retried.  ``on_trip(host, reason)`` is called once per host.
-    * **Deadline**: ``deadline`` seconds of network work for the run, counted from the first
-      request.  Each request's timeouts are cut to the time left; once it has passed, requests
-      fail at once with :class:`DeadlineExceeded`; ``on_deadline(seconds)`` is called once.
+    * **Deadline**: ``deadline`` seconds of network work for the run: the clock runs while at
+      least one look-up is under way (not while the run does other work between look-ups).
+      Each request's timeouts are cut to the time left; once it has passed, requests fail at
+      once with :class:`DeadlineExceeded`; ``on_deadline(seconds)`` is called once.
 
     Thread-safe.  A client without an explicit guard gets its own (no deadline).
     """
@@ -175,25 +174,38 @@ class NetworkGuard:
         self.on_trip = on_trip
         self.on_deadline = on_deadline
         self._clock = clock
-        self._start: float | None = None
+        self._spent = 0.0
+        self._active = 0
+        self._since = 0.0
         self._down: dict[str, str] = {}
         self._expired_reported = False
         self._lock = threading.Lock()
 
     # -- deadline ----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the deadline clock (the first request does it if nobody did)."""
+    def enter(self) -> None:
+        """A look-up starts: the deadline clock runs while any look-up is under way."""
         with self._lock:
-            if self._start is None:
-                self._start = self._clock()
+            if self._active == 0:
+                self._since = self._clock()
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self._spent += self._clock() - self._since
+
+    def spent(self) -> float:
+        """Seconds of network work so far (time with at least one look-up under way)."""
+        with self._lock:
+            return self._spent + (self._clock() - self._since if self._active else 0.0)
 
     def remaining(self) -> float | None:
-        """Seconds left before the deadline (``None``: no deadline; the clock starts if needed)."""
+        """Seconds left before the deadline (``None``: no deadline)."""
         if self.deadline is None:
             return None
-        self.start()
-        return self.deadline - (self._clock() - self._start)  # type: ignore[operator]
+        return self.deadline - self.spent()
 
     def expired(self) -> bool:
         left = self.remaining()
@@ -290,52 +302,8 @@ class Resolution:
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _normalise_base_url(url: str) -> str:
-    parsed = httpx.URL(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"registry URL {url!r} must be http(s)://host[:port]")
-    if parsed.userinfo:
-        raise ValueError(
-            "registry URL must not contain credentials; use DOCKERFIX_REGISTRY_AUTH or docker login"
-        )
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
-        raise ValueError(f"plain http is only allowed for loopback registries, not {parsed.host}")
-    if parsed.path not in ("", "/") or parsed.query:
-        raise ValueError(f"registry URL {url!r} must not have a path or query")
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
-
-
-def parse_mirrors(text: str) -> dict[str, str]:
-    """Parse ``docker.io=http://127.0.0.1:5000[,ghcr.io=https://mirror.example]``.
-
-    Keys are registry domains (Docker Hub aliases fold to ``docker.io``); values are base URLs.
-    Raises ``ValueError`` for a malformed entry or a URL that is not allowed.
-    """
-    out: dict[str, str] = {}
-    for entry in re.split(r"[,\s]+", text.strip()):
-        if not entry:
-            continue
-        domain, eq, url = entry.partition("=")
-        if not eq or not domain or not url:
-            raise ValueError(f"{MIRROR_ENV}: entry {entry!r} is not domain=url")
-        out[canonical_host(domain)] = _normalise_base_url(url)
-    return out
-
-
-def mirrors_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The mirror mapping from ``DOCKERFIX_REGISTRY_MIRROR`` (empty when unset)."""
-    env = os.environ if env is None else env
-    return parse_mirrors(env.get(MIRROR_ENV, ""))
+_is_loopback = is_loopback
+_normalise_base_url = normalise_base_url
 
 
 _CHALLENGE_TOKEN = re.compile(
@@ -927,10 +895,13 @@ class RegistryClient:
             raise ResolveError("offline: digest look-up skipped", reference=reference)
         if ref.is_scratch:
             raise ResolveError("scratch is not a registry image; nothing to resolve", reference=reference)
+        self.guard.enter()
         try:
             return self._resolve_online(ref, platforms, reference)
         except ResolveError as exc:
             raise type(exc)(self._redact(exc.message), reference=reference, status=exc.status) from None
+        finally:
+            self.guard.leave()
 
     def _resolve_online(self, ref: ImageRef, platforms: tuple[str, ...], reference: str) -> Resolution:
         base = self.base_url(ref.domain)
