@@ -114,7 +114,7 @@ class UsageError(Exception):
     """A problem with the invocation or configuration as a whole: exit 2 before any file runs."""
 
 
-def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestResolver | None":
+def make_resolver(config: "Config", offline: bool, refresh: bool, network=None) -> "DigestResolver | None":
     """The registry resolver for digest pinning (``Context.resolver``): None when ``offline``;
     otherwise a per-run memo over the registry client, which reads ``config.registry_mirrors`` and
     ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
@@ -123,7 +123,7 @@ def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestReso
         return None
     from .resolving import RunResolver
 
-    return RunResolver(config, refresh=refresh)
+    return RunResolver(config, refresh=refresh, network=network)  # network: the run's NetworkSession
 
 
 def _split_codes(values: Optional[list[str]]) -> list[str]:
@@ -179,6 +179,7 @@ class _Runner:
         self._node_table = None
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
+        self._network = None  # the run's NetworkSession (circuit breaker, deadline, warnings)
         self.any_unsafe = False
         self.stderr_color = self._stderr_color()
 
@@ -229,7 +230,11 @@ class _Runner:
         """One resolver per configuration for the whole run, so each reference is looked up once."""
         key = config.source or "<default>"
         if key not in self._resolvers:
-            self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
+            if self._network is None and not self.offline:
+                from .resolving import NetworkSession
+
+                self._network = NetworkSession(quiet=self.quiet)
+            self._resolvers[key] = make_resolver(config, self.offline, self.refresh, self._network)
         return self._resolvers[key]
 
     def prefetch(self, targets) -> None:
@@ -258,12 +263,16 @@ class _Runner:
             refs = groups.setdefault(id(config), (config, {}))[1]
             for ref in references_in([text]):  # keep the references, not every file's text
                 refs.setdefault(ref.canonical, ref)
+        from .config import ConfigError
+        from .resolving import prefetch_all
+
+        try:  # network settings are checked here, before any network use
+            jobs = [(self.resolver_for(c), list(refs.values())) for c, refs in groups.values() if refs]
+        except (ConfigError, UsageError):
+            return  # reported (exit 2) when the first file asks for its resolver
         if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
             self.node_releases()  # settled once here, before any worker process forks
-        for config, refs in groups.values():
-            resolver = self.resolver_for(config) if refs else None
-            if resolver is not None:
-                resolver.prefetch(list(refs.values()), config.platforms)
+        prefetch_all(jobs)  # all configurations at once: one look-up per distinct reference, concurrently
 
     def node_releases(self):
         """The Node.js release table for this run: bundled when --offline, else refreshed from the

@@ -244,13 +244,17 @@ class FakeRegistry:
     ``add(method, path, *replies)``: answers are used in order, the last one repeats.
     ``require_basic``: if set to ``(user, password)``, every request without that Basic header
     gets ``401`` with a Basic challenge (as distribution's htpasswd auth does).
-    ``log`` records ``(method, path, headers)`` for every request.
+    ``log`` records ``(method, path, headers)`` for every request; ``spans`` the
+    ``(start, end)`` monotonic times of each answer and ``max_in_flight`` the most requests
+    answered at the same time (to check that look-ups really overlap).
     """
 
     def __init__(self, require_basic: tuple[str, str] | None = None):
         self.routes: dict[tuple[str, str], list[Reply]] = {}
         self.log: list[tuple[str, str, dict[str, str]]] = []
         self.require_basic = require_basic
+        self.spans: list[tuple[float, float]] = []
+        self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
         fake = self
 
@@ -259,6 +263,18 @@ class FakeRegistry:
                 pass
 
             def _answer(self):
+                start = time.monotonic()
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._reply()
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+                        fake.spans.append((start, time.monotonic()))
+
+            def _reply(self):
                 path = urllib.parse.urlsplit(self.path).path
                 with fake._lock:
                     fake.log.append((self.command, path, dict(self.headers.items())))
