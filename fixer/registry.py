@@ -140,16 +140,17 @@ def _host_of(url: httpx.URL) -> str:
     return url.netloc.decode("ascii")
 
 
-def _connect_reason(exc: Exception) -> str:
-    """A short reason for a connect failure: name resolution, refused, or the error itself."""
+def _connect_reason(exc: Exception) -> tuple[str, str]:
+    """(what the host did, in the past tense, for the breaker; the detail for the first error)."""
     text = str(exc)
     low = text.lower()
     if any(s in low for s in ("name or service not known", "name resolution", "nodename nor servname",
                               "no address associated", "getaddrinfo failed", "errno -2", "errno -3", "errno -5")):
-        return "its name does not resolve (DNS)"
+        return "did not resolve (DNS)", "its name does not resolve (DNS)"
     if "refused" in low:
-        return "refused the connection"
-    return f"could not be reached ({type(exc).__name__}: {text})" if text else f"could not be reached ({type(exc).__name__})"
+        return "refused the connection", "connection refused"
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"could not be reached ({detail})", detail
 
 
 class NetworkGuard:
@@ -218,7 +219,7 @@ class NetworkGuard:
                 self._expired_reported = report = True
         if report and self.on_deadline is not None:
             self.on_deadline(self.deadline)
-        return DeadlineExceeded(f"the run's network deadline of {self.deadline:g}s passed before {what} was looked up")
+        return DeadlineExceeded(f"{what}: the run's network deadline of {self.deadline:g}s passed")
 
     # -- breaker -----------------------------------------------------------------------------
 
@@ -252,7 +253,7 @@ class NetworkGuard:
         if left is None:
             return
         if left <= 0:
-            raise self.deadline_error(f"{request.method} {host}")
+            raise self.deadline_error(f"{host} not contacted")
         timeouts = dict(request.extensions.get("timeout") or {})
         for key in ("connect", "read", "write", "pool"):
             value = timeouts.get(key)
@@ -763,25 +764,28 @@ class RegistryClient:
                     response.close()
             except HostSkipped as exc:
                 raise HostSkipped(f"registry {registry} not contacted for {what}: {exc}") from None
+            except DeadlineExceeded:
+                raise DeadlineExceeded(f"registry {registry} not contacted for {what}: the run's network "
+                                       f"deadline of {self.guard.deadline:g}s passed") from None
             except ResolveError:
                 raise
             except httpx.PoolTimeout:
                 if self.guard.expired():
-                    raise self.guard.deadline_error(what) from None
+                    raise self.guard.deadline_error(f"registry {registry} did not answer for {what} in time") from None
                 if attempt >= self.retries:
                     raise ResolveError(f"registry {registry}: no free connection within {self.timeout:g}s for {what}") from None
                 delay = self._retry_delay(attempt, None)
                 last = f"registry {registry}: no free connection for {what}"
             except (httpx.TimeoutException, httpx.ConnectError) as exc:
                 if self.guard.expired():  # the timeout was cut short by the deadline: not the host's fault
-                    raise self.guard.deadline_error(what) from None
+                    raise self.guard.deadline_error(f"registry {registry} did not answer for {what} in time") from None
                 host = _host_of(exc.request.url) if _has_request(exc) else _host_of(httpx.URL(url))
                 if isinstance(exc, httpx.TimeoutException):
                     reason = f"timed out after {self.timeout:g}s"
                     message = f"registry {registry} timed out after {self.timeout:g}s for {what}"
                 else:
-                    reason = _connect_reason(exc)
-                    message = f"cannot reach registry {registry} for {what}: {reason}"
+                    reason, detail = _connect_reason(exc)
+                    message = f"cannot reach registry {registry} for {what}: {detail}"
                 if host != _host_of(httpx.URL(url)):
                     message += f" (at {host})"
                 self.guard.trip(host, reason)
@@ -799,7 +803,7 @@ class RegistryClient:
             attempt += 1
             left = self.guard.remaining()
             if left is not None and delay >= left:
-                self.guard.deadline_error(what)  # reported once for the run
+                self.guard.deadline_error(what)  # the warning, once per run
                 raise DeadlineExceeded(f"{last}; no time left to retry before the run's network deadline of {self.guard.deadline:g}s")
             time.sleep(delay)
 

@@ -90,6 +90,8 @@ class NetworkSession:
         self._lock = threading.RLock()
         self._out_lock = threading.Lock()
         self._hinted = False
+        self._prefetching = False
+        self._hint_pending = False
         self._progress_shown = False
 
     # -- output --------------------------------------------------------------------------------
@@ -120,6 +122,9 @@ class NetworkSession:
     def _hint(self) -> None:
         with self._out_lock:
             if self._hinted or self.quiet:
+                return
+            if self._prefetching:  # after the warnings of the prefetch, not among them
+                self._hint_pending = True
                 return
             self._hinted = True
         self.say(HINT)
@@ -206,6 +211,7 @@ class NetworkSession:
         progress = threading.Thread(target=self._progress, args=(stop, done, total), daemon=True,
                                     name="dockerfix-progress")
         progress.start()
+        self._prefetching = True
         try:
             if len(work) == 1:
                 run(next(iter(work.values())))
@@ -215,6 +221,10 @@ class NetworkSession:
         finally:
             stop.set()
             progress.join()
+            self._prefetching = False
+            if self._hint_pending:
+                self._hint_pending = False
+                self._hint()
 
     def _progress(self, stop: threading.Event, done: list[int], total: int) -> None:
         if self.quiet or not self._is_tty() or stop.wait(PROGRESS_AFTER):

@@ -179,7 +179,7 @@ def test_connection_refused(fake_registry):
     host = srv.host
     srv.stop()
     with client(retries=1) as c:
-        with pytest.raises(ResolveError, match=f"cannot reach registry {host} for library/node:22: refused the connection"):
+        with pytest.raises(ResolveError, match=f"cannot reach registry {host} for library/node:22: connection refused"):
             c.resolve(parse(f"{host}/library/node:22"))
 
 
