@@ -20,9 +20,13 @@ What it does (``/work/shared/reference/protocols.md`` §2–§3, DESIGN.md §4):
   Credentials are never sent to another origin on a redirect, a 401 that comes from another
   origin after a redirect is not answered with credentials, and credentials only travel in
   clear text to loopback hosts.
-* Retries with exponential backoff on 429, 5xx and connection errors / timeouts, honouring
+* Retries with exponential backoff on 429, 5xx and connection resets, honouring
   ``Retry-After`` (capped); errors are :class:`ResolveError` with a clear message that never
   contains a credential or a token.
+* A connect failure (DNS, refused, unreachable) or a timeout is never retried: it trips the
+  per-host circuit breaker of the run's :class:`NetworkGuard`, and the rest of that host's
+  look-ups fail at once (:class:`HostSkipped`).  The guard's optional total deadline cuts
+  request timeouts to the time left and then skips the rest (:class:`DeadlineExceeded`).
 * An optional :class:`~dockerfix.fixer.cache.DigestCache`: tag → digest entries expire (TTL);
   digest → contents entries are content-addressed and never stale.
 
@@ -41,7 +45,8 @@ HTTP requests per reference, cold cache (anonymous registry, first contact with 
     warm cache                       0
     tag entry expired, digest known  1   (HEAD only: the contents of a digest never change)
 
-Retries add one request per retry. ``RegistryClient.request_count`` counts every request sent
+Retries add one request per retry (never after a connect failure or a timeout: a host that
+fails that way costs one attempt per run). ``RegistryClient.request_count`` counts every request sent
 (token requests, redirects and retries included). HEAD requests do not count towards Docker
 Hub's pull limit; each GET of a manifest does.
 
