@@ -227,14 +227,16 @@ class NetworkSession:
                 self._hint()
 
     def _progress(self, stop: threading.Event, done: list[int], total: int) -> None:
-        if self.quiet or not self._is_tty() or stop.wait(PROGRESS_AFTER):
+        if self.quiet or not self._is_tty() or self.env.get("TERM") == "dumb" or stop.wait(PROGRESS_AFTER):
             return
         t0 = time.monotonic() - PROGRESS_AFTER
+        last = ""
         while True:
+            line = f"dockerfix: looking up image digests {done[0]}/{total} ({time.monotonic() - t0:.0f}s)"
             with self._out_lock:
-                self._write(f"\r\033[Kdockerfix: looking up image digests {done[0]}/{total} "
-                            f"({time.monotonic() - t0:.0f}s)")
-                self._progress_shown = True
+                if line != last or not self._progress_shown:  # redraw only what changed
+                    self._write("\r\033[K" + line)
+                    self._progress_shown, last = True, line
             if stop.wait(0.25):
                 break
         with self._out_lock:

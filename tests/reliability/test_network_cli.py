@@ -369,6 +369,33 @@ def test_progress_line_only_on_a_terminal(tmp_path):
     assert text.endswith("\r\033[K") or text.endswith("\n")
 
 
+def test_quiet_keeps_the_warning_and_drops_progress_and_hint(tmp_path):
+    import io
+
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.imageref import parse
+    from dockerfix.fixer.resolving import NetworkSession, RunResolver
+    from registry.servers import HangServer
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    hang = HangServer()
+    try:
+        stream = Tty()
+        session = NetworkSession(stream=stream, quiet=True, deadline=1.3,
+                                 env={"DOCKERFIX_NO_CACHE": "1", "DOCKER_CONFIG": str(tmp_path)})
+        config = Config()
+        config.registry_mirrors = {"docker.io": hang.base_url}
+        RunResolver(config, network=session).prefetch([parse("node:22")])
+        session.close()
+    finally:
+        hang.stop()
+    assert stream.getvalue() == ("dockerfix: warning: the network deadline of 1.3s passed; the remaining image "
+                                 "look-ups are skipped (set DOCKERFIX_NETWORK_DEADLINE to allow more)\n")
+
+
 @pytest.mark.parametrize("setting,message", [
     ({"DOCKERFIX_REGISTRY_MIRROR": "docker.io=http://10.1.2.3:5000"},
      "plain http is only allowed for loopback registries, not 10.1.2.3 (use https://10.1.2.3:5000)"),
