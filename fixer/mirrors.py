@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from .credentials import canonical_host
@@ -82,7 +82,7 @@ def parse_mirrors(text: str, where: str = MIRROR_ENV) -> dict[str, str]:
     return _normalised(pairs, lambda _domain: where)
 
 
-def check_mirrors(mapping: Mapping[object, object], where: str) -> dict[str, str]:
+def check_mirrors(mapping: Mapping[Any, object], where: str) -> dict[str, str]:
     """Check a mapping from a config file (``registry-mirrors``): string keys and valid URLs."""
     pairs: list[tuple[str, str]] = []
     for domain, url in mapping.items():
