@@ -184,7 +184,7 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: lis
     from .session import Mode, Session, discover, split_codes
 
     session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
-                      unsafe_fixes=True if unsafe else None, offline=offline)
+                      unsafe_fixes=True if unsafe else None, offline=offline, stderr=sys.stderr, quiet=True)
     targets, _notes = discover([path])
     targets = [t for t in targets if not t.is_stdin]
     outcomes, errors = [], []

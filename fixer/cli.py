@@ -117,7 +117,8 @@ def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Co
 
     try:
         session = Session(mode=mode, keep_text=output_format is not OutputFormat.text,
-                          on_note=None if quiet else (lambda note: _err(f"dockerfix: note: {note}")), **options)
+                          on_note=None if quiet else (lambda note: _err(f"dockerfix: note: {note}")),
+                          stderr=sys.stderr, quiet=quiet, **options)  # network warnings, hint, progress
     except (UsageError, ConfigError) as e:
         _err(f"dockerfix: {e}")
         return EXIT_ERROR

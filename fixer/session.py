@@ -26,16 +26,17 @@ httpx) is imported only for an online look-up, the pipeline and context modules 
 
 from __future__ import annotations
 
+import io
 import os
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, TextIO, Union
 
 from .files import Source, Target, discover
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config, ConfigError
-    from .context import DigestResolver
+    from .resolving import NetworkSession, RunResolver
     from .report import Outcome
 
 
@@ -49,16 +50,20 @@ class UsageError(Exception):
     """A problem with the invocation or configuration as a whole: exit 2 before any file runs."""
 
 
-def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestResolver | None":
-    """The registry resolver for digest pinning (``Context.resolver``): None when ``offline``;
-    otherwise a per-run memo over the registry client, which reads ``config.registry_mirrors`` and
+def make_resolver(config: "Config", offline: bool, refresh: bool,
+                  network: "NetworkSession | None" = None) -> "RunResolver | None":
+    """The registry resolver for digest pinning: None when ``offline``; otherwise a per-run memo
+    over the registry client, which reads ``config.registry_mirrors`` and
     ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
-    The client (and httpx) is only created when a reference is actually looked up."""
+    ``network``: the run's :class:`~.resolving.NetworkSession` (circuit breaker, deadline,
+    warnings), shared by the resolvers of one run.  The network settings are checked here
+    (:class:`~.resolving.NetworkConfigError`, a ``ConfigError``); the client (and httpx) is only
+    created when a reference is actually looked up."""
     if offline:
         return None
     from .resolving import RunResolver
 
-    return RunResolver(config, refresh=refresh)
+    return RunResolver(config, refresh=refresh, network=network)
 
 
 
@@ -102,18 +107,26 @@ class Session:
     also renders the unified diff, ``write`` replaces the file atomically.  ``keep_text=False``
     drops each result's before/after text once processed (a text summary needs neither; memory
     stays flat over thousands of files).  ``on_note`` receives one-line notes for the user (the
-    session itself never prints).  Raises :class:`UsageError` for unknown codes."""
+    session itself never prints).  Raises :class:`UsageError` for unknown codes.
+
+    The network side of an online run is one :class:`~.resolving.NetworkSession` (``network``):
+    a per-host circuit breaker, a deadline for the run's look-ups, one warning per failed host.
+    Its warnings, its hint and (on a terminal) its progress line go to ``stderr`` when given (the
+    command line passes ``sys.stderr``), else nowhere (they stay in ``network.warnings``);
+    ``quiet`` drops the hint and the progress line, not the warnings."""
 
     def __init__(self, *, mode: Mode = Mode.check, select: Optional[list[str]] = None,
                  ignore: Sequence[str] = (), unsafe_fixes: Optional[bool] = None, offline: bool = False,
                  refresh: bool = False, config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
                  stdin_filename: Optional[str] = None, keep_text: bool = True,
-                 on_note: Optional[Callable[[str], None]] = None):
+                 on_note: Optional[Callable[[str], None]] = None, stderr: Optional[TextIO] = None,
+                 quiet: bool = False):
         from dockerfix.transforms import ALL
 
         self.mode, self.offline, self.refresh = Mode(mode), offline, refresh
         self.config_path, self.context_dir, self.stdin_filename = config_path, context_dir, stdin_filename
         self.keep_text, self.on_note = keep_text, on_note
+        self.stderr, self.quiet = stderr, quiet
         self.transform_classes = {t.code: t for t in ALL}
         self.known = {t.code: t.name for t in ALL}
         if select is not None and not select:
@@ -126,6 +139,7 @@ class Session:
         self._node_table = None
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
+        self.network: "NetworkSession | None" = None  # made with the first online resolver
         self._snapshots: dict[Path, object] = {}  # context folder -> its files, taken once a run
         self._sites: dict[Path, list] = {}  # repository root -> the builds its files describe
         self.any_unsafe = bool(unsafe_fixes)
@@ -172,7 +186,12 @@ class Session:
         """One resolver per configuration for the whole run, so each reference is looked up once."""
         key = config.source or "<default>"
         if key not in self._resolvers:
-            self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
+            if self.network is None and not self.offline:
+                from .resolving import NetworkSession
+
+                stream = self.stderr if self.stderr is not None else io.StringIO()  # the session never prints
+                self.network = NetworkSession(stream=stream, quiet=self.quiet)
+            self._resolvers[key] = make_resolver(config, self.offline, self.refresh, self.network)
         return self._resolvers[key]
 
     def prefetch(self, targets) -> None:
@@ -201,12 +220,16 @@ class Session:
             refs = groups.setdefault(id(config), (config, {}))[1]
             for ref in references_in([text]):  # keep the references, not every file's text
                 refs.setdefault(ref.canonical, ref)
+        from .config import ConfigError
+        from .resolving import prefetch_all
+
+        try:  # network settings are checked here, before any network use
+            jobs = [(self.resolver_for(c), list(refs.values())) for c, refs in groups.values() if refs]
+        except (ConfigError, UsageError):
+            return  # reported (exit 2) when the first file asks for its resolver
         if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
             self.node_releases()  # settled once here, before any worker process forks
-        for config, refs in groups.values():
-            resolver = self.resolver_for(config) if refs else None
-            if resolver is not None:
-                resolver.prefetch(list(refs.values()), config.platforms)
+        prefetch_all(jobs)  # all configurations at once: one look-up per distinct reference, concurrently
 
     def node_releases(self):
         """The Node.js release table for this run: bundled when --offline, else refreshed from the
