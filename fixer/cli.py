@@ -206,7 +206,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
            ignore: Optional[list[str]] = None, unsafe_fixes: Optional[bool] = None, offline: bool = False,
            refresh: bool = False, output_format: OutputFormat = OutputFormat.text,
            config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
-           stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False) -> int:
+           stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False,
+           update_pins: Optional[bool] = None) -> int:
     """Run the fix command with parsed options; returns the exit code."""
     modes = [m for m, on in ((Mode.check, check), (Mode.diff, diff), (Mode.write, write)) if on]
     if len(modes) > 1:
@@ -221,7 +222,7 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
                     unsafe_fixes=unsafe_fixes,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,
-                    exit_non_zero_on_fix=exit_non_zero_on_fix)
+                    exit_non_zero_on_fix=exit_non_zero_on_fix, update_pins=update_pins)
     except KeyboardInterrupt:
         _err("dockerfix: interrupted")
         return EXIT_INTERRUPTED
@@ -241,6 +242,8 @@ FAST_OPTIONS: dict[str, tuple] = {
     "--quiet": ("quiet", "flag"),
     "--unsafe-fixes": ("unsafe_fixes", "const", True),
     "--no-unsafe-fixes": ("unsafe_fixes", "const", False),
+    "--update-pins": ("update_pins", "const", True),
+    "--no-update-pins": ("update_pins", "const", False),
     "--select": ("select", "multi"),
     "--ignore": ("ignore", "multi"),
     "--format": ("output_format", "choice", OutputFormat),
@@ -330,6 +333,10 @@ def _build_app():
             "--ignore", metavar="CODE", help="Never these codes (repeatable or comma list).")] = None,
         unsafe_fixes: Annotated[Optional[bool], typer.Option(
             "--unsafe-fixes/--no-unsafe-fixes", help="Also apply unsafe fixes.", show_default=False)] = None,
+        update_pins: Annotated[Optional[bool], typer.Option(
+            "--update-pins/--no-update-pins", show_default=False,
+            help="Also refresh digests pinned beside a tag (name:tag@sha256:...) when the tag has moved "
+                 "(config: update-pins).")] = None,
         offline: Annotated[bool, typer.Option(
             "--offline", help="No registry look-ups (digest pinning is skipped).")] = False,
         refresh: Annotated[bool, typer.Option("--refresh", help="Bypass the digest cache.")] = False,
@@ -351,7 +358,7 @@ def _build_app():
             paths=paths, check=check, diff=diff, write=write, exit_non_zero_on_fix=exit_non_zero_on_fix,
             select=select, ignore=ignore, unsafe_fixes=unsafe_fixes, offline=offline, refresh=refresh,
             output_format=output_format, config_path=config_path, context_dir=context_dir,
-            stdin_filename=stdin_filename, color=color, quiet=quiet))
+            stdin_filename=stdin_filename, color=color, quiet=quiet, update_pins=update_pins))
 
     return app
 

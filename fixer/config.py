@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KNOWN_KEYS = {"select", "ignore", "unsafe-fixes", "user", "platforms", "registry-mirrors", "cache-ttl",
+KNOWN_KEYS = {"select", "ignore", "unsafe-fixes", "update-pins", "user", "platforms", "registry-mirrors", "cache-ttl",
               "runtime-variant", "runtime_variant"}
 
 
@@ -43,6 +43,7 @@ class Config:
     registry_mirrors: dict[str, str] = field(default_factory=dict)
     cache_ttl: int = 86400
     runtime_variant: str = "slim"  # DFX012's target variant: "slim" or "alpine"
+    update_pins: bool = False  # DFX002 also refreshes name:tag@digest pins whose tag has moved
     source: Path | None = None  # where it was read from
 
     @property
@@ -65,6 +66,10 @@ def parse_config(data: dict[str, Any], where: Path) -> Config:
         cfg.select = _codes(data["select"], "select", where)
     if "ignore" in data:
         cfg.ignore = _codes(data["ignore"], "ignore", where)
+    if "update-pins" in data:
+        if not isinstance(data["update-pins"], bool):
+            raise ConfigError(f"{where}: `update-pins` must be true or false")
+        cfg.update_pins = data["update-pins"]
     if "unsafe-fixes" in data:
         if not isinstance(data["unsafe-fixes"], bool):
             raise ConfigError(f"{where}: `unsafe-fixes` must be true or false")

@@ -118,7 +118,7 @@ class Session:
     def __init__(self, *, mode: Mode = Mode.check, select: Optional[list[str]] = None,
                  ignore: Sequence[str] = (), unsafe_fixes: Optional[bool] = None, offline: bool = False,
                  refresh: bool = False, config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
-                 stdin_filename: Optional[str] = None, keep_text: bool = True,
+                 stdin_filename: Optional[str] = None, keep_text: bool = True, update_pins: Optional[bool] = None,
                  on_note: Optional[Callable[[str], None]] = None, stderr: Optional[TextIO] = None,
                  quiet: bool = False):
         from dockerfix.transforms import ALL
@@ -134,6 +134,7 @@ class Session:
         self.cli_select = resolve_codes(select, "--select", self.known) if select else None
         self.cli_ignore = resolve_codes(list(ignore), "--ignore", self.known)
         self.cli_unsafe = unsafe_fixes
+        self.cli_update_pins = update_pins
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
         self._node_table = None
@@ -151,15 +152,23 @@ class Session:
         if self.config_path is not None:
             key = Path("<explicit>")
             if key not in self._configs:
-                self._configs[key] = load_config(self.config_path)  # ConfigError: whole run
+                self._configs[key] = self._with_cli(load_config(self.config_path))  # ConfigError: whole run
             return self._configs[key]
         folder = folder.resolve()
         if folder not in self._configs:
             try:
-                self._configs[folder] = load_config(start=folder, memo=self._config_memo)
+                self._configs[folder] = self._with_cli(load_config(start=folder, memo=self._config_memo))
             except Exception as e:  # ConfigError: reported for the files under that folder
                 self._configs[folder] = e
         return self._configs[folder]
+
+    def _with_cli(self, config):
+        """A folder's configuration with the command line's settings over it."""
+        if self.cli_update_pins is not None and config.update_pins != self.cli_update_pins:
+            import dataclasses
+
+            config = dataclasses.replace(config, update_pins=self.cli_update_pins)
+        return config
 
     def pipeline_for(self, config):
         from .edits import Applicability

@@ -123,6 +123,10 @@ class _Resolution:
     platforms: list = field(default_factory=lambda: ["linux/amd64", "linux/arm64"])
     missing_platforms: list = field(default_factory=list)
     children: dict = field(default_factory=dict)
+    created: str | None = None
+
+    def child_for(self, platform: str) -> str | None:
+        return self.children.get(platform)
 
 
 class DictResolver:
@@ -142,12 +146,16 @@ class DictResolver:
     def resolve(self, ref, platforms):
         from dockerfix.fixer.registry import ResolveError
 
-        answer = self.table.get(ref.format(digest=False))
+        # a tag is looked up by name:tag, a pinned image (no tag) by name@sha256:...
+        key = ref.format() if ref.tag is None and ref.digest else ref.format(digest=False)
+        answer = self.table.get(key)
         if answer is None:
-            raise ResolveError(f"manifest unknown: {ref.format(digest=False)}")
+            raise ResolveError(f"manifest unknown: {key}")
         if isinstance(answer, str):
             if answer.startswith("error:"):
                 raise ResolveError(answer[6:].strip())
             return _Resolution(answer)
         return _Resolution(answer["digest"], missing_platforms=answer.get("missing", []),
-                           kind=answer.get("kind", "index"))
+                           kind=answer.get("kind", "index"), created=answer.get("created"),
+                           platforms=answer.get("platforms", ["linux/amd64", "linux/arm64"]),
+                           children=answer.get("children", {}))
