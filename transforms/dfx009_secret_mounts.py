@@ -9,16 +9,34 @@ supported ones so the token never reaches a layer, the image history or the fina
 * an ``.npmrc`` written by ``echo``/``printf`` (``RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}"
   > .npmrc``, ``>>`` appends included), usually fed by a secret-named ``ARG``/``ENV``.
 
-The rewrite: every ``RUN`` between the ``.npmrc`` appearing and its removal that runs npm, npx,
-yarn, pnpm or bun gets ``--mount=type=secret,id=npmrc,target=<path>``, where ``<path>`` is where
-the ``.npmrc`` used to be (``<WORKDIR>/.npmrc``; ``/root/.npmrc`` - the user config npm reads in
-any directory - when the stage has no ``WORKDIR``; ``uid=1000`` is added when the ``RUN`` runs
-as ``node``).  The ``COPY`` of the ``.npmrc`` goes (or just its source word), the ``echo``/``printf``
-and ``rm`` commands go (``cmd && `` out of a chain, or the whole ``RUN`` when nothing else is
-left), and so do the ``ARG``/``ENV`` lines whose only use was the removed ``echo``.  The fix's
-notes give the build command: ``docker build --secret id=npmrc,src=$HOME/.npmrc .``, plus the
-Docker Compose (``build: secrets:``) and GitHub Actions (``docker/build-push-action`` ``secrets:``)
-equivalents.
+The rewrite depends on how the token arrives:
+
+* **token form**, when a build argument (``ARG NPM_TOKEN``, perhaps through ``ENV``) feeds an
+  ``.npmrc`` that is written, used and removed in one ``RUN``: that ``RUN`` keeps writing the same
+  file (registry host, ``@scope:registry=`` lines, ``always-auth``: the settings keep their
+  meaning) but reads the token from a secret, ``$(cat /run/secrets/npm_token)``, mounted with
+  ``--mount=type=secret,id=npm_token,required=true``; the ``ARG``/``ENV`` lines go.  The secret
+  holds exactly what the build argument held, so the commands that build the image change
+  mechanically: ``--build-arg NPM_TOKEN=...`` becomes ``--secret id=npm_token,env=NPM_TOKEN``.
+  The fix records the mapping (build argument -> secret id) so that ``dockerfix`` rewrites those
+  call sites (compose files, GitHub workflows, Makefiles, scripts, ``package.json`` scripts; see
+  ``fixer/callsites.py``) in the same run.
+* **file form**, otherwise: every ``RUN`` between the ``.npmrc`` appearing and its removal that
+  runs npm, npx, yarn, pnpm or bun gets ``--mount=type=secret,id=npmrc,target=<path>,required=true``,
+  where ``<path>`` is where the ``.npmrc`` used to be (``<WORKDIR>/.npmrc``; ``/root/.npmrc`` - the
+  user config npm reads in any directory - when the stage has no ``WORKDIR``; ``uid=1000`` is added
+  when the ``RUN`` runs as ``node``).  The ``COPY`` of the ``.npmrc`` goes (or just its source
+  word), the ``echo``/``printf`` and ``rm`` commands go (``cmd && `` out of a chain, or the whole
+  ``RUN`` when nothing else is left), and so do the ``ARG``/``ENV`` lines whose only use was the
+  removed ``echo``.  The secret is the whole file: its content is what the Dockerfile wrote or
+  copied (the notes show it, tokens masked).  When a later ``COPY .`` would now take a copied
+  ``.npmrc`` from the build context, ``.npmrc`` is added to ``.dockerignore`` (DFX011 reads the
+  file and does not add it twice).
+
+Mounts are ``required=true``: a build that does not pass the secret fails at once instead of
+installing without credentials (or installing a public package of the same name).  The notes give
+the build command, the Docker Compose (``build: secrets:``) and GitHub Actions equivalents, with
+the project's own registry host and scope lines (never the public registry by default).
 
 Any other ``ARG``/``ENV`` whose name looks like a secret (BuildKit's ``SecretsUsedInArgOrEnv``
 word list: a ``_``-separated word ``apikey``, ``auth``, ``credential(s)``, ``key``, ``password``,
@@ -43,23 +61,37 @@ The secret is the whole ``.npmrc``, which also carries registry URLs and scopes.
 ## Example
 ```diff
  FROM node:22-slim
+-ARG NPM_TOKEN
+ WORKDIR /app
+ COPY package.json package-lock.json ./
+-RUN echo "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}" > .npmrc && \\
++RUN --mount=type=secret,id=npm_token,required=true echo "//npm.pkg.github.com/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
+     npm ci --omit=dev && rm -f .npmrc
+ COPY . .
+ CMD ["node", "server.js"]
+```
+Build with ``NPM_TOKEN=... docker build --secret id=npm_token,env=NPM_TOKEN .``.  A copied
+``.npmrc`` becomes the whole-file secret:
+```diff
+ FROM node:22-slim
  WORKDIR /app
 -COPY .npmrc package.json package-lock.json ./
 -RUN npm ci --omit=dev && rm -f .npmrc
 +COPY package.json package-lock.json ./
-+RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci --omit=dev
- COPY . .
++RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci --omit=dev
+ COPY server.js .
  CMD ["node", "server.js"]
 ```
-Build with ``docker build --secret id=npmrc,src=$HOME/.npmrc .`` (``DOCKER_BUILDKIT=1`` on
+Build with ``docker build --secret id=npmrc,src=./.npmrc .`` (``DOCKER_BUILDKIT=1`` on
 Docker 20.10-22; BuildKit is the default since 23.0).  Older BuildKit releases leave an empty
 ``/app/.npmrc`` mount point in the layer: empty, so nothing leaks.
 
 ## Fix safety
-Unsafe: the build command changes.  A build without ``--secret id=npmrc,...`` still runs (the
-mount is optional by default) but the install then has no credentials and fails on private
-packages; CI pipelines and Compose files must pass the secret (see the notes of each fix).
-The secret file must hold what the removed ``echo`` wrote, with the real token.
+Unsafe: the build command changes.  A build without the ``--secret`` now fails (``required=true``);
+``dockerfix`` rewrites the call sites it can prove build this Dockerfile and reports the others
+(documentation, GitLab CI, other CI systems, values filled in at build time) with the exact change
+to make.  In the file form the secret file must hold what the removed ``echo`` wrote, with the
+real token.
 Skipped, with a reason, and reported display-only instead: a secret-named ``ARG``/``ENV`` that
 other lines still use (including an ``.npmrc`` in the build context that reads ``${NPM_TOKEN}``
 from the environment), an ``ENV`` with a literal secret value, an ``.npmrc`` written or removed
@@ -82,11 +114,11 @@ from typing import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
-from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.edits import Applicability, Edit, Fix, SecretMigration, Skip
 from dockerfix.fixer.secrets import is_secret_name, mask_secrets
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import clean_context_path, effective_user, is_root_user, stage_chain
+from ._helpers import clean_context_path, dockerignore_matches, effective_user, is_root_user, stage_chain
 
 SECRET_ID = "npmrc"
 _SEPARATORS = frozenset({"&&", ";", "||", "|", "&"})
@@ -282,7 +314,7 @@ class SecretMounts(Transform):
                 yield Skip(self.code, f".npmrc credentials not moved to a secret mount: {why}", line)
             yield Fix(self.code, "an .npmrc with registry credentials is put into a layer; pass it with "
                       "RUN --mount=type=secret,id=npmrc,target=<path> instead", problems[0][0],
-                      applicability=Applicability.DISPLAY_ONLY, notes=_usage_notes(None))
+                      applicability=Applicability.DISPLAY_ONLY, notes=_usage_notes([]))
             return
 
         first = min(sources, key=lambda s: s.ins.index)
@@ -318,14 +350,30 @@ class SecretMounts(Transform):
                        "that removes it", first.ins.line)
             return
 
+        write_texts = [doc.source[c.words[0].span.start:c.words[-1].span.end] for s in sources if s.kind == "write"
+                       for c in s.cmds]
+        if write_texts and all("/run/secrets/" in t for t in write_texts) \
+                and any(f.name == "mount" and "type=secret" in (f.value or "") for s in sources for f in s.ins.flags):
+            return  # already written from a secret mount (this fix's token form): nothing to do
+        npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
+        candidates = []
+        for ins in _arg_env_in_scope(doc, stage):
+            keys = _keys(ins)
+            secret = [(n, w) for n, w, _v in keys if is_secret_name(n)]
+            used = [(n, w) for n, w in secret if any(_var_refs(t, n) for t in write_texts)]
+            if used:
+                candidates.append((ins, keys, used))
+        token_ids = _token_form(doc, sources, removals, users, candidates)
+
         edits: list[Edit] = []
         removed_ins: set[int] = set()
         per_ins_cmds: dict[int, list[_Cmd]] = {}
         for s in sources:
-            if s.kind == "write":
+            if s.kind == "write" and token_ids is None:
                 per_ins_cmds.setdefault(s.ins.index, []).extend(s.cmds)
         for ins, c in removals:
-            per_ins_cmds.setdefault(ins.index, []).append(c)
+            if token_ids is None:
+                per_ins_cmds.setdefault(ins.index, []).append(c)
         for idx, cmds in per_ins_cmds.items():
             ins = doc.instructions[idx]
             all_cmds = _commands(ins) or []
@@ -353,25 +401,18 @@ class SecretMounts(Transform):
                 else:
                     edits.append(Edit(srcs[i - 1].span.end, s.word.span.end, ""))
 
-        # secret-named ARG/ENV whose only uses are the removed writes
-        write_texts = [doc.source[c.words[0].span.start:c.words[-1].span.end] for s in sources if s.kind == "write"
-                       for c in s.cmds]
-        npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
-        candidates = []
-        for ins in _arg_env_in_scope(doc, stage):
-            keys = _keys(ins)
-            secret = [(n, w) for n, w, _v in keys if is_secret_name(n)]
-            used = [(n, w) for n, w in secret if any(_var_refs(t, n) for t in write_texts)]
-            if used:
-                candidates.append((ins, keys, used))
+        # secret-named ARG/ENV whose only uses are the removed (or rewritten) writes
         kept_texts = _remaining_texts(doc, stage, sources, removals,
                                       removed_ins | {c[0].index for c in candidates if len(c[2]) == len(c[1])})
+        build_args: list[str] = []
         for ins, keys, used in candidates:
             for n, _w in used:
                 if any(_var_refs(t, n) for t in kept_texts) or (npmrc_in_context and _var_refs(npmrc_in_context, n)):
                     yield Skip(self.code, f"{ins.keyword} {n} on line {ins.line} is still used by other lines, so the "
                                ".npmrc is not moved to a secret mount", ins.line)
                     return
+                if ins.keyword == "ARG" and n not in build_args:
+                    build_args.append(n)
             if len(used) == len(keys):
                 edits.append(_delete_instruction(doc, ins))
             else:
@@ -380,6 +421,28 @@ class SecretMounts(Transform):
                     i = ws.index(w)
                     edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0 else Edit(w.span.start, ws[i + 1].span.start, ""))
             handled.add(ins.index)
+
+        if token_ids is not None:
+            # the token form: the .npmrc lines stay as the Dockerfile writes them (registry, scopes,
+            # always-auth), only the token is read from the secret, in the RUN that removes the file
+            run = sources[0].ins
+            opt = _uid_option(doc, stage, run)
+            if opt is None:
+                yield Skip(self.code, f"the RUN on line {run.line} runs as `{_user_at(stage, run)}`, whose uid is "
+                           "unknown: the secret mount would not be readable", run.line)
+                return
+            mounts = "".join(f" --mount=type=secret,id={sid},required=true{opt}" for sid in dict.fromkeys(token_ids.values()))
+            edits.append(Edit.insert(run.keyword_span.end, mounts))
+            for s in sources:
+                for c in s.cmds:
+                    edits.extend(_token_edits(doc, c, token_ids))
+            migrations = tuple(SecretMigration(n, token_ids[n]) for n in dict.fromkeys(token_ids))
+            ids = ", ".join(f"`{sid}`" for sid in dict.fromkeys(token_ids.values()))
+            yield Fix(self.code, f"read the npm token from the build secret {ids} in the RUN on line {run.line} "
+                      f"instead of the build argument {', '.join(dict.fromkeys(token_ids))}", first.ins.line,
+                      tuple(edits), Applicability.UNSAFE,
+                      notes=_token_notes(token_ids, _written_lines(sources)), secrets=migrations)
+            return
 
         for ins in users:
             if ins.index in removed_ins:
@@ -392,17 +455,26 @@ class SecretMounts(Transform):
                 yield Skip(self.code, f"the RUN on line {ins.line} runs as `{user}`, whose uid is unknown: the secret "
                            "mount would not be readable", ins.line)
                 return
-            edits.append(Edit.insert(ins.keyword_span.end, f" --mount=type=secret,id={SECRET_ID},target={target}{opt}"))
+            edits.append(Edit.insert(ins.keyword_span.end,
+                                     f" --mount=type=secret,id={SECRET_ID},target={target},required=true{opt}"))
 
         what = "a copied .npmrc" if first.kind == "copy" else "an .npmrc written by " + first.cmds[0].argv[0]
         lines = ", ".join(str(i.line) for i in users)
-        content = None
         if first.kind == "write":
-            content = " / ".join(" ".join(c.argv[1:]).split(">")[0].strip() for s in sources if s.kind == "write"
-                                 for c in s.cmds)
+            content_lines = _written_lines(sources)
+        else:
+            content_lines = _context_lines(npmrc_in_context)
+        context_path = first.context_path if first.kind == "copy" else None
+        content = "\n".join(content_lines)
+        migrations = tuple(SecretMigration(n, SECRET_ID, "file", context_path, content) for n in build_args) \
+            or (SecretMigration(None, SECRET_ID, "file", context_path, content),)
         yield Fix(self.code, f"mount the npm credentials as the build secret `{SECRET_ID}` at {target} on line "
                   f"{lines} instead of {what}", first.ins.line, tuple(edits), Applicability.UNSAFE,
-                  notes=_usage_notes(content, first.context_path if first.kind == "copy" else None))
+                  notes=_usage_notes(content_lines, context_path, first.kind == "write"), secrets=migrations)
+        if first.kind == "copy" and context_path:
+            ignore = _dockerignore_fix(self.code, doc, ctx, stage, first, context_path)
+            if ignore is not None:
+                yield ignore
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -592,21 +664,200 @@ def _delete_commands(ins: Instruction, all_cmds: list[_Cmd], gone: list[_Cmd]) -
     return edits
 
 
-def _usage_notes(content: str | None, context_path: str | None = None) -> tuple[str, ...]:
+_REF_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _refs(text: str) -> list[tuple[int, int, str, str, str]]:
+    """``(start, end, name, modifier, quoting)`` of the variable references in shell ``text``;
+    quoting is ``"'"`` (single quotes: not expanded), ``'"'`` or ``""`` (unquoted)."""
+    out = []
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote != "'" and ch == "\\":
+            i += 2
+            continue
+        if ch == "'" and quote != '"':
+            quote = "" if quote == "'" else "'"
+        elif ch == '"' and quote != "'":
+            quote = "" if quote == '"' else '"'
+        elif ch == "$":
+            m = _REF_RE.match(text, i)
+            if m:
+                out.append((m.start(), m.end(), m.group(1) or m.group(3), m.group(2) or "", quote))
+                i = m.end()
+                continue
+        i += 1
+    return out
+
+
+def _token_form(doc: Document, sources: list[_Source], removals, users: list[Instruction],
+                candidates) -> dict[str, str] | None:
+    """``{variable: secret id}`` when the .npmrc is written, used and removed in one RUN from
+    build arguments: the RUN then keeps writing it and reads each token from a secret mount
+    (``$(cat /run/secrets/<id>)``).  None when another form is needed."""
+    if not sources or any(s.kind != "write" for s in sources) or not removals:
+        return None
+    run = sources[0].ins
+    if any(s.ins.index != run.index for s in sources) or any(r[0].index != run.index for r in removals):
+        return None
+    if [u.index for u in users] != [run.index]:
+        return None
+    writes = [c for s in sources for c in s.cmds]
+    rms = [c for _i, c in removals]
+    pms = [c for c in (_commands(run) or []) if c.argv and c.argv[0].rsplit("/", 1)[-1] in _PM_TOOLS]
+    last_write = max(c.words[0].span.start for c in writes)
+    first_rm = min(c.words[0].span.start for c in rms)
+    if not pms or any(not (last_write < c.words[0].span.start < first_rm) for c in pms):
+        return None
+    args = {n for ins, _k, used in candidates if ins.keyword == "ARG" for n, _w in used}
+    secret_vars = {n for _ins, _k, used in candidates for n, _w in used}
+    out: dict[str, str] = {}
+    for c in writes:
+        text = doc.source[c.words[0].span.start:c.words[-1].span.end]
+        for _s, _e, name, mod, quote in _refs(text):
+            if name not in secret_vars:
+                continue
+            if mod or quote == "'" or name not in args:
+                return None
+            out[name] = name.lower()
+    return out or None
+
+
+def _token_edits(doc: Document, c: _Cmd, token_ids: dict[str, str]) -> list[Edit]:
+    base = c.words[0].span.start
+    text = doc.source[base:c.words[-1].span.end]
+    out = []
+    for s, e, name, _mod, quote in _refs(text):
+        if name in token_ids:
+            sub = f"$(cat /run/secrets/{token_ids[name]})"
+            out.append(Edit(base + s, base + e, sub if quote else f'"{sub}"'))
+    return out
+
+
+def _written_lines(sources: list[_Source]) -> list[str]:
+    """The lines the echo/printf commands write, variables as ``${NAME}``, literal tokens masked."""
+    lines: list[str] = []
+    for s in sources:
+        for c in s.cmds:
+            words = []
+            for w in c.words[1:]:
+                if _REDIRECT_RE.match(w.text):
+                    break
+                words.append(w.value)
+            prog = c.argv[0].rsplit("/", 1)[-1]
+            if prog == "printf" and words:
+                fmt, rest = words[0], words[1:]
+                text = re.sub(r"%s", lambda _m: rest.pop(0) if rest else "", fmt).replace("\\n", "\n")
+            else:
+                interpret = False
+                while words and words[0] in ("-e", "-n", "-en", "-ne", "-E"):
+                    interpret |= "e" in words.pop(0)
+                text = " ".join(words)
+                if interpret or "\\n" in text:
+                    text = text.replace("\\n", "\n")
+            text = re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", r"${\1}", text)
+            lines.extend(line.strip() for line in text.split("\n") if line.strip())
+    return [mask_secrets(line) for line in lines]
+
+
+_AUTH_RE = re.compile(r"^(\s*(?://[^=]*:)?_(?:authToken|auth|password)\s*=\s*)(.*)$")
+
+
+def _context_lines(text: str | None) -> list[str]:
+    """An .npmrc's settings with every credential value replaced by ``${NPM_TOKEN}`` (kept when it
+    already is a variable)."""
+    out = []
+    for line in (text or "").splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", ";")):
+            continue
+        m = _AUTH_RE.match(line)
+        if m and not m.group(2).strip().startswith("${"):
+            line = m.group(1).strip() + "${NPM_TOKEN}"
+        out.append(line.strip())
+    return out
+
+
+def _token_notes(token_ids: dict[str, str], lines: list[str]) -> tuple[str, ...]:
+    notes = []
+    for name, sid in token_ids.items():
+        notes.append(f"build with: {name}=<token> docker build --secret id={sid},env={name} .  (the secret holds "
+                     f"what the build argument {name} held; BuildKit: DOCKER_BUILDKIT=1 on Docker 20.10-22; no "
+                     "`# syntax=` line is needed)")
+    if lines:
+        notes.append("the RUN still writes the same .npmrc (" + " / ".join(lines) + ") and removes it before the "
+                     "layer is saved; only the token is read from the secret")
+    notes.append("required=true: a build without the secret now fails instead of installing without credentials")
+    for name, sid in token_ids.items():
+        notes.append(f"docker compose: services.<app>.build.secrets: [{sid}] and top-level secrets: "
+                     f"{{{sid}: {{environment: {name}}}}}")
+        notes.append(f"GitHub Actions (docker/build-push-action): secrets: | {sid}=${{{{ secrets.{name} }}}}")
+    return tuple(notes)
+
+
+def _shell_quote_line(line: str) -> str:
+    if "${" in line:
+        return '"' + line.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
+    return "'" + line.replace("'", "'\\''") + "'"
+
+
+def _usage_notes(lines: list[str], context_path: str | None = None, written: bool = False) -> tuple[str, ...]:
     src = "$HOME/.npmrc" if context_path is None else f"./{context_path}"
     notes = [
         f"build with: docker build --secret id={SECRET_ID},src={src} .  (BuildKit; DOCKER_BUILDKIT=1 on Docker "
         "20.10-22; no `# syntax=` line is needed for type=secret with target=)",
+        "required=true: a build without the secret now fails instead of installing without credentials",
     ]
-    if content:
+    if written and lines:
         # the content may hold a literal token: never echo it into a report, a log or a PR body
         notes.append("the secret file is the .npmrc the removed step wrote, with the real token: "
-                     + mask_secrets(content))
+                     + " / ".join(lines))
     elif context_path:
         notes.append(f"keep {context_path} out of git and out of the build context (.dockerignore); it is now only "
                      "read as a secret")
     notes.append(f"docker compose: services.<app>.build.secrets: [{SECRET_ID}] and top-level "
                  f"secrets: {{{SECRET_ID}: {{file: {src}}}}}")
-    notes.append(f"GitHub Actions (docker/build-push-action): secrets: | {SECRET_ID}=//registry.npmjs.org/:_authToken="
-                 "${{ secrets.NPM_TOKEN }}  (or secret-files: " + f"{SECRET_ID}={src})")
+    shown = lines or ["@<scope>:registry=https://<your-registry-host>/", "//<your-registry-host>/:_authToken=${NPM_TOKEN}"]
+    vars_used = sorted({m for line in shown for m in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", line)})
+    env = ", ".join(f"{v}: ${{{{ secrets.{v} }}}}" for v in vars_used)
+    notes.append("GitHub Actions: write the secret file in a step (" + (f"env: {env}; " if env else "")
+                 + "run: printf '%s\\n' " + " ".join(_shell_quote_line(line) for line in shown)
+                 + ' > "$RUNNER_TEMP/npmrc") and pass it to docker/build-push-action with secret-files: '
+                 + f"{SECRET_ID}=${{{{ runner.temp }}}}/npmrc"
+                 + ("" if lines else "  (use your registry host and scope: never the public registry by default)"))
     return tuple(notes)
+
+
+def _dockerignore_fix(code: str, doc: Document, ctx: Context, stage: Stage, first: _Source,
+                      context_path: str) -> Fix | None:
+    """Keep the copied .npmrc out of the build context when a later whole-folder COPY would put it
+    in a layer now that its own COPY is gone (DFX011 adds the same entry when it runs: the file is
+    read first, so the entry is never added twice)."""
+    if ctx.context_dir is None:
+        return None
+    if ctx.dockerfile is not None and ctx.file_text(f"{ctx.dockerfile.name}.dockerignore") is not None:
+        return None
+    parents = {"."} | {context_path.rsplit("/", 1)[0]} if "/" in context_path else {"."}
+    takes = False
+    for ins in doc.instructions:
+        if ins.index <= first.ins.index or ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
+            continue
+        srcs = (ins.json_args or ())[:-1] if ins.is_json else [w.value for w in ins.words[:-1]]
+        if any(clean_context_path(x) in parents for x in srcs):
+            takes = True
+            break
+    if not takes:
+        return None
+    current = ctx.file_text(".dockerignore")
+    if dockerignore_matches(current, context_path):
+        return None
+    cur = current or ""
+    nl = "\r\n" if "\r\n" in cur else "\n"
+    prefix = ("" if not cur or cur.endswith(("\n", "\r")) else nl) + (nl if cur.strip() else "")
+    text = (f"{prefix}# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not take it"
+            f"{nl}{context_path}{nl}")
+    return Fix(code, f"add {context_path} to .dockerignore: a later COPY of the whole folder would put it in a layer",
+               first.ins.line, (Edit.insert(len(cur), text),), Applicability.UNSAFE, path=".dockerignore")
+
+

@@ -38,7 +38,7 @@ def test_e2e_shape_copy_and_rm():
             "RUN npm install && rm -f .npmrc\nCOPY server.js .\nCMD [\"npm\", \"start\"]\n")
     out, fixes, _ = run(text)
     assert "COPY package.json package-lock.json ./\n" in out
-    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm install\n" in out
+    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm install\n" in out
     assert ".npmrc" not in out.replace("target=/app/.npmrc", "")
     fix = fixes[0]
     assert fix.applicability == Applicability.UNSAFE
@@ -50,7 +50,7 @@ def test_no_syntax_line_added():
     text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc ./\nRUN npm ci\nRUN rm .npmrc\n"
     out, _, _ = run(text)
     assert "# syntax" not in out
-    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci\n"
+    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci\n"
 
 
 def test_echo_chain_with_continuations_and_arg_removed():
@@ -58,14 +58,50 @@ def test_echo_chain_with_continuations_and_arg_removed():
             "RUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && \\\n"
             "    npm ci && \\\n    rm -f .npmrc\n")
     out, fixes, _ = run(text)
-    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci\n"
-    assert any("_authToken" in n for n in fixes[0].notes)
+    # the token form: the RUN keeps writing (and removing) the .npmrc, the token comes from the secret
+    assert out == ("FROM node:22\nWORKDIR /app\n"
+                   "RUN --mount=type=secret,id=npm_token,required=true "
+                   "echo \"//registry.npmjs.org/:_authToken=$(cat /run/secrets/npm_token)\" > .npmrc && \\\n"
+                   "    npm ci && \\\n    rm -f .npmrc\n")
+    fix = fixes[0]
+    assert [(m.build_arg, m.secret_id, m.source) for m in fix.secrets] == [("NPM_TOKEN", "npm_token", "value")]
+    assert any("--secret id=npm_token,env=NPM_TOKEN" in n for n in fix.notes)
+    assert any("{npm_token: {environment: NPM_TOKEN}}" in n for n in fix.notes)
+    assert any("npm_token=${{ secrets.NPM_TOKEN }}" in n for n in fix.notes)
+    # a second run finds nothing to do
+    assert run(out)[0] == out and not [f for f in run(out)[1] if f.has_edits]
+
+
+def test_token_form_keeps_scope_lines_and_quotes_unquoted_refs():
+    text = ("FROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN echo @acme:registry=https://npm.pkg.github.com > .npmrc && "
+            "echo //npm.pkg.github.com/:_authToken=$NPM_TOKEN >> .npmrc && echo always-auth=true >> .npmrc && "
+            "npm ci && rm .npmrc\n")
+    out, fixes, _ = run(text)
+    assert "echo //npm.pkg.github.com/:_authToken=\"$(cat /run/secrets/npm_token)\" >> .npmrc" in out
+    assert "echo @acme:registry=https://npm.pkg.github.com > .npmrc" in out and "ARG" not in out
+    note = next(n for n in fixes[0].notes if "still writes" in n)
+    assert "@acme:registry=https://npm.pkg.github.com" in note and "always-auth=true" in note
+    assert "registry.npmjs.org" not in " ".join(fixes[0].notes)
+
+
+def test_separate_runs_keep_the_file_form_and_real_host_in_hints():
+    text = ("FROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN printf '@acme:registry=https://npm.pkg.github.com\\n//npm.pkg.github.com/:_authToken=%s\\n' "
+            "\"$NPM_TOKEN\" > .npmrc\nRUN npm ci\nRUN rm .npmrc\n")
+    out, fixes, _ = run(text)
+    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci\n" in out
+    fix = fixes[0]
+    assert [(m.build_arg, m.secret_id, m.source) for m in fix.secrets] == [("NPM_TOKEN", "npmrc", "file")]
+    gha = next(n for n in fix.notes if n.startswith("GitHub Actions"))
+    assert "'@acme:registry=https://npm.pkg.github.com'" in gha and "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}" in gha
+    assert "registry.npmjs.org" not in " ".join(fix.notes)
 
 
 def test_no_workdir_uses_user_config():
     text = "FROM node:22\nARG NPM_TOKEN\nRUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n"
     out, _, _ = run(text)
-    assert "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n" in out
+    assert "RUN --mount=type=secret,id=npm_token,required=true echo //r/:_authToken=\"$(cat /run/secrets/npm_token)\" > .npmrc && npm ci && rm .npmrc\n" in out
 
 
 def test_multi_key_arg_keeps_other_keys():
