@@ -352,7 +352,7 @@ class SecretMounts(Transform):
 
         write_texts = [doc.source[c.words[0].span.start:c.words[-1].span.end] for s in sources if s.kind == "write"
                        for c in s.cmds]
-        if write_texts and all("/run/secrets/" in t for t in write_texts) \
+        if any("/run/secrets/" in t for t in write_texts) \
                 and any(f.name == "mount" and "type=secret" in (f.value or "") for s in sources for f in s.ins.flags):
             return  # already written from a secret mount (this fix's token form): nothing to do
         npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
@@ -782,9 +782,9 @@ def _context_lines(text: str | None) -> list[str]:
 def _token_notes(token_ids: dict[str, str], lines: list[str]) -> tuple[str, ...]:
     notes = []
     for name, sid in token_ids.items():
-        notes.append(f"build with: {name}=<token> docker build --secret id={sid},env={name} .  (the secret holds "
-                     f"what the build argument {name} held; BuildKit: DOCKER_BUILDKIT=1 on Docker 20.10-22; no "
-                     "`# syntax=` line is needed)")
+        notes.append(f"build with: docker build --secret id={sid},env={name} .  with the token in the environment "
+                     f"variable {name}, as the build argument had it (BuildKit: DOCKER_BUILDKIT=1 on Docker 20.10-22; "
+                     "no `# syntax=` line is needed)")
     if lines:
         notes.append("the RUN still writes the same .npmrc (" + " / ".join(lines) + ") and removes it before the "
                      "layer is saved; only the token is read from the secret")
