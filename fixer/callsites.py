@@ -416,9 +416,12 @@ def rewrite_compose(text: str, targets: dict[str, list[Migration]], *, rel: str,
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     y, data = _yaml_rt(text)
+    why_not = ""
+    if y is None:  # still find the call sites, to report them
+        why_not, data = str(data), bc._yaml(text)
     changes: list[Change] = []
     planned: list[tuple[Any, Any, int, str, Any, str, dict]] = []  # (build, args, line, before, key, sid, secret)
-    services = data.get("services") if y is not None and isinstance(data, dict) else None
+    services = data.get("services") if isinstance(data, dict) else None
     for svc_name, migs in targets.items():
         svc = services.get(svc_name) if isinstance(services, dict) else None
         build = svc.get("build") if isinstance(svc, dict) else None
@@ -460,12 +463,12 @@ def rewrite_compose(text: str, targets: dict[str, list[Migration]], *, rel: str,
             env, why = _compose_env(value, m.name)
             after = f"build.secrets: [{m.sid}] + secrets: {{{m.sid}: {{environment: {env or m.name}}}}}"
             if y is None or env is None:
-                changes.append(Change(rel, line, "compose", before, after, False, why or str(data)))
+                changes.append(Change(rel, line, "compose", before, after, False, why or why_not))
                 continue
             planned.append((build, args, line, before, key, m.sid, {"environment": env}))
     if not planned or y is None:
         if y is None and planned:
-            changes.extend(Change(rel, p[2], "compose", p[3], f"build.secrets: [{p[5]}]", False, str(data))
+            changes.extend(Change(rel, p[2], "compose", p[3], f"build.secrets: [{p[5]}]", False, why_not)
                            for p in planned)
         return text, changes
     top = data.get("secrets")
