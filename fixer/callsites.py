@@ -358,7 +358,7 @@ def _yaml_rt(text: str):
     except (YAMLError, ValueError, TypeError) as e:
         return None, f"the YAML does not load ({type(e).__name__})"
     styles = [(2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 4, 0), (2, 3, 1), (4, 6, 4)]
-    if seq_ind is not None:
+    if seq_ind is not None and re.search(r"^\s*- ", text, re.M):  # the file's own sequence style first
         styles.insert(0, (2, seq_ind, bsi or 0))
         styles.insert(1, (seq_ind, seq_ind, bsi or 0))
     for mapping, sequence, offset in dict.fromkeys(styles):
@@ -432,8 +432,13 @@ def rewrite_compose(text: str, targets: dict[str, list[Migration]], *, rel: str,
                 if m.secret.source != "file" or not m.secret.file or m.context is None or compose_dir is None:
                     continue
                 src = os.path.relpath(m.context / m.secret.file, compose_dir).replace(os.sep, "/")
-                src = src if src.startswith(".") else "./" + src
+                src = src if src.startswith(("./", "../")) else "./" + src
                 line = _yline(svc, "build")
+                if isinstance(build, str):
+                    changes.append(Change(rel, line, "compose", f"build: {build}", f"build: {{context: {build}, "
+                                          f"secrets: [{m.sid}]}} + secrets: {{{m.sid}: {{file: {src}}}}}", False,
+                                          "the short `build:` form cannot hold secrets: use the long form"))
+                    continue
                 planned.append((build, None, line, f"services.{svc_name}.build", None, m.sid, {"file": src}))
                 continue
             args = build.get("args") if isinstance(build, dict) else None
@@ -549,7 +554,25 @@ def rewrite_workflow(text: str, migrations: list[Migration], *, rel: str,
                 w = step.get("with")
                 if isinstance(w, dict) and isinstance(w.get("build-args"), str):
                     dirty |= _rewrite_action(w, step, migrations, rel, action_builds(w), changes, LiteralScalarString)
+                files = [m for m in migrations if m.name is None]
+                target = action_builds(w if isinstance(w, dict) else {})
+                for m in files:
+                    have = str((w or {}).get("secret-files", "")) + str((w or {}).get("secrets", ""))
+                    if target == m.dockerfile and f"{m.sid}=" not in have:
+                        changes.append(Change(rel, _yline(step, "uses"), "workflow-action", "with:",
+                                              f"secret-files: {m.sid}=<path of an .npmrc written by an earlier step>",
+                                              False, "the secret is the project's .npmrc file, which CI does not "
+                                              "check out: write it from a repository secret first (see the fix's "
+                                              "notes)"))
             run = step.get("run")
+            if isinstance(run, str) and any(m.name is None for m in migrations):
+                wd = step.get("working-directory") or job_wd
+                sr = rewrite_shell(str(run), [m for m in migrations if m.name is None], rel=rel, kind="workflow-run",
+                                   builds=run_builds(wd if isinstance(wd, str) else None), workflow=True,
+                                   line_base=_yline(step, "run") - (0 if "\n" in str(run) else 1),
+                                   report_only="the secret is the project's .npmrc file, which CI does not check "
+                                               "out: write it from a repository secret first (see the fix's notes)")
+                changes.extend(sr.changes)
             if isinstance(run, str) and any(m.name and m.name in run for m in migrations):
                 wd = step.get("working-directory") or job_wd
                 base = _yline(step, "run")
@@ -832,7 +855,7 @@ def plan(repo_root: Path, migrations: Iterable[Migration]) -> list[FileRewrite]:
 
     for f in bc.workflow_files(root):
         text = text_of(f)
-        if text is None or not any(n in text for n in names):
+        if text is None or not relevant(text):
             continue
         rel = f.relative_to(root).as_posix()
         new, changes = rewrite_workflow(text, migs, rel=rel, action_builds=action_builds, run_builds=run_builds)
@@ -886,7 +909,8 @@ def migrations_of(fixes: Iterable[Fix], dockerfile: Path, context: Path | None) 
 
 def attach(result: Any, dockerfile: Path | None, context: Path | None, limit: Path | None = None) -> None:
     """The command line's hook: add the call-site rewrites of the secrets that ``result``'s applied
-    fixes introduced to ``result.extra_files`` (absolute path -> (old, new)) and list every change
+    fixes introduced to ``result.extra_files`` (path relative to the build context -> (old, new),
+    the way the CLI already writes DFX011's ``.dockerignore``) and list every change
     in the report (applied ones as fixes of the file, the others as display-only fixes)."""
     if dockerfile is None or getattr(result, "status", "") == "error":
         return
@@ -894,18 +918,22 @@ def attach(result: Any, dockerfile: Path | None, context: Path | None, limit: Pa
     if not migs:
         return
     root = bc.repository_root(dockerfile.parent, limit)
+    # extra_files names files relative to the build context, as DFX011's .dockerignore is named
+    base = (context or dockerfile.parent).resolve()
     line = next((f.line for f in result.applied if f.secrets), 0)
     for fr in plan(root, migs):
         if not _inside(fr.path.resolve(), root):  # pragma: no cover - plan() never returns one
             continue
         done = [c for c in fr.changes if c.applied]
         if fr.changed and done:
-            result.extra_files[str(fr.path)] = (fr.old, fr.new)
-            result.applied.append(Fix(CODE, f"call site {fr.rel}: pass the build secret instead of the build "
-                                      "argument", line, (), Applicability.UNSAFE,
-                                      notes=tuple(c.describe() for c in done), path=str(fr.path)))
+            key = os.path.relpath(fr.path, base).replace(os.sep, "/")
+            result.extra_files[key] = (fr.old, fr.new)
+            ids = ", ".join(dict.fromkeys(m.sid for m in migs))
+            result.applied.append(Fix(CODE, f"call site {fr.rel}: pass the build secret {ids}", line, (),
+                                      Applicability.UNSAFE,
+                                      notes=tuple(c.describe() for c in done), path=key))
         for c in fr.changes:
             if not c.applied:
-                result.pending.append(Fix(CODE, f"call site {c.path}:{c.line} still passes the build argument: "
+                result.pending.append(Fix(CODE, f"call site {c.path}:{c.line} does not pass the build secret: "
                                           f"change it by hand", line, (), Applicability.DISPLAY_ONLY,
                                           notes=(c.describe(),)))
