@@ -34,7 +34,8 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import buildcontext as bc
 from .edits import Applicability, Fix, SecretMigration

@@ -64,8 +64,8 @@ The secret is the whole ``.npmrc``, which also carries registry URLs and scopes.
 -ARG NPM_TOKEN
  WORKDIR /app
  COPY package.json package-lock.json ./
--RUN echo "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}" > .npmrc && \\
-+RUN --mount=type=secret,id=npm_token,required=true echo "//npm.pkg.github.com/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
+-RUN echo "//npm.acme.dev/:_authToken=${NPM_TOKEN}" > .npmrc && \\
++RUN --mount=type=secret,id=npm_token,required=true echo "//npm.acme.dev/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
      npm ci --omit=dev && rm -f .npmrc
  COPY . .
  CMD ["node", "server.js"]
@@ -748,8 +748,7 @@ def _written_lines(sources: list[_Source]) -> list[str]:
                 words.append(w.value)
             prog = c.argv[0].rsplit("/", 1)[-1]
             if prog == "printf" and words:
-                fmt, rest = words[0], words[1:]
-                text = re.sub(r"%s", lambda _m: rest.pop(0) if rest else "", fmt).replace("\\n", "\n")
+                text = _printf(words[0], words[1:]).replace("\\n", "\n")
             else:
                 interpret = False
                 while words and words[0] in ("-e", "-n", "-en", "-ne", "-E"):
@@ -760,6 +759,19 @@ def _written_lines(sources: list[_Source]) -> list[str]:
             text = re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", r"${\1}", text)
             lines.extend(line.strip() for line in text.split("\n") if line.strip())
     return [mask_secrets(line) for line in lines]
+
+
+def _printf(fmt: str, args: list[str]) -> str:
+    """``printf``'s output for ``%s`` formats (the format repeats for the arguments left)."""
+    rest = list(args)
+
+    def take(_m: re.Match) -> str:
+        return rest.pop(0) if rest else ""
+
+    text = re.sub(r"%s", take, fmt)
+    while rest and "%s" in fmt:
+        text += re.sub(r"%s", take, fmt)
+    return text
 
 
 _AUTH_RE = re.compile(r"^(\s*(?://[^=]*:)?_(?:authToken|auth|password)\s*=\s*)(.*)$")

@@ -249,3 +249,38 @@ def test_plan_never_leaves_the_repository(tmp_path):
     (repo / "scripts" / "build.sh").symlink_to(outside / "build.sh")
     m = callsites.Migration((repo / "Dockerfile").resolve(), repo.resolve(), SecretMigration("NPM_TOKEN", "npm_token"))
     assert callsites.plan(repo, [m]) == []
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.markdown, OutputFormat.sarif, OutputFormat.github])
+def test_reports_name_call_sites_by_repository_path(fmt, tmp_path, capsys, monkeypatch):
+    repo = tmp_path / "repo"
+    shutil.copytree(DATA / "repo", repo)
+    (repo / ".git").mkdir()
+    monkeypatch.chdir(repo)
+    capsys.readouterr()
+    code = invoke(paths=["Dockerfile"], unsafe_fixes=True, select=["DFX009"], offline=True, output_format=fmt)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert str(tmp_path) not in out  # no machine-specific path in a PR body or code-scanning upload
+    for rel in ("compose.yaml", ".github/workflows/ci.yml", "Makefile", "package.json"):
+        assert rel in out
+    if fmt is OutputFormat.sarif:
+        doc = json.loads(out)
+        schema = json.loads((HERE.parent / "bot" / "data" / "sarif-schema-2.1.0.json").read_text())
+        jsonschema.validators.validator_for(schema)(schema).validate(doc)
+
+
+def test_dockerfile_in_a_subfolder_rewrites_the_root_makefile(tmp_path, capsys, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "docker").mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (repo / "docker" / "Dockerfile").write_text(DOCKERFILE)
+    (repo / "package.json").write_text('{"name": "api"}\n')
+    (repo / "Makefile").write_text("image:\n\tdocker build -f docker/Dockerfile --build-arg NPM_TOKEN -t api .\n")
+    monkeypatch.chdir(repo)
+    code = invoke(paths=["docker/Dockerfile"], write=True, unsafe_fixes=True, select=["DFX009"], offline=True,
+                  quiet=True)
+    assert code == 0
+    assert (repo / "Makefile").read_text() == ("image:\n\tdocker build -f docker/Dockerfile --secret "
+                                               "id=npm_token,env=NPM_TOKEN -t api .\n")
+    assert not (repo / "docker" / "Makefile").exists()
