@@ -35,10 +35,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from . import buildcontext as bc
 from .edits import Applicability, Fix, SecretMigration
+from .secrets import mask_message
 
 CODE = "DFX009"
 _MAX_FILE = 1_000_000
@@ -450,13 +451,14 @@ def rewrite_compose(text: str, targets: dict[str, list[Migration]], *, rel: str,
             line = 0
             if isinstance(args, dict) and m.name in args:
                 key, value, line = m.name, args[m.name], _yline(args, m.name)
-                before = f"{m.name}: {value}" if value is not None else f"{m.name}:"
+                shown = value if isinstance(value, str) and "$" in value else "***"  # never a literal token
+                before = f"{m.name}: {shown}" if value is not None else f"{m.name}:"
             elif isinstance(args, list):
                 for i, item in enumerate(args):
                     if isinstance(item, str) and item.split("=", 1)[0] == m.name:
                         key, line = item, _yitem_line(args, i)
                         value = item.split("=", 1)[1] if "=" in item else None
-                        before = f"- {item}"
+                        before = f"- {item}" if value is None or "$" in value else f"- {m.name}=***"
                         break
             if key is None:
                 continue
@@ -595,7 +597,7 @@ def rewrite_workflow(text: str, migrations: list[Migration], *, rel: str,
                         if not isinstance(env, dict):
                             env = CommentedMap()
                             keys = list(step.keys())
-                            step.insert(keys.index("run"), "env", env)
+                            cast(Any, step).insert(keys.index("run"), "env", env)  # a ruamel CommentedMap
                         for k, v in sr.env.items():
                             env.setdefault(k, v)
                     dirty = True
@@ -612,7 +614,7 @@ def _rewrite_action(w: Any, step: Any, migrations: list[Migration], rel: str, ta
     for i, line in enumerate(lines):
         m_line = _WF_LINE.match(line)
         mig = next((m for m in migrations if m_line and m.name == m_line.group(3)), None)
-        if mig is None:
+        if mig is None or m_line is None:
             keep.append(line)
             continue
         q, value = m_line.group(2), m_line.group(4)
@@ -932,9 +934,9 @@ def attach(result: Any, dockerfile: Path | None, context: Path | None, limit: Pa
             ids = ", ".join(dict.fromkeys(m.sid for m in migs))
             result.applied.append(Fix(CODE, f"call site {fr.rel}: pass the build secret {ids}", line, (),
                                       Applicability.UNSAFE,
-                                      notes=tuple(c.describe() for c in done), path=key))
+                                      notes=tuple(mask_message(c.describe()) for c in done), path=key))
         for c in fr.changes:
             if not c.applied:
                 result.pending.append(Fix(CODE, f"call site {c.path}:{c.line} does not pass the build secret: "
                                           f"change it by hand", line, (), Applicability.DISPLAY_ONLY,
-                                          notes=(c.describe(),)))
+                                          notes=(mask_message(c.describe()),)))

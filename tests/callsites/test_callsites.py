@@ -284,3 +284,43 @@ def test_dockerfile_in_a_subfolder_rewrites_the_root_makefile(tmp_path, capsys, 
     assert (repo / "Makefile").read_text() == ("image:\n\tdocker build -f docker/Dockerfile --secret "
                                                "id=npm_token,env=NPM_TOKEN -t api .\n")
     assert not (repo / "docker" / "Makefile").exists()
+
+
+def test_two_dockerfiles_one_compose_file(tmp_path, capsys, monkeypatch):
+    """--write handles the Dockerfiles one after the other: the second plan reads the compose file
+    the first one wrote, so both services end up with the secret and one top-level entry."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".git").mkdir()
+    (repo / "Dockerfile").write_text(DOCKERFILE)
+    (repo / "worker.Dockerfile").write_text(DOCKERFILE.replace("server.js", "worker.js"))
+    (repo / "package.json").write_text('{"name": "api"}\n')
+    (repo / "compose.yaml").write_text(
+        "services:\n  api:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n"
+        "  worker:\n    build:\n      context: .\n      dockerfile: worker.Dockerfile\n      args:\n"
+        "        - NPM_TOKEN=${NPM_TOKEN}\n")
+    monkeypatch.chdir(repo)
+    code = invoke(paths=["."], write=True, unsafe_fixes=True, select=["DFX009"], offline=True, quiet=True)
+    assert code == 0
+    text = (repo / "compose.yaml").read_text()
+    assert text == ("services:\n  api:\n    build:\n      context: .\n      secrets:\n        - npm_token\n"
+                    "  worker:\n    build:\n      context: .\n      dockerfile: worker.Dockerfile\n      secrets:\n"
+                    "        - npm_token\nsecrets:\n  npm_token:\n    environment: NPM_TOKEN\n")
+    validate_compose(text)
+
+
+@pytest.mark.parametrize("where,text", [
+    ("compose.yaml", "services:\n  api:\n    build:\n      context: .\n      args:\n        NPM_TOKEN: tok_literal_123\n"),
+    ("compose.yaml", "services:\n  api:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN=tok_literal_123\n"),
+    ("Makefile", "image:\n\tdocker build --build-arg NPM_TOKEN=tok_literal_123 .\n"),
+])
+def test_a_literal_token_is_reported_never_shown(where, text, tmp_path, capsys, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".git").mkdir()
+    (repo / "Dockerfile").write_text(DOCKERFILE)
+    (repo / where).write_text(text)
+    code, doc = run_fix(repo, capsys, monkeypatch)
+    assert code == 0 and (repo / where).read_text() == text
+    assert "tok_literal_123" not in json.dumps(doc)
+    assert call_site_entries(doc)[1] == [f"{where}:{6 if where == 'compose.yaml' else 2}"]

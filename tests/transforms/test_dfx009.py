@@ -101,7 +101,8 @@ def test_separate_runs_keep_the_file_form_and_real_host_in_hints():
 def test_no_workdir_uses_user_config():
     text = "FROM node:22\nARG NPM_TOKEN\nRUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n"
     out, _, _ = run(text)
-    assert "RUN --mount=type=secret,id=npm_token,required=true echo //r/:_authToken=\"$(cat /run/secrets/npm_token)\" > .npmrc && npm ci && rm .npmrc\n" in out
+    assert ("RUN --mount=type=secret,id=npm_token,required=true echo //r/:_authToken=\"$(cat /run/secrets/npm_token)\""
+            " > .npmrc && npm ci && rm .npmrc\n") in out
 
 
 def test_multi_key_arg_keeps_other_keys():
