@@ -154,3 +154,40 @@ def test_full_pipeline_then_dockerignore_lists_npmrc(tmp_path):
     assert "FAKE" not in res.after and "COPY .npmrc" not in res.after
     assert "--mount=type=secret,id=npmrc,target=/app/.npmrc" in res.after
     assert ".npmrc" in res.extra_files[".dockerignore"][1].splitlines()
+
+
+@pytest.mark.parametrize("existing,expected", [
+    (None, "# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not take it\n.npmrc\n"),
+    ("dist", "dist\n\n# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not take it\n"
+             ".npmrc\n"),
+    ("dist\r\n", "dist\r\n\r\n# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not "
+                 "take it\r\n.npmrc\r\n"),
+    ("*.npmrc\n.npmrc\n", None),  # already kept out
+])
+def test_copied_npmrc_goes_to_dockerignore_when_a_later_copy_takes_it(tmp_path, existing, expected):
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.context import load_context
+
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    (tmp_path / ".npmrc").write_text("//npm.pkg.github.com/:_authToken=FAKE\n")
+    if existing is not None:
+        (tmp_path / ".dockerignore").write_bytes(existing.encode())
+    ctx = load_context(tmp_path / "Dockerfile", tmp_path, Config(), offline=True)
+    text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc package.json ./\nRUN npm ci && rm -f .npmrc\nCOPY . .\n"
+    res = Pipeline([SecretMounts()], required=Applicability.UNSAFE).run(text, ctx)
+    assert res.error is None and "COPY .npmrc" not in res.after
+    if expected is None:
+        assert ".dockerignore" not in res.extra_files
+    else:
+        assert res.extra_files[".dockerignore"] == (existing, expected)
+
+
+def test_no_later_copy_no_dockerignore_entry(tmp_path):
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.context import load_context
+
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    ctx = load_context(tmp_path / "Dockerfile", tmp_path, Config(), offline=True)
+    text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc package.json ./\nRUN npm ci && rm -f .npmrc\nCOPY server.js .\n"
+    res = Pipeline([SecretMounts()], required=Applicability.UNSAFE).run(text, ctx)
+    assert res.changed and res.extra_files == {}
