@@ -412,9 +412,10 @@ def _compose_env(value: Any, name: str) -> tuple[str | None, str]:
 
 
 def rewrite_compose(text: str, targets: dict[str, list[Migration]], *, rel: str,
-                    compose_dir: Path | None = None) -> tuple[str, list[Change]]:
+                    compose_dir: Path | None = None, unknown: frozenset[str] = frozenset()) -> tuple[str, list[Change]]:
     """Move the migrated build args of the services in ``targets`` (service name -> migrations)
-    to ``build.secrets`` and a top-level ``secrets:`` entry."""
+    to ``build.secrets`` and a top-level ``secrets:`` entry.  Services in ``unknown`` build a
+    Dockerfile filled in at build time: their changes are reported."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     y, data = _yaml_rt(text)
@@ -469,8 +470,11 @@ def rewrite_compose(text: str, targets: dict[str, list[Migration]], *, rel: str,
                                       "the secret is a whole .npmrc file now"))
                 continue
             env, why = _compose_env(value, m.name)
+            if svc_name in unknown:
+                why = "which Dockerfile the service builds is filled in at build time; make the change if it " \
+                      "builds the fixed Dockerfile"
             after = f"build.secrets: [{m.sid}] + secrets: {{{m.sid}: {{environment: {env or m.name}}}}}"
-            if y is None or env is None:
+            if y is None or env is None or svc_name in unknown:
                 changes.append(Change(rel, line, "compose", before, after, False, why or why_not))
                 continue
             planned.append((build, args, line, before, key, m.sid, {"environment": env}))
@@ -842,10 +846,11 @@ def plan(repo_root: Path, migrations: Iterable[Migration]) -> list[FileRewrite]:
                 continue
             svc = s.kind[len("compose service "):]
             for m in migs:
-                if s.dockerfile == m.dockerfile:
+                if s.dockerfile == m.dockerfile or (s.dockerfile is None and m.name):
                     targets.setdefault(svc, []).append(m)
+        unknown = frozenset(s.kind[len("compose service "):] for s in sites if s.source == rel and s.dockerfile is None)
         if targets:
-            new, changes = rewrite_compose(text, targets, rel=rel, compose_dir=f.parent)
+            new, changes = rewrite_compose(text, targets, rel=rel, compose_dir=f.parent, unknown=unknown)
             add(f, text, new, changes)
 
     # GitHub Actions workflows
