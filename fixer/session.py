@@ -308,6 +308,10 @@ class Session:
             from .pipeline import lines_to_original
 
             lines_to_original(result)  # the reader looks at the file as it is on disk
+        if not target.is_stdin:  # build commands that still pass a build-arg DFX009 made a secret
+            from .callsites import attach
+
+            attach(result, dockerfile, ctx.context_dir, limit=repo or target.root)
         outcome = Outcome(result)
         if result.status == "changed":
             if self.mode is Mode.diff:

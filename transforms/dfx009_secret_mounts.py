@@ -9,16 +9,34 @@ supported ones so the token never reaches a layer, the image history or the fina
 * an ``.npmrc`` written by ``echo``/``printf`` (``RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}"
   > .npmrc``, ``>>`` appends included), usually fed by a secret-named ``ARG``/``ENV``.
 
-The rewrite: every ``RUN`` between the ``.npmrc`` appearing and its removal that runs npm, npx,
-yarn, pnpm or bun gets ``--mount=type=secret,id=npmrc,target=<path>``, where ``<path>`` is where
-the ``.npmrc`` used to be (``<WORKDIR>/.npmrc``; ``/root/.npmrc`` - the user config npm reads in
-any directory - when the stage has no ``WORKDIR``; ``uid=1000`` is added when the ``RUN`` runs
-as ``node``).  The ``COPY`` of the ``.npmrc`` goes (or just its source word), the ``echo``/``printf``
-and ``rm`` commands go (``cmd && `` out of a chain, or the whole ``RUN`` when nothing else is
-left), and so do the ``ARG``/``ENV`` lines whose only use was the removed ``echo``.  The fix's
-notes give the build command: ``docker build --secret id=npmrc,src=$HOME/.npmrc .``, plus the
-Docker Compose (``build: secrets:``) and GitHub Actions (``docker/build-push-action`` ``secrets:``)
-equivalents.
+The rewrite depends on how the token arrives:
+
+* **token form**, when a build argument (``ARG NPM_TOKEN``, perhaps through ``ENV``) feeds an
+  ``.npmrc`` that is written, used and removed in one ``RUN``: that ``RUN`` keeps writing the same
+  file (registry host, ``@scope:registry=`` lines, ``always-auth``: the settings keep their
+  meaning) but reads the token from a secret, ``$(cat /run/secrets/npm_token)``, mounted with
+  ``--mount=type=secret,id=npm_token,required=true``; the ``ARG``/``ENV`` lines go.  The secret
+  holds exactly what the build argument held, so the commands that build the image change
+  mechanically: ``--build-arg NPM_TOKEN=...`` becomes ``--secret id=npm_token,env=NPM_TOKEN``.
+  The fix records the mapping (build argument -> secret id) so that ``dockerfix`` rewrites those
+  call sites (compose files, GitHub workflows, Makefiles, scripts, ``package.json`` scripts; see
+  ``fixer/callsites.py``) in the same run.
+* **file form**, otherwise: every ``RUN`` between the ``.npmrc`` appearing and its removal that
+  runs npm, npx, yarn, pnpm or bun gets ``--mount=type=secret,id=npmrc,target=<path>,required=true``,
+  where ``<path>`` is where the ``.npmrc`` used to be (``<WORKDIR>/.npmrc``; ``/root/.npmrc`` - the
+  user config npm reads in any directory - when the stage has no ``WORKDIR``; ``uid=1000`` is added
+  when the ``RUN`` runs as ``node``).  The ``COPY`` of the ``.npmrc`` goes (or just its source
+  word), the ``echo``/``printf`` and ``rm`` commands go (``cmd && `` out of a chain, or the whole
+  ``RUN`` when nothing else is left), and so do the ``ARG``/``ENV`` lines whose only use was the
+  removed ``echo``.  The secret is the whole file: its content is what the Dockerfile wrote or
+  copied (the notes show it, tokens masked).  When a later ``COPY .`` would now take a copied
+  ``.npmrc`` from the build context, ``.npmrc`` is added to ``.dockerignore`` (DFX011 reads the
+  file and does not add it twice).
+
+Mounts are ``required=true``: a build that does not pass the secret fails at once instead of
+installing without credentials (or installing a public package of the same name).  The notes give
+the build command, the Docker Compose (``build: secrets:``) and GitHub Actions equivalents, with
+the project's own registry host and scope lines (never the public registry by default).
 
 Any other ``ARG``/``ENV`` whose name looks like a secret (BuildKit's ``SecretsUsedInArgOrEnv``
 word list: a ``_``-separated word ``apikey``, ``auth``, ``credential(s)``, ``key``, ``password``,
@@ -43,23 +61,37 @@ The secret is the whole ``.npmrc``, which also carries registry URLs and scopes.
 ## Example
 ```diff
  FROM node:22-slim
+-ARG NPM_TOKEN
+ WORKDIR /app
+ COPY package.json package-lock.json ./
+-RUN echo "//npm.acme.dev/:_authToken=${NPM_TOKEN}" > .npmrc && \\
++RUN --mount=type=secret,id=npm_token,required=true echo "//npm.acme.dev/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
+     npm ci --omit=dev && rm -f .npmrc
+ COPY . .
+ CMD ["node", "server.js"]
+```
+Build with ``NPM_TOKEN=... docker build --secret id=npm_token,env=NPM_TOKEN .``.  A copied
+``.npmrc`` becomes the whole-file secret:
+```diff
+ FROM node:22-slim
  WORKDIR /app
 -COPY .npmrc package.json package-lock.json ./
 -RUN npm ci --omit=dev && rm -f .npmrc
 +COPY package.json package-lock.json ./
-+RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci --omit=dev
- COPY . .
++RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci --omit=dev
+ COPY server.js .
  CMD ["node", "server.js"]
 ```
-Build with ``docker build --secret id=npmrc,src=$HOME/.npmrc .`` (``DOCKER_BUILDKIT=1`` on
+Build with ``docker build --secret id=npmrc,src=./.npmrc .`` (``DOCKER_BUILDKIT=1`` on
 Docker 20.10-22; BuildKit is the default since 23.0).  Older BuildKit releases leave an empty
 ``/app/.npmrc`` mount point in the layer: empty, so nothing leaks.
 
 ## Fix safety
-Unsafe: the build command changes.  A build without ``--secret id=npmrc,...`` still runs (the
-mount is optional by default) but the install then has no credentials and fails on private
-packages; CI pipelines and Compose files must pass the secret (see the notes of each fix).
-The secret file must hold what the removed ``echo`` wrote, with the real token.
+Unsafe: the build command changes.  A build without the ``--secret`` now fails (``required=true``);
+``dockerfix`` rewrites the call sites it can prove build this Dockerfile and reports the others
+(documentation, GitLab CI, other CI systems, values filled in at build time) with the exact change
+to make.  In the file form the secret file must hold what the removed ``echo`` wrote, with the
+real token.
 Skipped, with a reason, and reported display-only instead: a secret-named ``ARG``/``ENV`` that
 other lines still use (including an ``.npmrc`` in the build context that reads ``${NPM_TOKEN}``
 from the environment), an ``ENV`` with a literal secret value, an ``.npmrc`` written or removed
@@ -77,39 +109,22 @@ secret files).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import clean_context_path
-from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
-from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.secrets import is_secret_name, mask_secrets
+from dockerfix.fixer.document import Document, Instruction, Span, Stage
+from dockerfix.fixer.edits import Applicability, Edit, Fix, SecretMigration, Skip
+from dockerfix.fixer.secrets import is_secret_name
 from dockerfix.fixer.transform import Transform
 
 from ._pkgmanagers import NPM_CONFIG_READERS
+from ._secrets import (SECRET_ID, NpmrcSource, dockerignore_fix, join_path, npmrc_path, npmrc_settings, refers_to,
+                       token_edits, token_form, token_notes, usage_notes, written_lines)
 from ._stages import effective_user, is_root_user
 
-SECRET_ID = "npmrc"
 _WRITERS = frozenset({"echo", "printf"})
-
-
-def _var_refs(text: str, name: str) -> bool:
-    return re.search(r"\$(?:\{" + re.escape(name) + r"(?:[:}?+-]|\}|$)|" + re.escape(name) + r"(?![A-Za-z0-9_]))",
-                     text) is not None
-
-
-@dataclass
-class _Source:
-    """Where a stage's .npmrc comes from."""
-
-    kind: str  # "copy" | "write"
-    ins: Instruction
-    path: str  # absolute path in the image
-    word: Word | None = None  # the COPY source word
-    cmds: list[ShellCommand] = field(default_factory=list)  # the echo/printf commands (kind == "write")
-    context_path: str | None = None  # the .npmrc's path in the build context (kind == "copy")
 
 
 class SecretMounts(Transform):
@@ -148,7 +163,7 @@ class SecretMounts(Transform):
         body = list(stage.instructions[1:])
         workdir: str | None = _inherited_workdir(doc, stage)
         workdir_known = True
-        sources: list[_Source] = []
+        sources: list[NpmrcSource] = []
         removals: list[tuple[Instruction, ShellCommand]] = []
         problems: list[tuple[int, str]] = []
         for ins in body:
@@ -157,7 +172,7 @@ class SecretMounts(Transform):
                 if val is None or "$" in val:
                     workdir_known = False
                 else:
-                    workdir = val if val.startswith("/") else _join(workdir or "/", val)
+                    workdir = val if val.startswith("/") else join_path(workdir or "/", val)
                 continue
             if ins.keyword in ("COPY", "ADD") and ins.flag("from") is None:
                 npmrc_words = [w for w in (ins.words[:-1] if not ins.is_json else ())
@@ -174,7 +189,7 @@ class SecretMounts(Transform):
                 if len(npmrc_words) > 1 or ins.flags and any(f.name not in ("chown", "chmod", "link") for f in ins.flags):
                     problems.append((ins.line, f"{ins.keyword} on line {ins.line} is not a plain copy of one .npmrc"))
                     continue
-                sources.append(_Source("copy", ins, dest, word=npmrc_words[0],
+                sources.append(NpmrcSource("copy", ins, dest, word=npmrc_words[0],
                                        context_path=clean_context_path(npmrc_words[0].value)))
                 continue
             if ins.keyword != "RUN":
@@ -210,12 +225,12 @@ class SecretMounts(Transform):
                                      "this fix does not rewrite"))
             if writes:
                 user = _user_at(stage, ins)
-                paths = {_resolve((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user)
+                paths = {npmrc_path((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user)
                          for w in writes}
                 if None in paths or len(paths) != 1:
                     problems.append((ins.line, f"cannot tell where the RUN on line {ins.line} writes the .npmrc"))
                     continue
-                sources.append(_Source("write", ins, paths.pop(), cmds=writes))
+                sources.append(NpmrcSource("write", ins, paths.pop(), cmds=writes))
 
         if not sources and not removals and not problems:
             return
@@ -228,7 +243,7 @@ class SecretMounts(Transform):
                 yield Skip(self.code, f".npmrc credentials not moved to a secret mount: {why}", line)
             yield Fix(self.code, "an .npmrc with registry credentials is put into a layer; pass it with "
                       "RUN --mount=type=secret,id=npmrc,target=<path> instead", problems[0][0],
-                      applicability=Applicability.DISPLAY_ONLY, notes=_usage_notes(None))
+                      applicability=Applicability.DISPLAY_ONLY, notes=usage_notes([]))
             return
 
         first = min(sources, key=lambda s: s.ins.index)
@@ -264,14 +279,30 @@ class SecretMounts(Transform):
                        "that removes it", first.ins.line)
             return
 
+        write_texts = [doc.source[c.all_words[0].span.start:c.all_words[-1].span.end] for s in sources if s.kind == "write"
+                       for c in s.cmds]
+        if any("/run/secrets/" in t for t in write_texts) \
+                and any(m.type == "secret" for s in sources for m in s.ins.mounts):
+            return  # already written from a secret mount (this fix's token form): nothing to do
+        npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
+        candidates = []
+        for ins in _arg_env_in_scope(doc, stage):
+            keys = ins.assignments
+            secret = [(a.name, a.word) for a in keys if is_secret_name(a.name)]
+            used = [(n, w) for n, w in secret if any(refers_to(t, n) for t in write_texts)]
+            if used:
+                candidates.append((ins, keys, used))
+        token_ids = token_form(doc, sources, removals, users, candidates)
+
         edits: list[Edit] = []
         removed_ins: set[int] = set()
         per_ins_cmds: dict[int, list[ShellCommand]] = {}
         for s in sources:
-            if s.kind == "write":
+            if s.kind == "write" and token_ids is None:
                 per_ins_cmds.setdefault(s.ins.index, []).extend(s.cmds)
         for ins, c in removals:
-            per_ins_cmds.setdefault(ins.index, []).append(c)
+            if token_ids is None:
+                per_ins_cmds.setdefault(ins.index, []).append(c)
         for idx, cmds in per_ins_cmds.items():
             ins = doc.instructions[idx]
             all_cmds = ins.shell.simple_commands or []
@@ -299,25 +330,18 @@ class SecretMounts(Transform):
                 else:
                     edits.append(Edit(srcs[i - 1].span.end, s.word.span.end, ""))
 
-        # secret-named ARG/ENV whose only uses are the removed writes
-        write_texts = [doc.source[c.all_words[0].span.start:c.all_words[-1].span.end] for s in sources if s.kind == "write"
-                       for c in s.cmds]
-        npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
-        candidates = []
-        for ins in _arg_env_in_scope(doc, stage):
-            keys = ins.assignments
-            secret = [(a.name, a.word) for a in keys if is_secret_name(a.name)]
-            used = [(n, w) for n, w in secret if any(_var_refs(t, n) for t in write_texts)]
-            if used:
-                candidates.append((ins, keys, used))
+        # secret-named ARG/ENV whose only uses are the removed (or rewritten) writes
         kept_texts = _remaining_texts(doc, stage, sources, removals,
                                       removed_ins | {c[0].index for c in candidates if len(c[2]) == len(c[1])})
+        build_args: list[str] = []
         for ins, keys, used in candidates:
             for n, _w in used:
-                if any(_var_refs(t, n) for t in kept_texts) or (npmrc_in_context and _var_refs(npmrc_in_context, n)):
+                if any(refers_to(t, n) for t in kept_texts) or (npmrc_in_context and refers_to(npmrc_in_context, n)):
                     yield Skip(self.code, f"{ins.keyword} {n} on line {ins.line} is still used by other lines, so the "
                                ".npmrc is not moved to a secret mount", ins.line)
                     return
+                if ins.keyword == "ARG" and n not in build_args:
+                    build_args.append(n)
             if len(used) == len(keys):
                 edits.append(_delete_instruction(doc, ins))
             else:
@@ -326,6 +350,28 @@ class SecretMounts(Transform):
                     i = ws.index(w)
                     edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0 else Edit(w.span.start, ws[i + 1].span.start, ""))
             handled.add(ins.index)
+
+        if token_ids is not None:
+            # the token form: the .npmrc lines stay as the Dockerfile writes them (registry, scopes,
+            # always-auth), only the token is read from the secret, in the RUN that removes the file
+            run = sources[0].ins
+            opt = _uid_option(doc, stage, run)
+            if opt is None:
+                yield Skip(self.code, f"the RUN on line {run.line} runs as `{_user_at(stage, run)}`, whose uid is "
+                           "unknown: the secret mount would not be readable", run.line)
+                return
+            mounts = "".join(f" --mount=type=secret,id={sid},required=true{opt}" for sid in dict.fromkeys(token_ids.values()))
+            edits.append(Edit.insert(run.keyword_span.end, mounts))
+            for s in sources:
+                for c in s.cmds:
+                    edits.extend(token_edits(doc.source, c, token_ids))
+            migrations = tuple(SecretMigration(n, token_ids[n]) for n in dict.fromkeys(token_ids))
+            ids = ", ".join(f"`{sid}`" for sid in dict.fromkeys(token_ids.values()))
+            yield Fix(self.code, f"read the npm token from the build secret {ids} in the RUN on line {run.line} "
+                      f"instead of the build argument {', '.join(dict.fromkeys(token_ids))}", first.ins.line,
+                      tuple(edits), Applicability.UNSAFE,
+                      notes=token_notes(token_ids, written_lines(c for s in sources for c in s.cmds)), secrets=migrations)
+            return
 
         for ins in users:
             if ins.index in removed_ins:
@@ -338,17 +384,26 @@ class SecretMounts(Transform):
                 yield Skip(self.code, f"the RUN on line {ins.line} runs as `{user}`, whose uid is unknown: the secret "
                            "mount would not be readable", ins.line)
                 return
-            edits.append(Edit.insert(ins.keyword_span.end, f" --mount=type=secret,id={SECRET_ID},target={target}{opt}"))
+            edits.append(Edit.insert(ins.keyword_span.end,
+                                     f" --mount=type=secret,id={SECRET_ID},target={target},required=true{opt}"))
 
         what = "a copied .npmrc" if first.kind == "copy" else "an .npmrc written by " + _words_of(first.cmds[0])[0]
         lines = ", ".join(str(i.line) for i in users)
-        content = None
         if first.kind == "write":
-            content = " / ".join(" ".join(_words_of(c)[1:]).split(">")[0].strip() for s in sources if s.kind == "write"
-                                 for c in s.cmds)
+            content_lines = written_lines(c for s in sources for c in s.cmds)
+        else:
+            content_lines = npmrc_settings(npmrc_in_context)
+        context_path = first.context_path if first.kind == "copy" else None
+        content = "\n".join(content_lines)
+        migrations = tuple(SecretMigration(n, SECRET_ID, "file", context_path, content) for n in build_args) \
+            or (SecretMigration(None, SECRET_ID, "file", context_path, content),)
         yield Fix(self.code, f"mount the npm credentials as the build secret `{SECRET_ID}` at {target} on line "
                   f"{lines} instead of {what}", first.ins.line, tuple(edits), Applicability.UNSAFE,
-                  notes=_usage_notes(content, first.context_path if first.kind == "copy" else None))
+                  notes=usage_notes(content_lines, context_path, first.kind == "write"), secrets=migrations)
+        if first.kind == "copy" and context_path:
+            ignore = dockerignore_fix(self.code, doc, ctx, first, context_path)
+            if ignore is not None:
+                yield ignore
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -356,11 +411,6 @@ class SecretMounts(Transform):
 def _words_of(cmd: ShellCommand) -> list[str]:
     """Every word of a command as the shell reads it (assignments and redirections included)."""
     return [w.value for w in cmd.all_words]
-
-
-def _join(base: str, rel: str) -> str:
-    import posixpath
-    return posixpath.normpath(posixpath.join(base, rel))
 
 
 def _inherited_workdir(doc: Document, stage: Stage) -> str | None:
@@ -372,44 +422,20 @@ def _inherited_workdir(doc: Document, stage: Stage) -> str | None:
     return None
 
 
-def _home(user: str | None) -> str | None:
-    if user is None or is_root_user(user):
-        return "/root"
-    if user.split(":", 1)[0] in ("node", "1000"):
-        return "/home/node"
-    return None
-
-
-def _resolve(path: str, workdir: str | None, user: str | None = None) -> str | None:
-    for home in ("~/", "$HOME/", "${HOME}/"):
-        if path.startswith(home):
-            h = _home(user)
-            return None if h is None else _join(h, path[len(home):])
-    if "$" in path:
-        return None
-    if path.startswith("/"):
-        return _join("/", path)
-    if workdir is None:
-        # no WORKDIR: npm reads the user config (~/.npmrc) from any directory
-        h = _home(user)
-        return None if h is None else _join(h, ".npmrc") if clean_context_path(path) == ".npmrc" else None
-    return _join(workdir, path)
-
-
 def _copy_target(ins: Instruction, workdir: str | None, n_sources: int) -> str | None:
     dest = ins.words[-1].value
     if "$" in dest:
         return None
     is_dir = dest.endswith("/") or dest in (".", "./") or n_sources > 1
     if not is_dir and dest.rstrip("/").rsplit("/", 1)[-1] != ".npmrc":
-        if workdir is not None and dest.startswith("/") and _join("/", dest) == workdir:
+        if workdir is not None and dest.startswith("/") and join_path("/", dest) == workdir:
             is_dir = True
         else:
             return None
-    base = dest if dest.startswith("/") else (None if workdir is None else _join(workdir, dest))
+    base = dest if dest.startswith("/") else (None if workdir is None else join_path(workdir, dest))
     if base is None:
         return "/root/.npmrc" if dest in (".", "./") and workdir is None else None
-    return _join(base, ".npmrc") if is_dir else _join("/", base)
+    return join_path(base, ".npmrc") if is_dir else join_path("/", base)
 
 
 def _uses_pm(ins: Instruction) -> bool:
@@ -421,7 +447,7 @@ def _uses_pm(ins: Instruction) -> bool:
     return any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS for c in cmds)
 
 
-def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
+def _only_before_write(ins: Instruction, sources: list[NpmrcSource]) -> bool:
     """True when every package-manager command of ``ins`` runs before the .npmrc is written in it."""
     writes = [c for s in sources if s.kind == "write" and s.ins.index == ins.index for c in s.cmds]
     if not writes:
@@ -463,7 +489,7 @@ def _arg_env_in_scope(doc: Document, stage: Stage) -> list[Instruction]:
     return out
 
 
-def _remaining_texts(doc: Document, stage: Stage, sources: list[_Source], removals, removed: set[int]) -> list[str]:
+def _remaining_texts(doc: Document, stage: Stage, sources: list[NpmrcSource], removals, removed: set[int]) -> list[str]:
     """Texts of every instruction that may read a variable after the fix (removed parts left out)."""
     gone: list[Span] = []
     for s in sources:
@@ -532,23 +558,3 @@ def _delete_commands(ins: Instruction, all_cmds: list[ShellCommand], gone: list[
             edits.append(Edit(all_cmds[i - 1].all_words[-1].span.end, all_cmds[j].all_words[-1].span.end, ""))
         i = j + 1
     return edits
-
-
-def _usage_notes(content: str | None, context_path: str | None = None) -> tuple[str, ...]:
-    src = "$HOME/.npmrc" if context_path is None else f"./{context_path}"
-    notes = [
-        f"build with: docker build --secret id={SECRET_ID},src={src} .  (BuildKit; DOCKER_BUILDKIT=1 on Docker "
-        "20.10-22; no `# syntax=` line is needed for type=secret with target=)",
-    ]
-    if content:
-        # the content may hold a literal token: never echo it into a report, a log or a PR body
-        notes.append("the secret file is the .npmrc the removed step wrote, with the real token: "
-                     + mask_secrets(content))
-    elif context_path:
-        notes.append(f"keep {context_path} out of git and out of the build context (.dockerignore); it is now only "
-                     "read as a secret")
-    notes.append(f"docker compose: services.<app>.build.secrets: [{SECRET_ID}] and top-level "
-                 f"secrets: {{{SECRET_ID}: {{file: {src}}}}}")
-    notes.append(f"GitHub Actions (docker/build-push-action): secrets: | {SECRET_ID}=//registry.npmjs.org/:_authToken="
-                 "${{ secrets.NPM_TOKEN }}  (or secret-files: " + f"{SECRET_ID}={src})")
-    return tuple(notes)
