@@ -71,6 +71,9 @@ class Resolution:
     missing_platforms: tuple[str, ...]
     children: Mapping[str, str] = field(default_factory=dict)
     from_cache: bool = False
+    #: When the image was built (its config's ``created``; for an index, that of its linux/amd64
+    #: or first manifest); only looked up by clients that want it (``--update-pins``).
+    created: str | None = None
 
     def for_platforms(self, platforms: Sequence[str]) -> Resolution:
         """The same resolution with ``missing_platforms`` computed for ``platforms`` (a look-up
@@ -159,9 +162,13 @@ class ManifestContent:
     platforms: list[str]
     children: dict[str, str]
     config: dict[str, str] | None = None  # single manifest: its config descriptor
+    created: str | None = None  # the image config's ``created`` (see Resolution.created)
 
     def as_cache(self) -> dict[str, Any]:
-        return {"media_type": self.media_type, "kind": self.kind, "platforms": self.platforms, "children": self.children}
+        out = {"media_type": self.media_type, "kind": self.kind, "platforms": self.platforms, "children": self.children}
+        if self.created is not None:
+            out["created"] = self.created
+        return out
 
 
 

@@ -446,6 +446,7 @@ class RegistryClient:
         max_retry_after: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         guard: NetworkGuard | None = None,
+        want_created: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -459,6 +460,7 @@ class RegistryClient:
         self.concurrency = concurrency
         self.cache = cache
         self.offline = offline
+        self.want_created = want_created  # also learn when each image was built (2 requests more an index)
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self._credentials = credentials if credentials is not None else CredentialStore()
@@ -851,8 +853,19 @@ class RegistryClient:
             from_cache = False
 
         if content.kind == "manifest" and content.config is not None:
-            content.platforms = [self._config_platform(base, registry, path, content.config)]
+            platform, content.created = self._config_facts(base, registry, path, content.config)
+            content.platforms = [platform]
             content.config = None
+        if self.want_created and content.created is None and content.kind == "index" and content.children:
+            child = next((d for p, d in content.children.items() if platform_matches("linux/amd64", p)),
+                         next(iter(content.children.values())))
+            try:
+                content.created = self._resolve_online(ImageRef(ref.name, None, child, ref.domain, ref.path),
+                                                       (), f"{ref.repository}@{child}").created
+            except ResolveError:
+                content.created = None  # the age is a nicety: its absence never fails a look-up
+            if self.cache is not None and from_cache and content.created is not None:
+                self.cache.put_content(base, path, digest, content.as_cache())
         if self.cache is not None and not from_cache:
             if not by_digest:
                 self.cache.put_tag(base, path, target, digest, content.media_type)
@@ -869,9 +882,11 @@ class RegistryClient:
             missing_platforms=missing,
             children=dict(content.children),
             from_cache=from_cache,
+            created=content.created,
         )
 
-    def _config_platform(self, base: str, registry: str, path: str, config: dict[str, str]) -> str:
+    def _config_facts(self, base: str, registry: str, path: str, config: dict[str, str]) -> tuple[str, str | None]:
+        """(platform, created) from a manifest's config blob."""
         digest = config["digest"]
         url = f"{base}/v2/{path}/blobs/{digest}"
         response, body = self._fetch("GET", url, limit=MAX_CONFIG_BYTES, what=f"{path} config blob", registry=registry)
@@ -887,7 +902,8 @@ class RegistryClient:
         except (ValueError, KeyError, TypeError):
             raise ResolveError(f"registry {registry} served a config blob for {path} without os/architecture") from None
         variant = data.get("variant") if isinstance(data.get("variant"), str) else None
-        return platform_string(os_, arch, variant)
+        created = data.get("created") if isinstance(data.get("created"), str) else None
+        return platform_string(os_, arch, variant), created
 
 
 # ---------------------------------------------------------------------------------------------

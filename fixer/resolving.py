@@ -161,17 +161,21 @@ class NetworkSession:
                 raise NetworkConfigError(f"registry credentials: {e} (fix it, or run with --offline)") from None
             self._credentials_checked = True
 
-    def _key(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool) -> tuple:
-        return (tuple(sorted(mirrors.items())), cache_path, ttl, refresh, self.env.get("DOCKERFIX_NO_CACHE") == "1")
+    def _key(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool, created: bool) -> tuple:
+        return (tuple(sorted(mirrors.items())), cache_path, ttl, refresh, created,
+                self.env.get("DOCKERFIX_NO_CACHE") == "1")
 
-    def existing(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool) -> _Shared | None:
+    def existing(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool,
+                 created: bool = False) -> _Shared | None:
         """The client and memo for these settings if a look-up has made them, else None."""
         with self._lock:
-            return self._shared.get(self._key(mirrors, cache_path, ttl, refresh))
+            return self._shared.get(self._key(mirrors, cache_path, ttl, refresh, created))
 
-    def shared(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool) -> _Shared:
-        """The client and memo for these settings (one per distinct setting in a run)."""
-        key = self._key(mirrors, cache_path, ttl, refresh)
+    def shared(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool,
+               created: bool = False) -> _Shared:
+        """The client and memo for these settings (one per distinct setting in a run); ``created``:
+        the client also learns when each image was built (for ``--update-pins`` messages)."""
+        key = self._key(mirrors, cache_path, ttl, refresh, created)
         no_cache = key[-1]
         with self._lock:
             if key not in self._shared:
@@ -179,7 +183,8 @@ class NetworkSession:
                 from .registry import RegistryClient
 
                 cache = None if no_cache else DigestCache(cache_path, ttl=ttl, refresh=refresh)
-                self._shared[key] = _Shared(RegistryClient(mirrors=mirrors, cache=cache, guard=self.guard))
+                self._shared[key] = _Shared(RegistryClient(mirrors=mirrors, cache=cache, guard=self.guard,
+                                                           want_created=created))
             return self._shared[key]
 
     def close(self) -> None:
@@ -286,7 +291,8 @@ class RunResolver:
     @property
     def shared(self) -> _Shared:
         if self._shared is None:
-            self._shared = self.network.shared(self.mirrors, self.cache_path, self.config.cache_ttl, self.refresh)
+            self._shared = self.network.shared(self.mirrors, self.cache_path, self.config.cache_ttl, self.refresh,
+                                               self.config.update_pins)
         return self._shared
 
     @property
@@ -325,7 +331,8 @@ class RunResolver:
         is what transforms get."""
         shared = self._shared
         if shared is None:
-            shared = self.network.existing(self.mirrors, self.cache_path, self.config.cache_ttl, self.refresh)
+            shared = self.network.existing(self.mirrors, self.cache_path, self.config.cache_ttl, self.refresh,
+                                           self.config.update_pins)
             if shared is None:
                 return None
         with shared.lock:
