@@ -178,13 +178,15 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 # ---------------------------------------------------------------------------------------------
 # the fixer, in memory
 
-def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str]):
+def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str],
+              update_pins: bool = True):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
     repository-relative (POSIX), plus the error lines of files that failed."""
     from .session import Mode, Session, discover, split_codes
 
     session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
-                      unsafe_fixes=True if unsafe else None, offline=offline, stderr=sys.stderr, quiet=True)
+                      unsafe_fixes=True if unsafe else None, offline=offline, stderr=sys.stderr, quiet=True,
+                      update_pins=update_pins)
     targets, _notes = discover([path])
     targets = [t for t in targets if not t.is_stdin]
     outcomes, errors = [], []
@@ -239,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
     ap.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (listed as such in the PR)")
     ap.add_argument("--offline", action="store_true", help="no registry look-ups (digest pinning is skipped)")
+    ap.add_argument("--no-update-pins", dest="update_pins", action="store_false",
+                    help="leave digests pinned beside a tag alone (default: refresh them when the tag has moved, "
+                         "so the open pull request follows the base images)")
     ap.add_argument("--select", action="append", metavar="CODE", help="only these codes (repeatable)")
     ap.add_argument("--ignore", action="append", metavar="CODE", help="never these codes (repeatable)")
     ap.add_argument("--dry-run", action="store_true",
@@ -305,7 +310,8 @@ def run(args, token: str | None, out: _Out) -> int:
         raise BotError(f"the checked-out branch is the bot's branch {args.branch}: check out the base branch")
 
     outcomes, errors, unsafe = _fix_repo(root, str(start.resolve()), unsafe=args.unsafe_fixes,
-                                         offline=args.offline, select=args.select or [], ignore=args.ignore or [])
+                                         offline=args.offline, select=args.select or [], ignore=args.ignore or [],
+                                         update_pins=getattr(args, "update_pins", True))
     for e in errors:
         out.info(f"warning: {e} (left out of the pull request)")
     changes = changes_of(outcomes)
