@@ -9,7 +9,7 @@ from dockerfix.fixer.document import Document, Instruction
 
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS, PM_BUILTINS
 from ._shell import script_commands
-from ._startcmd import command_words, final_command, unwrap_shell_c
+from ._startcmd import command_words, final_command, selected_package, strip_init, unwrap_shell_c
 
 #: Tools whose presence means a build or test step (they normally come from devDependencies).
 BUILD_TOOLS = frozenset({
@@ -134,8 +134,14 @@ def runtime_dev_reason(doc: Document, ctx: Context, package: PackageJson | None 
     for ins in (entry, cmd):
         if ins is None or not ins.args_text:
             continue
-        argv = unwrap_shell_c(command_words(ins))
-        reason = dev_dependency_reason(tuple(argv), package if package is not None else ctx.package)
+        argv = strip_init(unwrap_shell_c(command_words(ins)))
+        pkg = package if package is not None else ctx.package
+        picked = selected_package(ctx, argv)
+        if picked is not None:
+            argv, pkg, why = picked
+            if pkg is None:
+                return f"which scripts the start command on line {ins.line} runs cannot be told: {why}"
+        reason = dev_dependency_reason(tuple(argv), pkg)
         if reason:
             return f"the start command on line {ins.line} needs devDependencies: {reason}"
     return None

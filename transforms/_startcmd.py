@@ -147,6 +147,22 @@ def start_script_command(ctx: Context, runner: str = "npm", script: str = "start
     return words, f"scripts.{script} is `{body}`"
 
 
+def script_command(doc: Document, ctx: Context, argv: list[str] | tuple[str, ...] | None
+                   ) -> tuple[ScriptRun | None, list[str] | None, str]:
+    """For a CMD argv that runs a package.json script (``npm start``, ``npm run start:prod``,
+    ``yarn serve``...): ``(run, node_argv, why)`` with the plain ``node <file>`` argv the script
+    comes down to, or ``(run, None, reason)``.  ``(None, None, "")`` when ``argv`` runs no script.
+    The scripts are those of the package.json the final WORKDIR selects (see :func:`final_package`)."""
+    run = script_invocation(argv)
+    if run is None:
+        return None, None, ""
+    package, folder, why = final_package(doc, ctx)
+    if why:
+        return run, None, why
+    resolved, why = start_script_command(ctx, run.runner, run.script, package, folder)
+    return run, resolved, why
+
+
 def node_entry_file(argv: list[str] | tuple[str, ...]) -> str | None:
     """The script file of a ``node [options] <file> [args]`` argv (options taking a value, such as
     ``-r mod``, are skipped); None for ``node -e ...``, the REPL or a non-node command."""
@@ -289,3 +305,57 @@ def final_package(doc: Document, ctx: Context) -> tuple[PackageJson | None, str,
     if final is None:
         return ctx.package, "", None
     return package_at(doc, ctx, final)
+
+
+#: Options that make npm/yarn/pnpm run in another package or folder (their value is the next word
+#: or follows ``=``).
+_SELECTORS = {"-w": "ws", "--workspace": "ws", "--filter": "ws", "-F": "ws",
+              "--prefix": "dir", "-C": "dir", "--dir": "dir", "--cwd": "dir"}
+
+
+def selected_package(ctx: Context, argv: list[str] | tuple[str, ...], folder: str = ""
+                     ) -> tuple[list[str], PackageJson | None, str | None] | None:
+    """A start command that picks another package (``yarn workspace api start``, ``npm start -w
+    api``, ``pnpm --filter api start``, ``npm --prefix packages/api start``): ``(argv without the
+    selector, that package.json, None)``, or ``(argv, None, reason)`` when it cannot be found in
+    the build context.  None when ``argv`` selects nothing (the WORKDIR's package counts)."""
+    argv = list(argv)
+    if not argv or argv[0].rsplit("/", 1)[-1] not in ("npm", "yarn", "pnpm"):
+        return None
+    target: tuple[str, str] | None = None
+    rest: list[str] = [argv[0]]
+    i = 1
+    if argv[0].rsplit("/", 1)[-1] == "yarn" and len(argv) > 2 and argv[1] == "workspace":
+        target, i = ("ws", argv[2]), 3
+    while i < len(argv):
+        a = argv[i]
+        key, eq, val = a.partition("=")
+        if key in _SELECTORS and target is None:
+            if eq:
+                target = (_SELECTORS[key], val)
+            elif i + 1 < len(argv):
+                target = (_SELECTORS[key], argv[i + 1])
+                i += 1
+            else:
+                return argv, None, f"`{' '.join(argv)}` names no package after {key}"
+        else:
+            rest.append(a)
+        i += 1
+    if target is None:
+        return None
+    kind, value = target
+    base = posixpath.normpath(posixpath.join(folder or ".", value))
+    base = "" if base == "." else base
+    if kind == "dir" or ctx.files.exists(f"{base}/package.json"):
+        pkg, why = package_for_folder(ctx.files, base, ctx.package)
+        return rest, pkg, why
+    patterns = workspace_patterns(ctx.files, ctx.package)
+    if patterns is None:
+        return argv, None, f"`{' '.join(argv)}` selects the workspace {value!r}, but the root package.json has no workspaces"
+    from dockerfix.fixer.workspaces import read_package, workspace_folders
+
+    for f in workspace_folders(ctx.files, patterns):
+        pkg = read_package(ctx.files, f).package
+        if pkg is not None and pkg.data.get("name") == value:
+            return rest, pkg, None
+    return argv, None, f"no workspace package named {value!r} in the build context"

@@ -34,7 +34,8 @@ start command is resolved through the script it names (``npm start``, ``npm run 
 ``yarn start:prod``, ``pnpm run serve``, with npm's ``pre``/``post`` hooks), in the package.json
 whose scripts run there: in an npm/yarn/pnpm workspace (root ``workspaces``,
 ``pnpm-workspace.yaml``) the package the final WORKDIR holds, found from the COPY lines
-(``COPY . /app`` + ``WORKDIR /app/packages/api``: ``packages/api/package.json``).
+(``COPY . /app`` + ``WORKDIR /app/packages/api``: ``packages/api/package.json``), or the one the
+command selects (``yarn workspace api start``, ``npm start -w api``, ``pnpm --filter api start``).
 
 The project's own install-time scripts (``preinstall``, ``install``, ``postinstall``, ``prepare``...,
 also of workspace packages) run during the install too: one that needs a devDependency
