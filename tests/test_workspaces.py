@@ -132,3 +132,20 @@ def test_start_command_selecting_a_workspace(cmd, needs_dev):
     ctx = Context(package=PackageJson(json.loads(WS2["package.json"])), files=files(WS2))
     doc = parse(f"FROM node:22\nWORKDIR /app\nCOPY . .\nCMD {cmd}\n")
     assert (runtime_dev_reason(doc, ctx) is not None) is needs_dev
+
+
+def test_dfx007_runs_the_named_script_directly():
+    """Class 11: `npm run start:prod` (NestJS) becomes `node dist/main` under the init, and a
+    workspace package's start is read from its own package.json."""
+    from dockerfix.fixer.edits import Fix, apply_edits
+    from dockerfix.transforms.dfx007_init_process import InitProcess
+
+    ctx = Context(package=PackageJson({"scripts": {"start:prod": "node dist/main"}}))
+    src = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
+    fixes = [f for f in InitProcess().fix(parse(src), ctx) if isinstance(f, Fix)]
+    assert apply_edits(src, [e for f in fixes for e in f.edits]).endswith('CMD ["node", "dist/main"]\n')
+
+    ctx = Context(package=PackageJson(json.loads(NPM_WS["package.json"])), files=files(NPM_WS))
+    src = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nWORKDIR packages/api\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
+    fixes = [f for f in InitProcess().fix(parse(src), ctx) if isinstance(f, Fix)]
+    assert apply_edits(src, [e for f in fixes for e in f.edits]).endswith('CMD ["node", "dist/main"]\n')
