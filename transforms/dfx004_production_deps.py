@@ -80,7 +80,10 @@ at run time (a common mistake) then fails on start, which no static check can ru
 line.  ``--ignore-scripts`` also skips the install scripts of dependencies, so it is used only
 when the npm lockfile proves there are none in production (``hasInstallScript``); ``npm pkg
 delete`` leaves the image's package.json without the git-hook script (a later ``COPY . .``
-brings it back).  In a workspace whose COPY lines do not tell which package the WORKDIR holds,
+brings it back).  Checked with real npm: ``npm pkg delete scripts.prepare && npm ci --omit=dev``
+and ``npm ci --omit=dev --ignore-scripts`` install a ``"prepare": "husky"`` project on npm 7.20 and
+11, where plain ``npm ci --omit=dev`` fails; npm 7.19 prints its usage for ``npm pkg`` and exits 0
+(the install then still fails), hence the version check.  In a workspace whose COPY lines do not tell which package the WORKDIR holds,
 devDependencies stay.  Nothing is changed, and a reason is reported, when there is no ``package.json`` or no
 lockfile in the build context, the lockfile belongs to another package manager, ``.dockerignore``
 leaves the lockfile out, the lockfile cannot be seen reaching the image before the install, or the
