@@ -149,3 +149,16 @@ def test_dfx007_runs_the_named_script_directly():
     src = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nWORKDIR packages/api\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
     fixes = [f for f in InitProcess().fix(parse(src), ctx) if isinstance(f, Fix)]
     assert apply_edits(src, [e for f in fixes for e in f.edits]).endswith('CMD ["node", "dist/main"]\n')
+
+
+@pytest.mark.parametrize("copy,where", [
+    ("COPY package*.json ./", ""),
+    ("COPY ./packages/api/package*.json ./", "packages/api"),
+    ("COPY packages/*/package.json ./", None),  # a glob over folders: which one is not known
+    ("COPY packages/api .", "packages/api"),
+])
+def test_copy_mapping_of_package_files(copy, where):
+    doc = parse(f"FROM node:22\nWORKDIR /app\n{copy}\nRUN npm ci\n")
+    ctx = Context(package=PackageJson(json.loads(NPM_WS["package.json"])), files=files(NPM_WS))
+    st = doc.final_stage
+    assert context_folder(doc, ctx, st, "/app", before=st.instructions[-1].index) == where

@@ -240,9 +240,10 @@ def _copy_mappings(doc: Document, ctx: Context, stage: Stage, before: int | None
             for w in srcs:
                 v = w.value
                 if "$" in v or any(ch in v for ch in "*?["):
-                    if v.rsplit("/", 1)[-1].startswith("package") and len(srcs) >= 1 and src_from is None:
+                    folder = posixpath.dirname(v[2:] if v.startswith("./") else v)
+                    if (v.rsplit("/", 1)[-1].startswith("package") and src_from is None and "$" not in v
+                            and not any(ch in folder for ch in "*?[")):
                         # package*.json ./ : the folder gets the context folder's package.json
-                        folder = posixpath.dirname(v.lstrip("./")) if "/" in v else ""
                         out.append((dest_dir, folder))
                     continue
                 if src_from is not None:
