@@ -7,9 +7,9 @@ from dockerfix.fixer.commands import ASSIGNMENT_RE
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction
 
-from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
+from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS, PM_BUILTINS
 from ._shell import script_commands
-from ._startcmd import command_words, final_command, unwrap_shell_c
+from ._startcmd import command_words, final_command, selected_package, strip_init, unwrap_shell_c
 
 #: Tools whose presence means a build or test step (they normally come from devDependencies).
 BUILD_TOOLS = frozenset({
@@ -67,12 +67,7 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
             script = _NPM_BUILTIN_SCRIPTS[sub]
         elif sub in ("run", "run-script") and len(words) > 1:
             script = words[1]
-        elif head in ("yarn", "pnpm") and sub not in ("install", "add", "remove", "workspaces", "workspace",
-                                                      "cache", "config", "global", "import", "init", "dlx",
-                                                      "exec", "bin", "info", "why", "list", "ls", "prune",
-                                                      "rebuild", "store", "link", "unlink", "pack",
-                                                      "publish", "set", "plugin", "node", "up", "upgrade",
-                                                      "audit", "outdated", "fetch", "deploy", "i", "ci"):
+        elif head in ("yarn", "pnpm") and sub not in PM_BUILTINS:
             script = sub
         elif head == "bun" and sub == "run" and len(words) > 1:
             script = words[1]
@@ -82,6 +77,10 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
             return f"`{' '.join(argv)}` runs the tests"
         if script == "build":
             return f"`{' '.join(argv)}` runs a build"
+        for hook in (f"pre{script}", f"post{script}"):  # npm and yarn 1 run them around the script
+            inner = dev_dependency_reason_of_script(scripts[hook], package, _depth + 1) if hook in scripts else None
+            if inner:
+                return f"`{' '.join(argv)}` also runs the script {hook!r} ({inner})"
         body = scripts.get(script)
         if body is None:
             if head in ("yarn", "pnpm") and sub == script:  # `yarn tsc` runs a package binary
@@ -127,14 +126,63 @@ def dev_step_in_run(ins: Instruction, package: PackageJson | None, after: int = 
     return None
 
 
-def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
-    """Why the final image's start command needs devDependencies, or None."""
+def runtime_dev_reason(doc: Document, ctx: Context, package: PackageJson | None = None) -> str | None:
+    """Why the final image's start command needs devDependencies, or None.  ``package`` is the
+    package.json whose scripts the command runs (default: the context root's; see
+    ``_startcmd.final_package`` for workspaces)."""
     entry, cmd = final_command(doc)
     for ins in (entry, cmd):
         if ins is None or not ins.args_text:
             continue
-        argv = unwrap_shell_c(command_words(ins))
-        reason = dev_dependency_reason(tuple(argv), ctx.package)
+        argv = strip_init(unwrap_shell_c(command_words(ins)))
+        pkg = package if package is not None else ctx.package
+        picked = selected_package(ctx, argv)
+        if picked is not None:
+            argv, pkg, why = picked
+            if pkg is None:
+                return f"which scripts the start command on line {ins.line} runs cannot be told: {why}"
+        reason = dev_dependency_reason(tuple(argv), pkg)
         if reason:
             return f"the start command on line {ins.line} needs devDependencies: {reason}"
     return None
+
+
+#: The project's own scripts that ``npm install``/``npm ci`` (and yarn, pnpm) run, in order.
+LIFECYCLE_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
+#: Programs that only set up git hooks: dropping a lifecycle script made of them changes nothing in
+#: an image (there is no .git there to hook into).
+GIT_HOOK_TOOLS = frozenset({"husky", "is-ci", "lefthook", "simple-git-hooks", "yorkie", "true", "echo", "exit"})
+
+
+def lifecycle_dev_scripts(package: PackageJson | None) -> list[tuple[str, str]]:
+    """``(script, reason)`` for each lifecycle script of ``package`` that an install runs and that
+    needs a devDependency (``"prepare": "husky"`` with husky in devDependencies): a production-only
+    install fails on it (``husky: not found``)."""
+    if package is None:
+        return []
+    out = []
+    for name in LIFECYCLE_SCRIPTS:
+        body = package.scripts.get(name)
+        if body is None:
+            continue
+        reason = dev_dependency_reason_of_script(body, package)
+        if reason:
+            out.append((name, reason))
+    return out
+
+
+def is_git_hook_script(body: str) -> bool:
+    """Does a script only set up git hooks (``husky``, ``husky install``, ``is-ci || husky install``,
+    ``npx husky install``, ``git config core.hooksPath .githooks``)?"""
+    cmds = script_commands(body)
+    if not cmds:
+        return False
+    for argv in cmds:
+        head = argv[0].rsplit("/", 1)[-1]
+        if head in PACKAGE_RUNNERS and len(argv) > 1:
+            head = argv[1].rsplit("/", 1)[-1]
+        if head == "git" and argv[1:3] == ["config", "core.hooksPath"]:
+            continue
+        if head not in GIT_HOOK_TOOLS:
+            return False
+    return True

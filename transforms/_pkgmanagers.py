@@ -3,11 +3,12 @@ package names, with source spans for every word (shared by DFX004, DFX005, DFX01
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
-from dockerfix.fixer.document import Instruction, Word
+from dockerfix.fixer.document import Document, Instruction, Stage, Word
 
 #: The package managers that install from a lockfile, and the lockfile kinds each one reads
 #: (``Context.lock_kind``).
@@ -17,6 +18,13 @@ PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm", "bun"})
 PACKAGE_RUNNERS = frozenset({"npx", "pnpx", "bunx"})
 #: Every program that reads the project's npm configuration (``.npmrc``).
 NPM_CONFIG_READERS = PACKAGE_MANAGERS | PACKAGE_RUNNERS | {"corepack"}
+
+#: yarn/pnpm subcommands that are not scripts (``yarn X`` otherwise runs the script X).
+PM_BUILTINS = frozenset({
+    "install", "add", "remove", "workspaces", "workspace", "cache", "config", "global", "import", "init", "dlx",
+    "exec", "bin", "info", "why", "list", "ls", "prune", "rebuild", "store", "link", "unlink", "pack", "publish",
+    "set", "plugin", "node", "up", "upgrade", "audit", "outdated", "fetch", "deploy", "i", "ci",
+})
 
 #: npm subcommand aliases (npm's own alias table, trimmed to the ones people write).
 _NPM_INSTALL = frozenset({"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "add"})
@@ -131,3 +139,49 @@ def package_manager_commands_of(commands: Iterable[ShellCommand]) -> list[Packag
             action = "other"  # `npm add` without a package is not an install of the project
         out.append(PackageManagerCommand(name, action, cmd, tool_word, sub, tuple(options), tuple(rest)))
     return out
+
+
+# -- which npm the base image ships -----------------------------------------------------------------
+
+#: Codenames of the official node image's LTS tags -> major.
+NODE_CODENAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12, "fermium": 14,
+                  "gallium": 16, "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24}
+
+
+def base_node_version(doc: Document, stage: Stage) -> tuple[bool, int | None, int | None]:
+    """``(official, major, minor)`` of the Node.js a stage is built from, read from the official
+    node image's tag (``node:14``, ``node:16.3-alpine``, ``node:fermium``); ``official`` is False
+    for other images (npm version unknown) and ``major`` None for floating tags (``lts``,
+    ``latest``, ``alpine``: a current npm)."""
+    from ._images import base_image
+
+    base = base_image(doc, stage)
+    if base.reason or not base.is_node:
+        return False, None, None
+    head = (base.tag or "latest").split("-", 1)[0].lower()
+    if head in NODE_CODENAMES:
+        return True, NODE_CODENAMES[head], None
+    m = re.fullmatch(r"(\d+)(?:\.(\d+))?(?:\.\d+)?", head)
+    if not m:
+        return True, None, None
+    return True, int(m.group(1)), int(m.group(2)) if m.group(2) else None
+
+
+def npm_without_omit(doc: Document, stage: Stage) -> str | None:
+    """Why npm in ``stage`` does not understand ``--omit=dev`` (npm 6, shipped up to Node.js 14;
+    it ignores the flag and installs devDependencies), or None."""
+    official, major, _minor = base_node_version(doc, stage)
+    if official and major is not None and major <= 14:
+        return f"the base image's Node.js {major} ships npm 6, which does not know --omit=dev"
+    return None
+
+
+def npm_without_pkg(doc: Document, stage: Stage) -> str | None:
+    """Why ``npm pkg`` (npm >= 7.20: Node.js 16.6 and later) cannot be shown to exist in ``stage``, or None."""
+    official, major, minor = base_node_version(doc, stage)
+    if not official:
+        return "the base image is not the official node image, so its npm version (`npm pkg` needs npm 7.20) is unknown"
+    if major is not None and (major < 16 or major == 16 and minor is not None and minor < 6):
+        return f"the base image's Node.js {major}{'.' + str(minor) if minor is not None else ''} ships an npm " \
+               "older than 7.20, which has no `npm pkg`"
+    return None

@@ -10,7 +10,12 @@ Adds ``ENV NODE_ENV=production`` (``key=value`` form) to the final stage of a No
   (``npm run build``, ``tsc``, ``next build``, ``npm test``... — the detection DFX004 uses), so the
   build still gets its tools;
 * below the install when the start command itself needs a devDependency (``ts-node``,
-  ``nodemon``), so the install keeps them;
+  ``nodemon``) -- through the script it names (``npm start``, ``npm run start:prod``, ``yarn
+  serve``, with npm's ``pre``/``post`` hooks), in the package.json that runs there (in a
+  workspace, the package the final WORKDIR holds) -- so the install keeps them;
+* below the install when a lifecycle script the install runs (``prepare``, ``postinstall``...,
+  of the project or a workspace package) needs a devDependency (``"prepare": "husky"``): under
+  ``NODE_ENV=production`` the install would fail with ``husky: not found``;
 * right after ``FROM`` when the stage installs nothing (it copies ``node_modules`` from another
   stage), so the variable is in place for every later step.
 
@@ -46,6 +51,9 @@ owner can accept.  An install after the new line leaves devDependencies out; a p
 listed under devDependencies but needed at run time then fails on start.  Placing the line after
 every detected build/test step and keeping installs for ``ts-node``/``nodemon`` start commands
 avoids the failures that can be seen statically, not those hidden in the application's code.
+Nothing is added, and the reason names the missing fact, when there is no readable
+``package.json`` in the build context (the install and start command cannot be checked) or, in a
+workspace, when the COPY lines do not tell which package the WORKDIR holds.
 
 ## Related codes
 none (peers only report; no hadolint or BuildKit rule checks NODE_ENV).
@@ -59,12 +67,13 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
+from dockerfix.fixer.workspaces import read_package, workspace_folders, workspace_patterns
 
-from ._devdeps import dev_step_in_run, runtime_dev_reason
+from ._devdeps import dev_step_in_run, lifecycle_dev_scripts, runtime_dev_reason
 from ._images import is_node_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._pkgmanagers import LOCK_KINDS, package_manager_commands
-from ._startcmd import command_words
+from ._startcmd import command_words, final_package, package_at
 
 VAR = "NODE_ENV"
 _NODE_PROGRAMS = {*LOCK_KINDS, "node", "nodejs", "npx", "corepack"}
@@ -90,6 +99,20 @@ def is_node_stage(doc: Document, stage: Stage) -> bool:
                 if argv and argv[0].rsplit("/", 1)[-1] in _NODE_PROGRAMS:
                     return True
     return False
+
+
+def _lifecycle_needs_dev(ctx: Context) -> str | None:
+    """Why an install under NODE_ENV=production would fail: a lifecycle script of the project (or
+    of a workspace package) that the install runs needs a devDependency (``"prepare": "husky"``)."""
+    packages = [("", ctx.package)]
+    patterns = workspace_patterns(ctx.files, ctx.package)
+    if patterns is not None:
+        packages += [(f, read_package(ctx.files, f).package) for f in workspace_folders(ctx.files, patterns)]
+    for folder, pkg in packages:
+        for name, reason in lifecycle_dev_scripts(pkg):
+            where = f"{folder}/package.json" if folder else "package.json"
+            return f"{where} scripts.{name} runs at install time and needs devDependencies ({reason})"
+    return None
 
 
 def _is_install(ins: Instruction) -> bool:
@@ -128,17 +151,30 @@ class NodeEnv(Transform):
                        "ENV NODE_ENV=production not added", final.from_.line)
             return
 
+        if ctx.package is None:
+            why = ctx.package_error or "no package.json in the build context"
+            yield Skip(self.code, f"ENV NODE_ENV=production not added: {why}, so whether the install and the "
+                       "start command work without devDependencies cannot be checked", final.from_.line)
+            return
+        package, _folder, why = final_package(doc, ctx)
+        if package is None:
+            yield Skip(self.code, f"ENV NODE_ENV=production not added: {why}", final.from_.line)
+            return
+
         runs = [i for i in final.instructions if i.keyword == "RUN"]
         install = next((i for i in runs if _is_install(i)), None)
-        dev_steps = [i for i in runs if dev_step_in_run(i, ctx.package)]
+        dev_steps = [i for i in runs if dev_step_in_run(i, package_at(doc, ctx, final, i.index)[0] or ctx.package)]
         last_dev = dev_steps[-1] if dev_steps else None
         line = keyword(doc, "ENV", final.from_) + f" {VAR}=production"
         if last_dev is not None and (install is None or install.index <= last_dev.index):
             edit = new_line_after(doc, last_dev, line)
             where = f"after the build step on line {last_dev.line}, which needs devDependencies"
-        elif install is not None and ctx.package is not None and runtime_dev_reason(doc, ctx):
+        elif install is not None and runtime_dev_reason(doc, ctx, package):
             edit = new_line_after(doc, install, line)
-            where = f"after the install on line {install.line}: {runtime_dev_reason(doc, ctx)}"
+            where = f"after the install on line {install.line}: {runtime_dev_reason(doc, ctx, package)}"
+        elif install is not None and _lifecycle_needs_dev(ctx):
+            edit = new_line_after(doc, install, line)
+            where = f"after the install on line {install.line}: {_lifecycle_needs_dev(ctx)}"
         elif install is not None:
             edit = new_line_before(doc, install, line)
             where = f"before the install on line {install.line}, so it installs for production"

@@ -78,8 +78,7 @@ from ._startcmd import (
     argv_of,
     final_command,
     is_init,
-    start_script_command,
-    start_script_runner,
+    script_command,
 )
 
 INSTALL = {
@@ -198,10 +197,9 @@ class InitProcess(Transform):
         if cmd is None or cmd.stage != final or args[1:] not in ([], ["--"]):
             return
         argv = argv_of(cmd)
-        runner = start_script_runner(argv or [])
-        if runner is None:
+        run, resolved, why = script_command(doc, ctx, argv)
+        if run is None:
             return
-        resolved, why = start_script_command(ctx, runner)
         if resolved is None:
             yield Skip(self.code, f"`{' '.join(argv)}` stays (under {args[0].rsplit('/', 1)[-1]}): {why}", cmd.line)
             return
@@ -218,9 +216,8 @@ class InitProcess(Transform):
         argv = argv_of(cmd)
         if not argv:
             return None, None
-        runner = start_script_runner(argv)
-        if runner is not None:
-            resolved, why = start_script_command(ctx, runner)
+        run, resolved, why = script_command(doc, ctx, argv)
+        if run is not None:
             if resolved is not None:
                 return resolved, None
             skip = Skip(self.code, f"`{' '.join(argv)}` stays (under dumb-init): {why}", cmd.line)

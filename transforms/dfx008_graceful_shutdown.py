@@ -58,8 +58,8 @@ from ._startcmd import (
     argv_of,
     final_command,
     node_entry_file,
+    script_invocation,
     start_script_command,
-    start_script_runner,
     strip_init,
 )
 
@@ -135,11 +135,11 @@ class GracefulShutdown(Transform):
             file = node_entry_file(argv)
             if file is not None:
                 return file, "the final command"
-            runner = start_script_runner(argv)
-            if runner is not None:
-                resolved, why = start_script_command(ctx, runner)
+            run = script_invocation(argv)
+            if run is not None:
+                resolved, why = start_script_command(ctx, run.runner, run.script)
                 if resolved is not None:
-                    return node_entry_file(resolved), "scripts.start"
+                    return node_entry_file(resolved), f"scripts.{run.script}"
                 return None, why
         main = ctx.package.main if ctx.package is not None else None
         if main:
