@@ -9,6 +9,7 @@ never from guesses.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,17 @@ class PackageJson:
         return d if isinstance(d, dict) else {}
 
 
+@dataclass(frozen=True)
+class LockedPackage:
+    """One installed package as the lockfile records it (plain data)."""
+
+    name: str
+    version: str | None
+    engines_node: str | None = None  # npm lockfile v2/v3 ``packages.*.engines.node``, pnpm ``engines``
+    has_install_script: bool = False  # npm lockfile ``hasInstallScript``: built or fetched on install
+    dev: bool = False
+
+
 class DigestResolver(Protocol):
     """What digest pinning needs from the registry client (see ``fixer/registry.py``)."""
 
@@ -92,6 +104,16 @@ class Context:
     #: Returns the Node.js release table to decide LTS lines with (the CLI refreshes it online,
     #: once per run and only when asked); default: the table bundled with dockerfix.
     node_releases: Callable[[], Any] = field(default=lambda: _bundled_releases(), repr=False)
+    #: Installed packages as the lockfile records them (npm v2/v3: engines and install scripts;
+    #: yarn and pnpm: versions, pnpm engines); empty when unknown.
+    locked_packages: tuple[LockedPackage, ...] = ()
+    #: npm lockfile ``lockfileVersion`` (None for other lockfiles or when unreadable).
+    lockfile_version: int | None = None
+    #: Text of ``.yarnrc.yml`` (yarn berry's configuration), if present.
+    yarnrc_yml: str | None = None
+    #: File names under ``.yarn/releases/`` and ``.yarn/plugins/`` (committed berry binaries, plugins).
+    yarn_releases: tuple[str, ...] = ()
+    yarn_plugins: tuple[str, ...] = ()
     #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
     overrides: dict[str, str] = field(default_factory=dict)
 
@@ -184,7 +206,88 @@ def load_context(
                     head = None
             ctx.lock_kind = lock_kind_of(name, head)
             break
+    ctx.locked_packages, ctx.lockfile_version = _locked_packages(root, ctx.lockfile, ctx.lock_kind)
+    ctx.yarnrc_yml = _read_text(root / ".yarnrc.yml")
+    ctx.yarn_releases = _listing(root / ".yarn" / "releases")
+    ctx.yarn_plugins = _listing(root / ".yarn" / "plugins", recursive=True)
     nvm = _read_text(root / ".nvmrc")
     ctx.nvmrc = nvm.strip() if nvm else None
     ctx.dockerignore = _read_text(root / ".dockerignore")
     return ctx
+
+
+def _listing(folder: Path, recursive: bool = False) -> tuple[str, ...]:
+    try:
+        if not folder.is_dir():
+            return ()
+        files = folder.rglob("*") if recursive else folder.iterdir()
+        return tuple(sorted(str(p.relative_to(folder)) for p in files if p.is_file()))[:200]
+    except OSError:
+        return ()
+
+
+_YARN_ENTRY_RE = re.compile(r'(?m)^"?((?:@[^@/\s"]+/)?[^@\s",]+)@[^\n]*:\n\s+version:? "?([^"\s]+)"?')
+_PNPM_KEY_RE = re.compile(r"^/?((?:@[^@/]+/)?[^@/]+)[@/]([^(/]+)")
+
+
+def _locked_packages(root: Path, name: str | None, kind: str | None) -> tuple[tuple[LockedPackage, ...], int | None]:
+    """What the lockfile says is installed (never raises: unreadable means unknown)."""
+    if name is None:
+        return (), None
+    text = _read_text(root / name, limit=64_000_000)
+    if text is None:
+        return (), None
+    if kind == "npm":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return (), None
+        if not isinstance(data, dict):
+            return (), None
+        version = data.get("lockfileVersion") if isinstance(data.get("lockfileVersion"), int) else None
+        out = []
+        packages = data.get("packages")
+        if isinstance(packages, dict):  # lockfile v2/v3
+            for path, v in packages.items():
+                if not path or not isinstance(v, dict) or "node_modules/" not in path:
+                    continue
+                pkg = path.rsplit("node_modules/", 1)[1]
+                engines = v.get("engines")
+                node = engines.get("node") if isinstance(engines, dict) else None
+                if isinstance(engines, list):  # very old packages wrote ["node >= 0.4"]
+                    node = None
+                out.append(LockedPackage(pkg, v.get("version") if isinstance(v.get("version"), str) else None,
+                                         node if isinstance(node, str) else None, bool(v.get("hasInstallScript")),
+                                         bool(v.get("dev"))))
+        elif isinstance(data.get("dependencies"), dict):  # lockfile v1: versions only
+            stack = list(data["dependencies"].items())
+            while stack:
+                pkg, v = stack.pop()
+                if isinstance(v, dict):
+                    out.append(LockedPackage(pkg, v.get("version") if isinstance(v.get("version"), str) else None,
+                                             dev=bool(v.get("dev"))))
+                    if isinstance(v.get("dependencies"), dict):
+                        stack.extend(v["dependencies"].items())
+        return tuple(out), version
+    if kind in ("yarn-v1", "yarn-berry"):
+        return tuple(LockedPackage(m.group(1), m.group(2)) for m in _YARN_ENTRY_RE.finditer(text)), None
+    if kind == "pnpm":
+        try:
+            import yaml
+
+            data = yaml.safe_load(text)
+        except Exception:
+            return (), None
+        out = []
+        packages = data.get("packages") if isinstance(data, dict) else None
+        if isinstance(packages, dict):
+            for key, v in packages.items():
+                m = _PNPM_KEY_RE.match(str(key))
+                if not m:
+                    continue
+                engines = v.get("engines") if isinstance(v, dict) else None
+                node = engines.get("node") if isinstance(engines, dict) else None
+                out.append(LockedPackage(m.group(1), m.group(2), node if isinstance(node, str) else None,
+                                         bool(v.get("requiresBuild")) if isinstance(v, dict) else False))
+        return tuple(out), None
+    return (), None

@@ -267,7 +267,7 @@ class NodeImages:
         if m is None:
             return None
         if v == "alpine":
-            return self.distro(m.alpine_default) if m.alpine_default else Distro("alpine", "(release not recorded)")
+            return self.distro(m.alpine_default) if m.alpine_default else None
         if v in ("", "slim"):
             if m.debian_default:
                 return self.distro(m.debian_default)
