@@ -104,6 +104,10 @@ class Context:
     #: Returns the Node.js release table to decide LTS lines with (the CLI refreshes it online,
     #: once per run and only when asked); default: the table bundled with dockerfix.
     node_releases: Callable[[], Any] = field(default=lambda: _bundled_releases(), repr=False)
+    #: Returns the facts about the official node image (``fixer/node_images.py``): which tags exist,
+    #: releases, contents.  Default: the bundled table; online, a caller may lay the registry's tag
+    #: list over it (``NodeImages.with_registry_tags``).
+    node_images: Callable[[], Any] = field(default=lambda: _bundled_images(), repr=False)
     #: Installed packages as the lockfile records them (npm v2/v3: engines and install scripts;
     #: yarn and pnpm: versions, pnpm engines); empty when unknown.
     locked_packages: tuple[LockedPackage, ...] = ()
@@ -128,6 +132,12 @@ class Context:
     @property
     def has_package_json(self) -> bool:
         return self.package is not None
+
+
+def _bundled_images():
+    from .node_images import images
+
+    return images()
 
 
 def _bundled_releases():

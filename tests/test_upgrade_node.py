@@ -90,3 +90,22 @@ def test_berry_facts(tmp_path):
     assert ctx.yarnrc_yml.startswith("yarnPath")
     assert ctx.yarn_releases == ("yarn-4.5.0.cjs",)
     assert ctx.yarn_plugins == ("@yarnpkg/plugin-workspace-tools.cjs",)
+
+
+def test_registry_tags_decide_which_tags_exist(tmp_path):
+    """The facts are one object: online, the registry's tag list is laid over the table."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    from fixture_cases import FIXTURES, Case
+    from dockerfix.fixer.node_images import images
+
+    case = Case("node-lts-tag", "lts-alpine-safe", FIXTURES / "node-lts-tag" / "lts-alpine-safe")
+    ctx = case.context()
+    ctx.node_images = lambda: images().with_registry_tags(["lts-alpine", "24-alpine"])  # no 26-alpine
+    from dockerfix.fixer.pipeline import Pipeline
+    from dockerfix.transforms import ALL
+
+    result = Pipeline([t() for t in ALL if t.code == "DFX003"]).run(case.before, ctx, path="x")
+    assert result.after == case.before
+    assert any("`node:26-alpine` is not a published tag" in s.reason for s in result.skips)

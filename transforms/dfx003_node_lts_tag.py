@@ -84,7 +84,7 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
-from dockerfix.fixer.node_images import MAINTAINED, NodeImages, ParsedTag, images
+from dockerfix.fixer.node_images import MAINTAINED, NodeImages, ParsedTag
 from dockerfix.fixer.node_releases import major_filter
 from dockerfix.fixer.transform import Transform
 
@@ -130,7 +130,7 @@ class NodeLtsTag(Transform):
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         table = None  # asked for only when a FROM needs a decision (it may be fetched)
-        facts = images()
+        facts: NodeImages = ctx.node_images()
         names: set[str] = set()
         for stage in doc.stages:
             base = stage.base
