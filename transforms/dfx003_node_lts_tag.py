@@ -108,14 +108,14 @@ class _Plan:
     """What the evidence says about an upgrade of one FROM."""
 
     target: int | None = None
-    tag: str | None = None
-    distro_note: str = ""
+    tags: dict = None  # stage index -> (tag, distribution note)
     rejected: list[str] = None  # "26: the Dockerfile runs yarn ..." per ruled-out line
     checked: list[str] = None  # the evidence looked at
     notes: list[str] = None
     missing: str | None = None  # a fact without which no upgrade is offered
 
     def __post_init__(self):
+        self.tags = self.tags or {}
         self.rejected = self.rejected or []
         self.checked = self.checked or []
         self.notes = self.notes or []
@@ -132,6 +132,8 @@ class NodeLtsTag(Transform):
         table = None  # asked for only when a FROM needs a decision (it may be fetched)
         facts: NodeImages = ctx.node_images()
         names: set[str] = set()
+        eol: list[tuple] = []  # (stage, ref, parsed, release): upgraded together, to one major
+        current: set[int] = set()  # supported majors other node stages already use
         for stage in doc.stages:
             base = stage.base
             earlier_stage = base.lower() in names
@@ -154,10 +156,15 @@ class NodeLtsTag(Transform):
             rel = table.get(parsed.major)
             oldest = min((r.major for r in table.releases), default=0)
             if rel is not None and not rel.is_eol_on(ctx.today):
+                current.add(parsed.major)
                 continue
             if rel is None and parsed.major >= oldest:
                 continue  # a major the release table does not know (newer data needed): leave it
-            yield from self._end_of_life(doc, ctx, stage, ref, parsed, rel, table, facts)
+            eol.append((stage, ref, parsed, rel))
+        if eol:
+            plan = self._plan(doc, ctx, eol, current, table, facts)
+            for stage, ref, parsed, rel in eol:
+                yield from self._end_of_life(ctx, stage, ref, parsed, rel, table, plan)
 
     # -- moving tags: latest / current / lts / bare variants ------------------------------------
     def _moving(self, doc, ctx, stage, ref, parsed: ParsedTag, table, facts: NodeImages):
@@ -199,7 +206,7 @@ class NodeLtsTag(Transform):
         yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, new),), app)
 
     # -- end-of-life majors -----------------------------------------------------------------------
-    def _end_of_life(self, doc, ctx, stage, ref, parsed: ParsedTag, rel, table, facts: NodeImages):
+    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: "_Plan"):
         line = stage.from_.line
         old = parsed.major
         shown_old = "0.x" if old == 0 else str(old)
@@ -207,11 +214,11 @@ class NodeLtsTag(Transform):
         lines = sorted((r.major for r in table.releases if r.is_lts_on(ctx.today)), reverse=True)
         supported = ", ".join(map(str, lines)) or "none"
         head = f"Node.js {shown_old} {ended}; supported LTS lines: {supported} ({table.label})"
-        plan = self._plan(doc, ctx, stage, parsed, table, facts)
+        tag, distro_note = plan.tags.get(stage.index, (None, ""))
         if not ctx.config.upgrade_node:
             if plan.target is not None:
-                tail = (f"a major upgrade is its own decision: `--upgrade-node` offers `node:{plan.tag}` "
-                        f"(the newest line the evidence allows{'; ' + plan.distro_note if plan.distro_note else ''})")
+                tail = (f"a major upgrade is its own decision: `--upgrade-node` offers `node:{tag}` "
+                        f"(the newest line the evidence allows{'; ' + distro_note if distro_note else ''})")
             elif plan.missing:
                 tail = f"`--upgrade-node` cannot offer an upgrade: {plan.missing}"
             else:
@@ -225,16 +232,19 @@ class NodeLtsTag(Transform):
             yield Skip(self.code, f"{stage.base} left as it is: {why}", line)
             return
         msg = (f"Node.js {shown_old} {ended}: move to the LTS line {plan.target} ({table.label}); "
-               + (f"{plan.distro_note}; " if plan.distro_note else "")
+               + (f"{distro_note}; " if distro_note else "")
                + "a major upgrade: run the app's tests")
         notes = [f"checked: {', '.join(plan.checked)}"] + [f"ruled out {r}" for r in plan.rejected] + plan.notes
-        yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, ref.format(tag=plan.tag)),),
+        yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, ref.format(tag=tag)),),
                   Applicability.UNSAFE, tuple(notes))
 
-    def _plan(self, doc: Document, ctx: Context, stage: Stage, parsed: ParsedTag, table,
+    def _plan(self, doc: Document, ctx: Context, eol: list[tuple], current: set[int], table,
               facts: NodeImages) -> _Plan:
+        """One decision for every end-of-life node FROM of the file: they move to the same major
+        (node_modules built in one stage run in another), the one other node stages already use."""
         plan = _Plan()
-        old = parsed.major
+        old = min(parsed.major for _s, _r, parsed, _rel in eol)
+        newest_old = max(parsed.major for _s, _r, parsed, _rel in eol)
         if ctx.package is None:
             plan.missing = ctx.package_error or "no package.json in the build context (the app's requirements are unknown)"
             return plan
@@ -261,14 +271,16 @@ class NodeLtsTag(Transform):
         breakage_versions = self._breakage_versions(ctx, facts)
         legacy = _LEGACY_PROVIDER in doc.source or any(_LEGACY_PROVIDER in s for s in ctx.package.scripts.values())
         plan.checked.append("known breakages (" + ", ".join(sorted({b.package for b in facts.breakages})) + ")")
-        uses = self._tools_used(doc, stage)
-        run = sorted(k for k in uses if not k.endswith("-installed"))
+        uses = [self._tools_used(doc, stage) for stage, *_rest in eol]
+        run = sorted({k for u in uses for k in u if not k.endswith("-installed")})
         plan.checked.append("package managers in the image (" + (", ".join(run) if run else "npm only") + ")")
-        candidates = sorted((r for r in table.releases if r.is_lts_on(ctx.today) and r.major > old),
+        candidates = sorted((r for r in table.releases if r.is_lts_on(ctx.today) and r.major > newest_old),
                             key=lambda r: r.major, reverse=True)
         if not candidates:
-            plan.missing = f"no supported LTS line is newer than {old}"
+            plan.missing = f"no supported LTS line is newer than {newest_old}"
             return plan
+        if current:
+            plan.checked.append("the node majors of the other stages (" + ", ".join(map(str, sorted(current))) + ")")
         rejected: list[tuple[list[int], str]] = []
         for r in candidates:
             m = r.major
@@ -293,15 +305,23 @@ class NodeLtsTag(Transform):
                 hit = [v for v in versions if b.breaks(v, m) and not b.breaks(v, old)]
                 if hit:
                     reasons.append(f"{b.package} {hit[0] or '(version unknown)'}: {b.why}")
-            if "yarn" in uses and not facts.has_yarn(m) and not uses["yarn-installed"]:
-                reasons.append(f"the Dockerfile runs yarn (line {uses['yarn']}), which node:{m} images do not "
-                               "include (docker-node PR #2422)")
-            if "corepack" in uses and not facts.has_corepack(m) and not uses["corepack-installed"]:
-                reasons.append(f"the Dockerfile runs corepack (line {uses['corepack']}), which Node.js {m} does "
-                               "not ship")
-            tag, note, why = self._target_tag(facts, ctx, table, old, parsed.variant, m)
-            if tag is None:
-                reasons.append(why)
+            if current and m not in current:
+                reasons.append("other stages use node " + ", ".join(map(str, sorted(current)))
+                               + " (all stages move to one major)")
+            for u in uses:
+                if "yarn" in u and not facts.has_yarn(m) and not u["yarn-installed"]:
+                    reasons.append(f"the Dockerfile runs yarn (line {u['yarn']}), which node:{m} images do not "
+                                   "include (docker-node PR #2422)")
+                if "corepack" in u and not facts.has_corepack(m) and not u["corepack-installed"]:
+                    reasons.append(f"the Dockerfile runs corepack (line {u['corepack']}), which Node.js {m} does "
+                                   "not ship")
+            tags = {}
+            for stage, _ref, parsed, _rel in eol:
+                tag, note, why = self._target_tag(facts, ctx, table, parsed.major, parsed.variant, m)
+                if tag is None:
+                    reasons.append(why)
+                tags[stage.index] = (tag, note)
+            reasons = list(dict.fromkeys(reasons))
             if reasons:
                 why = "; ".join(reasons)
                 same = next((i for i, (_ms, w) in enumerate(rejected) if w == why), None)
@@ -310,7 +330,7 @@ class NodeLtsTag(Transform):
                 else:
                     rejected[same][0].append(m)
                 continue
-            plan.target, plan.tag, plan.distro_note = m, tag, note
+            plan.target, plan.tags = m, tags
             break
         plan.rejected = [f"{', '.join(map(str, ms))}: {why}" for ms, why in rejected]
         if unread:
