@@ -60,7 +60,7 @@ Debian 12 (bookworm), since ``node:24-bullseye-slim`` is no longer updated.)
 
 ## Fix safety
 ``lts`` tags are rewritten safely: today ``node:lts`` and ``node:<newest LTS>`` are the same
-image.  ``latest``/``current``/no tag can move to a different major than the one the image had:
+image (when ``engines.node`` asks for an older line, the rewrite changes the major: unsafe).  ``latest``/``current``/no tag can move to a different major than the one the image had:
 unsafe.  An end-of-life upgrade is a major upgrade: unsafe, and only offered with
 ``--upgrade-node``; without it the finding is report-only.  An upgrade needs package.json and a
 lockfile in the build context (the evidence); without them it is skipped with the reason.  When
@@ -195,9 +195,14 @@ class NodeLtsTag(Transform):
             return
         new = ref.format(tag=new_tag)
         dated = table.label
-        if kind == "lts":
+        today_lts = table.recommended(ctx.today)
+        if kind == "lts" and today_lts is not None and today_lts.major == rec.major:
             msg = f"`{ref.tag}` moves with every LTS release; {rec.major} is today's LTS line ({dated})"
             app = Applicability.SAFE
+        elif kind == "lts":
+            msg = (f"`{ref.tag}` is Node.js {today_lts.major if today_lts else '?'} today, which {source} "
+                   f"{constraint!r} does not allow; use the LTS line {rec.major} ({dated})")
+            app = Applicability.UNSAFE
         else:
             shown = ref.tag or "no tag (latest)"
             msg = (f"`{shown}` follows the newest release, whatever its major; use the LTS line "
