@@ -285,7 +285,7 @@ def _locked_packages(root: Path, name: str | None, kind: str | None) -> tuple[tu
         try:
             import yaml
 
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader: large locks
         except Exception:
             return (), None
         out = []
