@@ -269,8 +269,8 @@ class NodeLtsTag(Transform):
         locked = [p for p in ctx.locked_packages if p.engines_node]
         filters: dict[str, object] = {}
         unread: set[str] = set()
-        if ctx.lock_kind in ("npm", "pnpm"):
-            plan.checked.append(f"engines of {len(ctx.locked_packages)} locked packages")
+        if locked:
+            plan.checked.append(f"engines of {len(locked)} locked packages")
         else:
             plan.checked.append(f"{ctx.lockfile} (it records no engines)")
         breakage_versions = self._breakage_versions(ctx, facts)
