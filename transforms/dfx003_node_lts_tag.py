@@ -164,7 +164,8 @@ class NodeLtsTag(Transform):
         if eol:
             plan = self._plan(doc, ctx, eol, current, table, facts)
             for stage, ref, parsed, rel in eol:
-                yield from self._end_of_life(ctx, stage, ref, parsed, rel, table, plan)
+                yield from self._end_of_life(ctx, stage, ref, parsed, rel, table, plan,
+                                             facts.distro_of_variant(parsed.major, parsed.variant))
 
     # -- moving tags: latest / current / lts / bare variants ------------------------------------
     def _moving(self, doc, ctx, stage, ref, parsed: ParsedTag, table, facts: NodeImages):
@@ -211,7 +212,7 @@ class NodeLtsTag(Transform):
         yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, new),), app)
 
     # -- end-of-life majors -----------------------------------------------------------------------
-    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: "_Plan"):
+    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: "_Plan", distro=None):
         line = stage.from_.line
         old = parsed.major
         shown_old = "0.x" if old == 0 else str(old)
@@ -219,6 +220,8 @@ class NodeLtsTag(Transform):
         lines = sorted((r.major for r in table.releases if r.is_lts_on(ctx.today)), reverse=True)
         supported = ", ".join(map(str, lines)) or "none"
         head = f"Node.js {shown_old} {ended}; supported LTS lines: {supported} ({table.label})"
+        if distro is not None and distro.archived:
+            head += f"; its {distro.label} is archived since {distro.since} (`apt-get update` fails there)"
         tag, distro_note = plan.tags.get(stage.index, (None, ""))
         if not ctx.config.upgrade_node:
             if plan.target is not None:
