@@ -102,13 +102,14 @@ class Session:
     also renders the unified diff, ``write`` replaces the file atomically.  ``keep_text=False``
     drops each result's before/after text once processed (a text summary needs neither; memory
     stays flat over thousands of files).  ``on_note`` receives one-line notes for the user (the
-    session itself never prints).  Raises :class:`UsageError` for unknown codes."""
+    session itself never prints).  ``upgrade_node`` (``--upgrade-node``) overrides the configuration's
+    ``upgrade-node``: DFX003 then offers major upgrades of end-of-life node images.  Raises :class:`UsageError` for unknown codes."""
 
     def __init__(self, *, mode: Mode = Mode.check, select: Optional[list[str]] = None,
                  ignore: Sequence[str] = (), unsafe_fixes: Optional[bool] = None, offline: bool = False,
                  refresh: bool = False, config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
                  stdin_filename: Optional[str] = None, keep_text: bool = True,
-                 on_note: Optional[Callable[[str], None]] = None):
+                 on_note: Optional[Callable[[str], None]] = None, upgrade_node: Optional[bool] = None):
         from dockerfix.transforms import ALL
 
         self.mode, self.offline, self.refresh = Mode(mode), offline, refresh
@@ -121,6 +122,7 @@ class Session:
         self.cli_select = resolve_codes(select, "--select", self.known) if select else None
         self.cli_ignore = resolve_codes(list(ignore), "--ignore", self.known)
         self.cli_unsafe = unsafe_fixes
+        self.cli_upgrade_node = upgrade_node  # None: the configuration's ``upgrade-node`` decides
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
         self._node_table = None
@@ -137,15 +139,23 @@ class Session:
         if self.config_path is not None:
             key = Path("<explicit>")
             if key not in self._configs:
-                self._configs[key] = load_config(self.config_path)  # ConfigError: whole run
+                self._configs[key] = self._overridden(load_config(self.config_path))  # ConfigError: whole run
             return self._configs[key]
         folder = folder.resolve()
         if folder not in self._configs:
             try:
-                self._configs[folder] = load_config(start=folder, memo=self._config_memo)
+                self._configs[folder] = self._overridden(load_config(start=folder, memo=self._config_memo))
             except Exception as e:  # ConfigError: reported for the files under that folder
                 self._configs[folder] = e
         return self._configs[folder]
+
+    def _overridden(self, config):
+        """The configuration with the command line's settings that transforms read laid over it."""
+        if self.cli_upgrade_node is None or config.upgrade_node == self.cli_upgrade_node:
+            return config
+        from dataclasses import replace
+
+        return replace(config, upgrade_node=self.cli_upgrade_node)
 
     def pipeline_for(self, config):
         from .edits import Applicability
