@@ -41,6 +41,11 @@ class RunResolver:
             self._client = RegistryClient(mirrors=mirrors, cache=cache)
         return self._client
 
+    def tags(self, path: str = "library/node") -> list[str]:
+        """The tags of the Docker Hub repository ``path`` (through the configured mirror), one
+        paginated ``tags/list``; raises :class:`~.oci.ResolveError`."""
+        return self.client.list_tags(path)
+
     @property
     def request_count(self) -> int:
         return self._client.request_count if self._client is not None else 0

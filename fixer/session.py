@@ -126,6 +126,7 @@ class Session:
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
         self._node_table = None
+        self._node_images: dict[object, object] = {}  # registry configuration -> the image facts
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
         self._snapshots: dict[Path, object] = {}  # context folder -> its files, taken once a run
@@ -203,7 +204,10 @@ class Session:
             if isinstance(config, Exception):
                 continue
             try:
-                if "DFX002" not in {tr.code for tr in self.pipeline_for(config).transforms}:
+                codes = {tr.code for tr in self.pipeline_for(config).transforms}
+                if codes & _WRITES_NODE_TAGS:
+                    self.node_images(config)  # settled once here, before any worker process forks
+                if "DFX002" not in codes:
                     continue
                 text = t.path.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError, UsageError):
@@ -217,6 +221,31 @@ class Session:
             resolver = self.resolver_for(config) if refs else None
             if resolver is not None:
                 resolver.prefetch(list(refs.values()), config.platforms)
+
+    def node_images(self, config):
+        """The official node image's facts for this run (``Context.node_images``): the table
+        bundled with dockerfix; online, with the registry's tag list of ``library/node`` laid over
+        it (one paginated look-up per registry configuration, before any pipeline runs), so a tag
+        the registry does not list is never written.  When the list cannot be had, a note says
+        so and the bundled table alone decides."""
+        from .node_images import images
+
+        if self.offline:
+            return images()
+        key = config.source or "<default>"
+        if key not in self._node_images:
+            facts = images()
+            resolver = self.resolver_for(config)
+            try:
+                tags = resolver.tags("library/node")
+            except Exception as e:  # ResolveError, or a broken mirror setting: the table decides
+                if self.on_note is not None:
+                    self.on_note(f"the tag list of library/node could not be read ({e}); which node tags "
+                                 f"exist is decided by dockerfix's table of {facts.as_of}")
+            else:
+                facts = facts.with_registry_tags(tags)
+            self._node_images[key] = facts
+        return self._node_images[key]
 
     def node_releases(self):
         """The Node.js release table for this run: bundled when --offline, else refreshed from the
@@ -269,11 +298,13 @@ class Session:
             return failed(str(e), "config", src.text), src
         context_dir, evidence, repo = self.context_for(target, dockerfile, folder, src.text)
         resolver = self.resolver_for(config)
-        releases = self.node_releases() if "DFX003" in {t.code for t in pipeline.transforms} else None
+        codes = {t.code for t in pipeline.transforms}
+        releases = self.node_releases() if "DFX003" in codes else None
+        node_images = self.node_images(config) if codes & _WRITES_NODE_TAGS else None
         snap = self._snapshots.get(context_dir.resolve()) if context_dir is not None else None
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
                            digests=resolver.lookup if resolver is not None else None, releases=releases,
-                           evidence=evidence, files=snap)  # type: ignore[arg-type]
+                           evidence=evidence, files=snap, node_images=node_images)  # type: ignore[arg-type]
         if context_dir is not None:
             self._snapshots[context_dir.resolve()] = ctx.files
         result = pipeline.run(src.text, ctx, path=display)
@@ -449,6 +480,8 @@ def _interrupted(e: BaseException) -> bool:
     return False
 
 
+#: Transforms that write node image tags: online, the registry's tag list is read for them.
+_WRITES_NODE_TAGS = frozenset({"DFX003", "DFX012"})
 #: Read-only runs over at least this many files use one worker process per core (measured in
 #: bench/: below this the pool's start-up costs more than it saves).
 PARALLEL_MIN_FILES = 64
