@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Stage
 from dockerfix.fixer.imageref import ImageRef, ImageRefError
 from dockerfix.fixer.imageref import parse as parse_image_ref
@@ -106,3 +107,13 @@ def is_node_image(ref: str) -> bool:
     name = ref.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1].split(":", 1)[0].lower()
     return last == "node" or last.startswith("nodejs")
+
+
+def repin_blocker(ctx: Context) -> str | None:
+    """Why a pinned ``FROM`` cannot move to another tag in this run (its digest would be lost and
+    nothing would pin the new tag), or None when digest pinning (DFX002) pins it in the same run."""
+    if ctx.offline or ctx.digests is None:
+        return f"digest look-up skipped: {'--offline' if ctx.offline else 'no registry client'}"
+    if "DFX002" in ctx.config.ignore or (ctx.config.select is not None and "DFX002" not in ctx.config.select):
+        return "digest pinning (DFX002) is not selected to pin the new tag"
+    return None

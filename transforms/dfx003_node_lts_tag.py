@@ -66,9 +66,12 @@ unsafe.  An end-of-life upgrade is a major upgrade: unsafe, and only offered wit
 lockfile in the build context (the evidence); without them it is skipped with the reason.  When
 ``engines.node`` or ``.nvmrc`` rules out every supported LTS line, or cannot be read, nothing is
 changed and the reason is reported.  A tag that is not proved to exist (``node:26-alpine3.16``,
-``node:26-carbon``) is never written, for safe fixes too.  Images with a digest, a variable tag,
-or a registry other than Docker Hub's official ``node`` are left alone.  Switching a Debian
-image to alpine (or back) is never done (musl vs glibc, native modules).
+``node:26-carbon``) is never written, for safe fixes too.  Images with a variable tag, a digest
+without a tag, or a registry other than Docker Hub's official ``node`` are left alone; a pinned
+moving tag (``node:lts@sha256:…``) is a pin (``--update-pins`` refreshes it).  A pinned end-of-life
+image is still reported, and upgraded only when the new tag can be pinned in the same run (the old
+digest is dropped, DFX002 pins the new tag; ``--offline`` keeps the pin and only reports).
+Switching a Debian image to alpine (or back) is never done (musl vs glibc, native modules).
 
 ## Related codes
 hadolint DL3006 (tag the image explicitly), DL3007 (using latest); trivy DS-0001; checkov CKV_DOCKER_7.
@@ -78,7 +81,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Stage
@@ -89,7 +92,7 @@ from dockerfix.fixer.node_images import MAINTAINED, NodeImages, ParsedTag
 from dockerfix.fixer.node_releases import major_filter
 from dockerfix.fixer.transform import Transform
 
-from ._images import is_official_node
+from ._images import is_official_node, repin_blocker
 from ._startcmd import argv_of
 
 _LEGACY_PROVIDER = "--openssl-legacy-provider"
@@ -140,11 +143,13 @@ class NodeLtsTag(Transform):
                 ref = parse_ref(base)
             except ImageRefError:
                 continue
-            if ref.is_scratch or ref.digest or not is_official_node(ref):
+            if ref.is_scratch or not is_official_node(ref) or (ref.digest and ref.tag is None):
                 continue
             if table is None:
                 table = ctx.node_releases()
             parsed = facts.parse_tag(ref.tag)
+            if parsed.major is None and ref.digest:
+                continue  # a pinned moving tag is a pin: refreshing it is --update-pins' job
             if parsed.major is None:
                 yield from self._moving(doc, ctx, stage, ref, parsed, table, facts)
                 continue
@@ -207,7 +212,7 @@ class NodeLtsTag(Transform):
         yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, new),), app)
 
     # -- end-of-life majors -----------------------------------------------------------------------
-    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: "_Plan", distro=None):
+    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: _Plan, distro=None):
         line = stage.from_.line
         old = parsed.major
         shown_old = "0.x" if old == 0 else str(old)
@@ -234,11 +239,19 @@ class NodeLtsTag(Transform):
                       "items)", line, (), Applicability.DISPLAY_ONLY, tuple(plan.notes))
             yield Skip(self.code, f"{stage.base} left as it is: {why}", line)
             return
+        if ref.digest:  # a pinned end-of-life image: the new tag is pinned by DFX002 in the same run
+            blocker = repin_blocker(ctx)
+            if blocker is not None:
+                yield Fix(self.code, f"{head}; `--upgrade-node` offers `node:{tag}`, but {stage.base} is pinned and "
+                          f"the new tag cannot be pinned in this run ({blocker})", line, (),
+                          Applicability.DISPLAY_ONLY, tuple(plan.notes))
+                return
         msg = (f"Node.js {shown_old} {ended}: move to the LTS line {plan.target} ({table.label}); "
                + (f"{distro_note}; " if distro_note else "")
+               + ("the old digest is dropped and digest pinning (DFX002) pins the new tag; " if ref.digest else "")
                + "a major upgrade: run the app's tests")
         notes = [f"checked: {', '.join(plan.checked)}"] + [f"ruled out {r}" for r in plan.rejected] + plan.notes
-        yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, ref.format(tag=tag)),),
+        yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, ref.format(tag=tag, digest=False)),),
                   Applicability.UNSAFE, tuple(notes))
 
     def _plan(self, doc: Document, ctx: Context, eol: list[tuple], current: set[int], table,

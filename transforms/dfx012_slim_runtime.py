@@ -166,6 +166,7 @@ from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
 from dockerfix.fixer.node_images import ABSENT, FROZEN, MAINTAINED
 from dockerfix.fixer.transform import Transform
 
+from ._images import repin_blocker
 from ._pkgmanagers import package_manager_commands
 from ._stages import expand_args
 from ._shell import programs_in
@@ -296,14 +297,10 @@ class SlimRuntime(Transform):
                  "full image"]
         message = f"run the production stage on `{ref.format(tag=new_tag, digest=False)}` instead of `{image}`"
         if ref.digest:
-            if ctx.offline or ctx.digests is None:
-                why = "--offline" if ctx.offline else "no registry client"
+            blocker = repin_blocker(ctx)
+            if blocker is not None:
                 yield Skip(self.code, f"`{image}` stays: it is pinned to a digest, and the -{variant} tag cannot be "
-                           f"pinned in this run (digest look-up skipped: {why})", line)
-                return
-            if "DFX002" in ctx.config.ignore or (ctx.config.select is not None and "DFX002" not in ctx.config.select):
-                yield Skip(self.code, f"`{image}` stays: it is pinned to a digest, and digest pinning (DFX002) is "
-                           "not selected to pin the new tag", line)
+                           f"pinned in this run ({blocker})", line)
                 return
             message += "; the old digest is dropped and digest pinning (DFX002) pins the new tag"
         try:
