@@ -5,6 +5,7 @@ target (a scheduled GitHub Actions job does exactly that)::
 
     GITHUB_TOKEN=... dockerfix pr [PATH] [--repo OWNER/REPO] [--branch dockerfix/fixes]
                      [--base BRANCH] [--remote origin] [--unsafe-fixes] [--offline]
+                     [--upgrade-node] [--upgrade-branch dockerfix/node-upgrade]
                      [--select CODE] [--ignore CODE] [--dry-run]
 
 What it does, in order:
@@ -13,6 +14,12 @@ What it does, in order:
    fixer with each file's configuration (``[tool.dockerfix]`` / ``.dockerfix.toml``), in memory:
    the work tree, the index and HEAD are never touched.  A file that cannot be processed is
    reported on stderr and left out; the others still make the pull request.
+   This hardening run never makes a Node.js major upgrade, even with ``upgrade-node = true`` in the
+   configuration.  With ``--upgrade-node`` (or that key) a second run makes only the upgrade
+   (DFX003 with ``upgrade_node``, unsafe on, and DFX002 to pin the new tag; see
+   :mod:`dockerfix.fixer.upgrade_pr`), proposed apart on ``dockerfix/node-upgrade``
+   (``--upgrade-branch``) with its own fingerprint, under the same rules (steps 2-6) as the
+   hardening pull request: a major upgrade needs the app's tests, the hardening does not.
 2. Nothing changes → exit 0.  Otherwise the change gets a **fingerprint**: sha256 of the sorted
    (repository path, new content) pairs, written into the PR body as
    ``<!-- dockerfix-fingerprint: <hex> -->`` and into the commit as a
@@ -39,10 +46,11 @@ What it does, in order:
    other commit → **no push**: a comment on the open PR (once per fingerprint, marked
    ``<!-- dockerfix-blocked: <hex> -->``) and exit 3.
 
-Exit codes: **0** nothing to do, PR opened, updated, already up to date, or closed by the
-maintainers with these very changes; **2** error (not a git repository, uncommitted changes to
-tracked files, no ``GITHUB_TOKEN``, token rejected: "GitHub rejected the token (401): check
-GITHUB_TOKEN", API or push failure); **3** blocked: the branch has commits that are not the bot's.
+Exit codes (with two pull requests, the higher of the two): **0** nothing to do, PR opened,
+updated, already up to date, or closed by the maintainers with these very changes; **2** error
+(not a git repository, uncommitted changes to tracked files, no ``GITHUB_TOKEN``, token rejected:
+"GitHub rejected the token (401): check GITHUB_TOKEN", API or push failure); **3** blocked: the branch has commits that
+are not the bot's.
 
 Forge and credentials: the GitHub REST client is :mod:`dockerfix.fixer.forge`; ``GITHUB_TOKEN``
 (a PAT, the Actions token or a GitHub App installation token), ``GITHUB_API_URL`` (default
@@ -73,6 +81,7 @@ BOT_EMAIL = "dockerfix[bot]@users.noreply.github.com"
 TRAILER = "Dockerfix-Fingerprint"
 BLOCKED_MARK = "dockerfix-blocked"
 DEFAULT_BRANCH = "dockerfix/fixes"
+DEFAULT_UPGRADE_BRANCH = "dockerfix/node-upgrade"
 
 
 class BotError(Exception):
@@ -179,14 +188,16 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 # the fixer, in memory
 
 def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str],
-              update_pins: bool = True):
+              update_pins: bool = True, upgrade_node: bool | None = False):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
-    repository-relative (POSIX), plus the error lines of files that failed."""
+    repository-relative (POSIX), the error lines of files that failed, and the session.
+    ``upgrade_node``: False for the hardening run (never a major upgrade, whatever the
+    configuration says); True or None (the configuration decides) for the upgrade run."""
     from .session import Mode, Session, discover, split_codes
 
     session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
                       unsafe_fixes=True if unsafe else None, offline=offline, stderr=sys.stderr, quiet=True,
-                      update_pins=update_pins)
+                      update_pins=update_pins, upgrade_node=upgrade_node)
     targets, _notes = discover([path])
     targets = [t for t in targets if not t.is_stdin]
     outcomes, errors = [], []
@@ -203,7 +214,48 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: lis
             errors.append(f"{rel}: {' '.join(str(outcome.error).splitlines())}")
             continue
         outcomes.append(outcome)
-    return outcomes, errors, session.any_unsafe
+    return outcomes, errors, session
+
+
+def _upgrade_codes(session) -> list[str]:
+    """The codes of the upgrade run: DFX003 and the pin of its new tag (DFX002); none when
+    ``--select`` leaves DFX003 out.  ``--ignore`` applies as usual."""
+    from .upgrade_pr import UPGRADE_CODES
+
+    chosen = session.cli_select
+    return [] if chosen is not None and "DFX003" not in chosen else list(UPGRADE_CODES)
+
+
+def _upgrade_asked(args, root: Path, path: str) -> bool:
+    """``--upgrade-node``, else any configuration under ``path`` with ``upgrade-node = true``."""
+    asked = getattr(args, "upgrade_node", None)
+    if asked is not None:
+        return asked
+    from .config import load_config
+    from .session import discover
+
+    targets, _notes = discover([path])
+    for folder in {t.path.parent.resolve() for t in targets if t.path is not None}:
+        try:
+            if load_config(start=folder).upgrade_node:
+                return True
+        except Exception:  # reported by the hardening run
+            continue
+    return False
+
+
+@dataclass
+class Proposal:
+    """One pull request to open or update: its branch, changes, fingerprint, title, body, commit message."""
+
+    kind: str  # "fixes" | "upgrade"
+    branch: str
+    outcomes: list
+    changes: dict
+    fp: str
+    title: str
+    body: str
+    message: str
 
 
 def _commit_message(outcomes, title: str, fp: str) -> str:
@@ -244,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-update-pins", dest="update_pins", action="store_false",
                     help="leave digests pinned beside a tag alone (default: refresh them when the tag has moved, "
                          "so the open pull request follows the base images)")
+    ap.add_argument("--upgrade-node", dest="upgrade_node", action="store_true", default=None,
+                    help="also propose Node.js major upgrades of end-of-life node images, in a pull request of "
+                         "their own on --upgrade-branch (default: the configuration's upgrade-node)")
+    ap.add_argument("--no-upgrade-node", dest="upgrade_node", action="store_false",
+                    help="no major-upgrade pull request, whatever the configuration says")
+    ap.add_argument("--upgrade-branch", default=DEFAULT_UPGRADE_BRANCH,
+                    help=f"head branch of the major-upgrade PR (default: {DEFAULT_UPGRADE_BRANCH})")
     ap.add_argument("--select", action="append", metavar="CODE", help="only these codes (repeatable)")
     ap.add_argument("--ignore", action="append", metavar="CODE", help="never these codes (repeatable)")
     ap.add_argument("--dry-run", action="store_true",
@@ -285,9 +344,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, token: str | None, out: _Out) -> int:
-    from .diffing import unified_diff
-    from .formats import body_fingerprint, changes_of, fingerprint, pr_title, render_markdown
-
     start = Path(args.path)
     if not start.exists():
         raise BotError(f"{args.path}: no such file or folder")
@@ -306,36 +362,24 @@ def run(args, token: str | None, out: _Out) -> int:
     base = args.base or git.run("symbolic-ref", "--short", "-q", "HEAD", check=False).strip()
     if not base:
         raise BotError("HEAD is detached: name the branch the pull request targets with --base")
-    if base == args.branch:
-        raise BotError(f"the checked-out branch is the bot's branch {args.branch}: check out the base branch")
+    upgrade_branch = getattr(args, "upgrade_branch", DEFAULT_UPGRADE_BRANCH)
+    for b in (args.branch, upgrade_branch):
+        if base == b:
+            raise BotError(f"the checked-out branch is the bot's branch {b}: check out the base branch")
+    if args.branch == upgrade_branch:
+        raise BotError("--branch and --upgrade-branch must differ: the major upgrade has a pull request of its own")
 
-    outcomes, errors, unsafe = _fix_repo(root, str(start.resolve()), unsafe=args.unsafe_fixes,
-                                         offline=args.offline, select=args.select or [], ignore=args.ignore or [],
-                                         update_pins=getattr(args, "update_pins", True))
-    for e in errors:
-        out.info(f"warning: {e} (left out of the pull request)")
-    changes = changes_of(outcomes)
-    if not changes:
+    proposals = _proposals(args, root, str(start.resolve()), out, upgrade_branch)
+    if not proposals:
         out.info("nothing to fix: no pull request needed")
         git.close()
         return EXIT_OK
-    fp = fingerprint(changes)
-    title = pr_title(outcomes)
-    body = render_markdown(outcomes, fingerprint_value=fp, unsafe_fixes=unsafe)
 
     if args.dry_run:
-        diff = ""
-        for o in outcomes:
-            r = o.result
-            if r.status == "changed":
-                diff += unified_diff(r.before, r.after, r.path)
-                from .formats import extra_uri
-
-                for extra, (old, new) in sorted(r.extra_files.items()):
-                    diff += unified_diff(old, new, extra_uri(r.path, extra))
-        out.stdout(f"Title: {title}\nBranch: {args.branch} -> {base}\n\n{body}\n{diff}")
-        out.info(f"dry run: {len(changes)} file(s) would change (fingerprint {fp[:12]}); nothing pushed, "
-                 "no API call made")
+        for p in proposals:
+            out.stdout(f"Title: {p.title}\nBranch: {p.branch} -> {base}\n\n{p.body}\n{_diff(p.outcomes)}")
+            out.info(f"dry run: {len(p.changes)} file(s) would change on {p.branch} (fingerprint {p.fp[:12]}); "
+                     "nothing pushed, no API call made")
         return EXIT_OK
 
     if git.run("status", "--porcelain", "--untracked-files=no").strip():
@@ -354,32 +398,89 @@ def run(args, token: str | None, out: _Out) -> int:
         if not repo:
             raise BotError(f"cannot tell owner/repo from the URL of remote {args.remote}: use --repo OWNER/REPO")
 
-    from .forge import AlreadyExists, GitHubForge
+    from .forge import GitHubForge
 
     forge = GitHubForge(repo, token, api_url=os.environ.get("GITHUB_API_URL") or None)
     try:
-        return _sync(args, git, forge, out, head=head, base=base, changes=changes, fp=fp, title=title, body=body,
-                     message=_commit_message(outcomes, title, fp), already_exists=AlreadyExists,
-                     body_fingerprint=body_fingerprint)
+        # each pull request on its own: one blocked by a person's commit does not hold up the other
+        return max(_sync(p, git, forge, out, remote=args.remote, head=head, base=base) for p in proposals)
     finally:
         forge.close()
         git.close()
 
 
-def _sync(args, git: Git, forge, out: _Out, *, head, base, changes, fp, title, body, message,
-          already_exists, body_fingerprint) -> int:
-    branch, remote = args.branch, args.remote
+def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> list[Proposal]:
+    """The hardening fixes (never a major upgrade) and, when asked, the major upgrade apart."""
+    from .formats import changes_of, fingerprint, pr_title, render_markdown
+
+    select, ignore = args.select or [], args.ignore or []
+    outcomes, errors, session = _fix_repo(root, path, unsafe=args.unsafe_fixes, offline=args.offline,
+                                          select=select, ignore=ignore,
+                                          update_pins=getattr(args, "update_pins", True), upgrade_node=False)
+    for e in errors:
+        out.info(f"warning: {e} (left out of the pull request)")
+    proposals = []
+    changes = changes_of(outcomes)
+    if changes:
+        fp = fingerprint(changes)
+        title = pr_title(outcomes)
+        proposals.append(Proposal("fixes", args.branch, outcomes, changes, fp, title,
+                                  render_markdown(outcomes, fingerprint_value=fp, unsafe_fixes=session.any_unsafe),
+                                  _commit_message(outcomes, title, fp)))
+    codes = _upgrade_codes(session)
+    if not codes or not _upgrade_asked(args, root, path):
+        return proposals
+    from .upgrade_pr import render_upgrade_body, upgrade_only, upgrade_title
+
+    # the upgrade run: pins of the new tag only (refreshing other pins is the hardening PR's job)
+    found, errors, _session = _fix_repo(root, path, unsafe=True, offline=args.offline, select=codes,
+                                        ignore=ignore, update_pins=False,
+                                        upgrade_node=True if getattr(args, "upgrade_node", None) else None)
+    for e in errors:
+        out.info(f"warning: {e} (left out of the upgrade pull request)")
+    found = upgrade_only(found)
+    changes = changes_of(found)
+    if not changes:
+        out.info("no Node.js major upgrade to propose (see `dockerfix --upgrade-node` for the reasons)")
+        return proposals
+    fp = fingerprint(changes)
+    title = upgrade_title(found)
+    proposals.append(Proposal("upgrade", upgrade_branch, found, changes, fp, title,
+                              render_upgrade_body(found, fingerprint_value=fp, hardening_branch=args.branch),
+                              _commit_message(found, title, fp)))
+    return proposals
+
+
+def _diff(outcomes) -> str:
+    from .diffing import unified_diff
+    from .formats import extra_uri
+
+    diff = ""
+    for o in outcomes:
+        r = o.result
+        if r.status == "changed":
+            diff += unified_diff(r.before, r.after, r.path)
+            for extra, (old, new) in sorted(r.extra_files.items()):
+                diff += unified_diff(old, new, extra_uri(r.path, extra))
+    return diff
+
+
+def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str, base: str) -> int:
+    from .forge import AlreadyExists
+    from .formats import body_fingerprint
+
+    branch, fp, title, body = prop.branch, prop.fp, prop.title, prop.body
     pulls = forge.find_pulls(branch)
     open_pr = next((p for p in pulls if p.state == "open"), None)
     if open_pr and body_fingerprint(open_pr.body) == fp:
-        out.info(f"pull request #{open_pr.number} is up to date (fingerprint {fp[:12]}): nothing to do")
+        out.info(f"pull request #{open_pr.number} ({branch}) is up to date (fingerprint {fp[:12]}): nothing to do")
         return EXIT_OK
     if open_pr is None:
         closed = next((p for p in pulls if p.state == "closed" and not p.merged
                        and body_fingerprint(p.body) == fp), None)
         if closed is not None:
-            out.info(f"pull request #{closed.number} with exactly these changes was closed without merging: "
-                     "not reopening or recreating it (a different set of fixes will open a new one)")
+            out.info(f"pull request #{closed.number} ({branch}) with exactly these changes was closed without "
+                     "merging: not reopening or recreating it (a different set of changes will open a new one)")
             return EXIT_OK
 
     # the remote branch: whose commits are on it?
@@ -401,7 +502,7 @@ def _sync(args, git: Git, forge, out: _Out, *, head, base, changes, fp, title, b
     with tempfile.TemporaryDirectory(prefix="dockerfix-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git.run("read-tree", head, env=env)
-        for path, content in sorted(changes.items()):
+        for path, content in sorted(prop.changes.items()):
             blob = git.run("hash-object", "-w", "--stdin", "--path", path,
                            input=content.encode("utf-8")).strip()
             ls_tree = git.run("ls-tree", head, "--", path).split()
@@ -414,7 +515,8 @@ def _sync(args, git: Git, forge, out: _Out, *, head, base, changes, fp, title, b
     else:
         ident = {"GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
                  "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
-        commit = git.run("commit-tree", tree, "-p", head, "-F", "-", input=message.encode("utf-8"), env=ident).strip()
+        commit = git.run("commit-tree", tree, "-p", head, "-F", "-", input=prop.message.encode("utf-8"),
+                         env=ident).strip()
         git.run("push", "--quiet", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{remote_sha}",
                 remote, f"{commit}:refs/heads/{branch}", remote=True)
         out.info(f"pushed {commit[:12]} to {branch}" + (" (replacing the bot's previous commit)" if remote_sha else ""))
@@ -426,7 +528,7 @@ def _sync(args, git: Git, forge, out: _Out, *, head, base, changes, fp, title, b
     try:
         pr = forge.create_pull(title=title, body=body, head=branch, base=base)
         out.info(f"opened pull request #{pr.number} {pr.url}".rstrip())
-    except already_exists:  # opened concurrently: update that one
+    except AlreadyExists:  # opened concurrently: update that one
         pr = next((p for p in forge.find_pulls(branch) if p.state == "open"), None)
         if pr is None:
             raise
