@@ -81,6 +81,8 @@ class App:
     no_npm: bool = False
     # The app sets NODE_ENV itself (`next start` does), so the original's app sees "production".
     sets_node_env: bool = False
+    # Fields the app's JSON answer must carry (key, value): proof that a dependency really loaded.
+    answer_has: tuple[tuple[str, str], ...] = ()
     # Files the app must serve besides / (path -> text it contains), e.g. from Next.js's public/.
     serves: tuple[tuple[str, str], ...] = ()
 
@@ -112,7 +114,7 @@ APPS = [
     # On Debian npm runs the script through dash, which does not exec it: npm forwards SIGTERM to
     # `sh -c node server.js`, sh dies of it and npm reports "signal SIGTERM" and exits 1.
     App("npm-private-token", original_pid1="npm", original_killed=False, original_exit=1,
-        private_registry=True),
+        private_registry=True, answer_has=(("secretLib", "acme-secret-lib@1.0.0"),)),
     # TypeScript built with the real tsc (`npm run build`); `CMD ["npm", "start"]`: npm is PID 1 and
     # exits 1 on SIGTERM as above. dockerfix splits it into build + production stages.
     App("ts-build", original_pid1="npm", original_killed=False, original_exit=1,
@@ -156,6 +158,9 @@ APPS = [
                                          "and dockerfix does not prune it")),
     # pnpm through corepack (packageManager: pnpm@9), `CMD ["pnpm", "start"]`.
     App("pnpm-corepack", original_pid1="node", original_exit=1, absent=("node_modules/prettier",)),
+    # A C++ addon (node-gyp + node-addon-api, `install: node-gyp rebuild`) compiled in a build stage
+    # on the full image (gcc, python3), copied to -slim and loaded there.
+    App("native-addon", original_pid1="node", answer_has=(("native", "native addon loaded"),)),
     # yarn v1 on node:20 (end of life): dockerfix moves it to the newest LTS, 26, which has no yarn.
     pytest.param(App("yarn-upgrade", original_pid1="node"),
                  marks=xfail12(2, "node:20 is upgraded to node:26, whose official image has no yarn: "
@@ -197,6 +202,8 @@ def measure(engine: Engine, image: str, app: App, variant: str, results: list[di
             pytest.fail(f"{image} never answered HTTP: {exc}\n--- logs\n{engine.logs(container.name)}",
                         pytrace=False)
         answer = json.loads(body)
+        for key, value in app.answer_has:
+            assert answer.get(key) == value, f"{image}: answer {answer} lacks {key}={value!r}"
         for path, text in app.serves:
             extra_status, extra_body = container.http_get(path)
             assert extra_status == 200 and text in extra_body, f"{image}: GET {path} -> {extra_status} {extra_body[:200]}"

