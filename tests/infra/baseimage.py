@@ -7,6 +7,7 @@ Debian tags (``node:{20,22,24,26}`` x ``bookworm``/``trixie`` x full/``-slim``) 
 
 * layer 1, the root filesystem: ``mmdebstrap --variant=minbase`` from Debian's packages, plus the
   ``node`` user and group (uid/gid 1000, home /home/node, shell /bin/bash) as ``useradd`` makes them.
+  bookworm uses mmdebstrap's ``merged-usr`` hook (``usr-is-merged``, not ``usrmerge`` and its perl).
   ``-slim`` adds only ``libatomic1`` (what the official slim image keeps after its purge; no
   ca-certificates, empty apt lists) and the dpkg path excludes of Debian's slim images. The full
   variant approximates ``buildpack-deps`` with a representative set: :data:`FULL_PACKAGES` (curl, wget,
@@ -83,6 +84,9 @@ FULL_PACKAGES = ["libatomic1", "ca-certificates", "curl", "wget", "gnupg", "dirm
 # What Debian's slim images exclude (debuerreotype --slim), so later apt installs stay slim too.
 SLIM_DPKG_EXCLUDES = ["/usr/share/doc/*", "/usr/share/info/*", "/usr/share/man/*", "/usr/share/groff/*",
                       "/usr/share/linda/*", "/usr/share/lintian/*", "/usr/share/locale/*"]
+# mmdebstrap's merged-usr hook: /bin etc. as symlinks with usr-is-merged, as in Debian's images
+# (without it bookworm gets the usrmerge package, which drags in perl: ~50 MB more than Debian's).
+MMDEBSTRAP_HOOKS = {"bookworm": ["merged-usr"]}
 ROOTFS_RECIPE = 3     # bump when the rootfs recipe below changes
 NODE_RECIPE = 2       # bump when the node layer recipe changes
 
@@ -287,13 +291,15 @@ def rootfs_layer(cache: Path, release: str, variant: str) -> Blob:
     """mmdebstrap's minbase root filesystem as a layer, with the node user added."""
     packages = FULL_PACKAGES if variant == "full" else SLIM_PACKAGES
     excludes = SLIM_DPKG_EXCLUDES if variant == "slim" else []
-    key = _recipe_key(ROOTFS_RECIPE, release, variant, packages, excludes)
+    hooks = MMDEBSTRAP_HOOKS.get(release, [])
+    key = _recipe_key(ROOTFS_RECIPE, release, variant, packages, excludes, *([hooks] if hooks else []))
 
     def build(out: Path) -> str:
         with tempfile.TemporaryDirectory(prefix=f"dfx-rootfs-{release}-", dir=cache) as tmp:
             raw = Path(tmp) / "rootfs.tar"
             cmd = ["mmdebstrap", "--quiet", "--variant=minbase", "--mode=root", "--format=tar",
                    f"--include={','.join(packages)}", "--aptopt=Acquire::Retries \"3\""]
+            cmd += [f"--hook-dir=/usr/share/mmdebstrap/hooks/{h}" for h in hooks]
             cmd += [f"--dpkgopt=path-exclude={p}" for p in excludes]
             if excludes:  # but keep copyright files, as Debian's slim images do
                 cmd.append("--dpkgopt=path-include=/usr/share/doc/*/copyright")
