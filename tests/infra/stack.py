@@ -20,8 +20,8 @@ CONTAINERS_SH = REPO_ROOT / "scripts" / "containers.sh"
 DOCKER_CLI = "/usr/bin/docker"  # the 20.10 CLI: the one with BuildKit built in (no buildx needed)
 
 # What `up` needs on the host. Checked first, so a missing tool gives one precise message.
-REQUIRED_TOOLS = ["docker-registry", "dockerd", DOCKER_CLI, "node", "npm", "dumb-init", "tini-static",
-                  "curl", "ldd"]
+REQUIRED_TOOLS = ["docker-registry", "dockerd", DOCKER_CLI, "mmdebstrap", "node", "npm", "dumb-init",
+                  "tini-static", "curl", "ldd"]
 
 
 @dataclass

@@ -1,5 +1,6 @@
 // Sample app for dockerfix's e2e tests: answers GET / with NODE_ENV and uid, exits cleanly on SIGTERM.
 import * as http from "http";
+import ms = require("ms");
 
 const port: number = Number(process.env.PORT || 3000);
 
@@ -8,7 +9,7 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
   const uid: number = process.getuid!();
   const pid: number = process.pid;
   res.setHeader("Content-Type", "application/json");
-  res.end(JSON.stringify({ app: "ts-build", nodeEnv, uid, pid, url: req.url }));
+  res.end(JSON.stringify({ app: "ts-build", nodeEnv, uid, pid, url: req.url, uptime: ms(Math.round(process.uptime() * 1000)) }));
 }
 
 const server = http.createServer(answer);

@@ -1,0 +1,12 @@
+// Sample app for dockerfix's e2e tests: its package.json runs husky (a devDependency) in `prepare`.
+const http = require("http");
+const ms = require("ms");
+
+const port = Number(process.env.PORT || 3000);
+const server = http.createServer((req, res) => {
+  res.setHeader("Content-Type", "application/json");
+  res.end(JSON.stringify({ app: "husky-prepare", nodeEnv: process.env.NODE_ENV || null, uid: process.getuid(),
+                           pid: process.pid, uptime: ms(Math.round(process.uptime() * 1000)) }));
+});
+server.listen(port, () => console.log(`husky-prepare listening on ${port}`));
+process.on("SIGTERM", () => { server.close(() => process.exit(0)); server.closeAllConnections(); });
