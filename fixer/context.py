@@ -13,7 +13,8 @@ from datetime import date
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
+from collections.abc import Mapping
 
 from .config import Config
 from .facts import ContextFiles, LockFacts, lock_facts, snapshot
@@ -127,7 +128,7 @@ class Context:
         """The Node.js release table of this run."""
         return self.releases if self.releases is not None else _bundled_releases()
 
-    def with_files(self, overrides: Mapping[str, str]) -> "Context":
+    def with_files(self, overrides: Mapping[str, str]) -> Context:
         """The same facts with other context files as fixes left them (the pipeline's only change)."""
         new = dict(self.overrides)
         new.update(overrides)

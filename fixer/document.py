@@ -26,7 +26,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 if TYPE_CHECKING:  # the command layer imports this module; it is loaded on first use
     from .commands import Assignment, Mount, ShellCommand, ShellScript
@@ -55,10 +56,10 @@ class Span:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def contains(self, other: "Span") -> bool:
+    def contains(self, other: Span) -> bool:
         return self.start <= other.start and other.end <= self.end
 
-    def overlaps(self, other: "Span") -> bool:
+    def overlaps(self, other: Span) -> bool:
         if self.start == self.end or other.start == other.end:  # insertions touch, never overlap
             return self.start < other.end and other.start < self.end
         return self.start < other.end and other.start < self.end
@@ -116,7 +117,7 @@ class Instruction:
     heredocs: tuple[Heredoc, ...]
     comment_spans: tuple[Span, ...]  # comment lines inside the continuation
     stage: int  # index into Document.stages; -1 for global ARGs before the first FROM
-    onbuild: "Instruction | None" = None  # the trigger instruction of an ONBUILD
+    onbuild: Instruction | None = None  # the trigger instruction of an ONBUILD
     #: The parsed forms below, computed on first use (one per parse: the document is rebuilt
     #: after every round of edits).
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
@@ -136,26 +137,26 @@ class Instruction:
         return memo[name]
 
     @property
-    def shell(self) -> "ShellScript":
+    def shell(self) -> ShellScript:
         """The simple commands of a shell-form RUN (empty for anything else)."""
         return self._parsed("shell")
 
     @property
-    def commands(self) -> "tuple[ShellCommand, ...]":
+    def commands(self) -> tuple[ShellCommand, ...]:
         return self.shell.commands
 
     @property
-    def heredoc_scripts(self) -> "tuple[ShellScript, ...]":
+    def heredoc_scripts(self) -> tuple[ShellScript, ...]:
         """The shell scripts a RUN runs from its heredoc (``RUN <<EOF``, ``RUN sh <<EOF``)."""
         return self._parsed("heredoc_scripts")
 
     @property
-    def assignments(self) -> "tuple[Assignment, ...]":
+    def assignments(self) -> tuple[Assignment, ...]:
         """The ``NAME[=value]`` pairs of an ARG or ENV (empty for anything else)."""
         return self._parsed("assignments")
 
     @property
-    def mounts(self) -> "tuple[Mount, ...]":
+    def mounts(self) -> tuple[Mount, ...]:
         """The ``--mount`` flags with their options split."""
         return self._parsed("mounts")
 

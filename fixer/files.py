@@ -24,7 +24,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 #: Largest input read (bytes): anything bigger is not a Dockerfile.
 MAX_BYTES = 8 * 1024 * 1024
@@ -98,7 +98,7 @@ class _Ignore:
                 verdict = bool(res.include)
         return verdict
 
-    def plus(self, folder: Path) -> "_Ignore":
+    def plus(self, folder: Path) -> _Ignore:
         spec = _load_gitignore(folder / ".gitignore")
         return _Ignore(self.layers + [(folder, spec)]) if spec is not None else self
 

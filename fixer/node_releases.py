@@ -49,7 +49,7 @@ class ReleaseTable:
     def get(self, major: int) -> Release | None:
         return next((r for r in self.releases if r.major == major), None)
 
-    def recommended(self, day: date, allowed: "MajorFilter | None" = None) -> Release | None:
+    def recommended(self, day: date, allowed: MajorFilter | None = None) -> Release | None:
         """The newest Active LTS major (else the newest supported LTS) that ``allowed`` admits."""
         ok = [r for r in self.releases if allowed is None or allowed(r.major)]
         active = [r for r in ok if r.is_active_lts_on(day)]

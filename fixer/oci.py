@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 from .imageref import is_valid_digest
 from .mirrors import MIRROR_ENV, is_loopback, mirrors_from_env, normalise_base_url, parse_mirrors  # noqa: F401 (re-exported)

@@ -10,7 +10,7 @@ internal error naming the transforms involved.  ``run`` never raises for bad inp
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from collections.abc import Sequence
 
 from .context import Context
 from .document import Document, ParseError, parse

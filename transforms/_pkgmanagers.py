@@ -4,7 +4,7 @@ package names, with source spans for every word (shared by DFX004, DFX005, DFX01
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.document import Instruction, Word

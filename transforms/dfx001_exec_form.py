@@ -37,7 +37,7 @@ hadolint DL3025; BuildKit JSONArgsRecommended.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction

@@ -39,7 +39,7 @@ hadolint DL3006 (tag the image explicitly), DL3007 (using latest); trivy DS-0001
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document

@@ -69,7 +69,7 @@ none (peers only report; hadolint issue #781 asks for an ``npm ci`` rule).
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import dockerignore_matches

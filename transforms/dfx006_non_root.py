@@ -64,7 +64,7 @@ CKV_DOCKER_3 and CKV_DOCKER_8.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction

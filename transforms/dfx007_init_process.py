@@ -62,7 +62,7 @@ hadolint DL3025 (loosely: exec form); Node.js Docker best practices ("Use an ini
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction

@@ -83,7 +83,7 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import dockerignore_matches

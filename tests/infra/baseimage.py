@@ -22,7 +22,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess
