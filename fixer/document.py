@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # the command layer imports this module; it is loaded on firs
 
 #: Go's ``unicode.IsSpace`` (what BuildKit trims lines with); Python's ``str.isspace`` also counts
 #: U+001C..U+001F, which BuildKit keeps as part of a word.
-GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = (" \t\n\v\f\r\x85\xa0\u1680"
+            "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 class ParseError(ValueError):

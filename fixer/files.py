@@ -211,8 +211,8 @@ def decode(raw: bytes, name: str) -> str:
     if not raw:
         raise InputError(name, "empty file")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(name, "UTF-16 text (byte order mark %s); BuildKit reads UTF-8 only"
-                         % raw[:2].hex(" ").upper())
+        raise InputError(name, f"UTF-16 text (byte order mark {raw[:2].hex(' ').upper()}); "
+                         "BuildKit reads UTF-8 only")
     if b"\x00" in raw:
         raise InputError(name, f"binary file (NUL byte at offset {raw.index(0)})")
     try:

@@ -690,7 +690,8 @@ class RegistryClient:
             left = self.guard.remaining()
             if left is not None and delay >= left:
                 self.guard.deadline_error(what)  # the warning, once per run
-                raise DeadlineExceeded(f"{last}; no time left to retry before the run's network deadline of {self.guard.deadline:g}s")
+                raise DeadlineExceeded(f"{last}; no time left to retry before the run's network deadline of "
+                                       f"{self.guard.deadline:g}s")
             time.sleep(delay)
 
     def _error_for(
@@ -754,7 +755,8 @@ class RegistryClient:
         if not groups:
             return results
         try:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups)), thread_name_prefix="dockerfix-registry") as pool:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups)),
+                                    thread_name_prefix="dockerfix-registry") as pool:
                 futures = {pool.submit(self._resolve_safe, members[0], wanted): key for key, members in groups.items()}
                 for done, future in enumerate(as_completed(futures), start=1):
                     outcome = future.result()
@@ -777,7 +779,8 @@ class RegistryClient:
             return exc
         except Exception as exc:  # a bug must not sink the other references
             log.exception("internal error resolving %s", ref.canonical)
-            return ResolveError(self._redact(f"internal error resolving {ref.canonical}: {type(exc).__name__}: {exc}"), reference=ref.canonical)
+            return ResolveError(self._redact(f"internal error resolving {ref.canonical}: {type(exc).__name__}: {exc}"),
+                                reference=ref.canonical)
 
     def _resolve(self, ref: ImageRef, platforms: tuple[str, ...]) -> Resolution:
         reference = f"{ref.repository}{'@' if is_valid_digest(ref.lookup) else ':'}{ref.lookup}"
@@ -816,7 +819,8 @@ class RegistryClient:
                     digest = header
                 elif response.status_code in (200, 405, 501):
                     # No usable digest header (or HEAD unsupported): GET the tag, hash the body.
-                    response, body = self._fetch("GET", manifest_url + target, limit=MAX_MANIFEST_BYTES, what=f"{path}:{target}", registry=registry)
+                    response, body = self._fetch("GET", manifest_url + target, limit=MAX_MANIFEST_BYTES,
+                                                 what=f"{path}:{target}", registry=registry)
                     if response.status_code != 200:
                         raise self._error_for(response, body, registry, path, target, manifest_url + target)
                     digest = sha256_digest(body)
@@ -838,7 +842,8 @@ class RegistryClient:
                 content = None
             if content is None:
                 from_cache = False
-                response, body = self._fetch("GET", manifest_url + digest, limit=MAX_MANIFEST_BYTES, what=f"{path}@{digest[:19]}…", registry=registry)
+                response, body = self._fetch("GET", manifest_url + digest, limit=MAX_MANIFEST_BYTES,
+                                             what=f"{path}@{digest[:19]}…", registry=registry)
                 if response.status_code != 200:
                     raise self._error_for(response, body, registry, path, digest, manifest_url + digest)
                 if sha256_digest(body) != digest:
@@ -897,7 +902,7 @@ class RegistryClient:
 
 def _has_request(exc: httpx.RequestError) -> bool:
     try:
-        exc.request
+        _ = exc.request  # the property raises RuntimeError when no request is attached
     except RuntimeError:
         return False
     return True

@@ -64,7 +64,7 @@ install runs in a heredoc script or an exec-form ``RUN``.  Installs of named pac
 
 ## Related codes
 none (peers only report; hadolint issue #781 asks for an ``npm ci`` rule).
-"""
+"""  # noqa: E501 (the docstring is the rule's documentation; rows of its Markdown table cannot wrap)
 
 from __future__ import annotations
 

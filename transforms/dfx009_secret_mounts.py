@@ -345,10 +345,11 @@ class SecretMounts(Transform):
             if len(used) == len(keys):
                 edits.append(_delete_instruction(doc, ins))
             else:
-                for n, w in used:
+                for _n, w in used:
                     ws = list(ins.words)
                     i = ws.index(w)
-                    edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0 else Edit(w.span.start, ws[i + 1].span.start, ""))
+                    edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0
+                                 else Edit(w.span.start, ws[i + 1].span.start, ""))
             handled.add(ins.index)
 
         if token_ids is not None:

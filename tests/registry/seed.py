@@ -114,7 +114,8 @@ class Seeder:
     def push_image(self, repo: str, platform: str, *, docker: bool = False, tag: str | None = None, salt: str = "") -> Pushed:
         """One single-platform manifest (OCI, or Docker schema 2 with ``docker=True``)."""
         os_, arch, *variant = platform.split("/")
-        config = {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Env": [f"SALT={salt}"]}}
+        config = {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []},
+                  "config": {"Env": [f"SALT={salt}"]}}
         if variant:
             config["variant"] = variant[0]
         cfg = self.push_blob(repo, dumps(config))
