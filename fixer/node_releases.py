@@ -63,9 +63,14 @@ def _d(s: str | None) -> date | None:
     return date.fromisoformat(s) if s else None
 
 
+def _required(s: str) -> date:
+    """A date a release line cannot lack (``start``, ``end``): a missing or empty one raises."""
+    return date.fromisoformat(s)
+
+
 def _table(data: dict) -> ReleaseTable:
     rel = tuple(
-        Release(int(k), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"]))
+        Release(int(k), _required(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _required(v["end"]))
         for k, v in data["releases"].items()
     )
     return ReleaseTable(date.fromisoformat(data["as_of"]), tuple(sorted(rel, key=lambda r: r.major)))
@@ -100,7 +105,8 @@ def table_from_schedule(data: dict, as_of: date) -> ReleaseTable:
         if not m or not isinstance(v, dict) or int(m.group(1)) < 14:
             continue
         try:
-            rel.append(Release(int(m.group(1)), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"])))
+            rel.append(Release(int(m.group(1)), _required(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")),
+                               _required(v["end"])))
         except (KeyError, TypeError, ValueError):
             continue
     if not rel:
