@@ -186,8 +186,10 @@ def load_context(
         else:
             try:
                 data = json.loads(text)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 package_error = f"package.json is not valid JSON ({e.msg} at line {e.lineno})"
+            except ValueError as e:  # valid syntax json still refuses, e.g. an integer over Python's digit limit
+                package_error = f"package.json is not valid JSON ({e})"
             else:
                 if isinstance(data, dict):
                     package = PackageJson(data)
