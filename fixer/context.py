@@ -175,7 +175,7 @@ def load_context(
     if today is not None:
         base["today"] = today
     if context_dir is None:
-        return Context(**base)  # type: ignore[arg-type]
+        return Context(**base)
     root = context_dir.resolve()
     snap = files if files is not None else snapshot(root)
     package = package_error = None
@@ -209,6 +209,6 @@ def load_context(
             lock_kind = lock_kind_of(name, head)
             break
     nvm = snap.text(".nvmrc")
-    return Context(**base, files=snap, package=package, package_error=package_error,  # type: ignore[arg-type]
+    return Context(**base, files=snap, package=package, package_error=package_error,
                    lockfile=lockfile, lock_kind=lock_kind, lock=lock_facts(root, lockfile),
                    nvmrc=nvm.strip() if nvm else None, dockerignore=snap.text(".dockerignore"))

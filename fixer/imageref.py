@@ -199,6 +199,7 @@ def parse(text: str) -> ImageRef:
     if any(c.isspace() for c in text):
         raise ImageRefError(f"image reference {raw!r} contains whitespace")
 
+    digest: str | None
     name, at, digest = text.partition("@")
     if at:
         if not digest:

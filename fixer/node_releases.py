@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -162,7 +163,7 @@ def live_table(cache_dir: Path, *, refresh: bool = False, url: str | None = None
 
 # -- version constraints ----------------------------------------------------------------------
 
-MajorFilter = "Callable[[int], bool]"
+MajorFilter = Callable[[int], bool]
 
 _CMP_RE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\s*v?(\d+|x|\*)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(?:-[\w.]+)?$")
 

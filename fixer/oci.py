@@ -223,8 +223,8 @@ def describe_manifest(body: bytes, content_type: str | None, registry: str, what
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-            annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
+            plat = entry["platform"] if isinstance(entry.get("platform"), dict) else {}
+            annotations = entry["annotations"] if isinstance(entry.get("annotations"), dict) else {}
             os_, arch = plat.get("os"), plat.get("architecture")
             if not isinstance(os_, str) or not isinstance(arch, str) or not isinstance(entry.get("digest"), str):
                 continue

@@ -133,6 +133,7 @@ class Pipeline:
         overrides: dict[str, str] = {}
         by_path: dict[str, list[Fix]] = {}
         for f in fixes:
+            assert f.path is not None  # only fixes to other files come here
             by_path.setdefault(f.path, []).append(f)
         for path, group in by_path.items():
             current = ctx.file_text(path)

@@ -76,7 +76,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 
 import httpx
 
@@ -311,7 +311,7 @@ class _RegistryAuth(httpx.Auth):
         with self._lock:
             return self._token_locks.setdefault(key, threading.Lock())
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         origin = _origin(request.url)
         state = self._host(origin)
         m = _REPO_IN_PATH.search(request.url.path)
@@ -364,7 +364,7 @@ class _RegistryAuth(httpx.Auth):
         creds: Credentials | None,
         url: httpx.URL,
         fresh: bool = False,
-    ) -> Iterator[httpx.Request]:
+    ) -> Generator[httpx.Request, httpx.Response, str | None]:
         """Yield a token request if needed; return the Authorization header value (or None)."""
         if state.scheme == "basic":
             if creds is None or creds.is_identity_token or not (creds.username or creds.secret):

@@ -37,6 +37,7 @@ from .files import Source, Target, discover
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config, ConfigError
+    from .node_releases import ReleaseTable
     from .resolving import NetworkSession, RunResolver
     from .report import Outcome
 
@@ -81,7 +82,8 @@ def split_codes(values: Optional[list[str]]) -> list[str]:
 def resolve_codes(codes: list[str], where: str, known: dict[str, str]) -> list[str]:
     """Codes (or transform names, any case; ``ALL``) -> canonical codes; UsageError for unknown."""
     names = {name.upper(): code for code, name in known.items()}
-    out, bad = [], []
+    out: list[str] = []
+    bad: list[str] = []
     for c in codes:
         key = c.strip().upper()
         if key == "ALL":
@@ -138,7 +140,7 @@ class Session:
         self.cli_update_pins = update_pins
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
-        self._node_table = None
+        self._node_table: ReleaseTable | None = None
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
         self.network: NetworkSession | None = None  # made with the first online resolver
@@ -241,7 +243,7 @@ class Session:
             self.node_releases()  # settled once here, before any worker process forks
         prefetch_all(jobs)  # all configurations at once: one look-up per distinct reference, concurrently
 
-    def node_releases(self):
+    def node_releases(self) -> ReleaseTable:
         """The Node.js release table for this run: bundled when --offline, else refreshed from the
         Release WG schedule (disk-cached); asked for only when a FROM needs an LTS decision."""
         if self._node_table is None:
@@ -281,6 +283,7 @@ class Session:
             dockerfile = Path(self.stdin_filename) if self.stdin_filename else None
             folder = (dockerfile.parent if dockerfile else Path.cwd())
         else:
+            assert target.path is not None  # not stdin
             dockerfile = target.path
             folder = target.path.parent
         config = self.config_for(folder)
@@ -323,6 +326,7 @@ class Session:
                     outcome.diff += unified_diff(old, new, self._extra_display(extra, ctx))
             elif self.mode is Mode.write and not target.is_stdin:
                 if result.after != result.before:  # only other files may have changed
+                    assert target.path is not None  # not stdin
                     try:
                         write_atomic(target.path, result.after, src.raw, root=target.root, display=display)
                     except InputError as e:
