@@ -141,6 +141,7 @@ class NodeLtsTag(Transform):
             new = ref.format(tag=new_tag)
             dated = table.label
             if kind == "eol":
+                assert eol_major is not None  # set with kind "eol" above
                 msg = (f"Node.js {eol_major.major} reached end-of-life on {eol_major.end}: use the LTS line "
                        f"{rec.major} ({dated}); a major upgrade, test the app")
                 app = Applicability.UNSAFE

@@ -208,6 +208,7 @@ class ProductionDeps(Transform):
             keeps = any(v.startswith(_NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or \
                 any(a.value == "--include" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
             if cmd.action == "install":
+                assert cmd.sub is not None  # npm's install/ci action is its subcommand word
                 locked = True
                 if legacy or only_pair:
                     edits.append(Edit.replace(cmd.sub.span, "ci"))
@@ -222,6 +223,7 @@ class ProductionDeps(Transform):
                     edits.append(Edit.replace(cmd.sub.span, "ci --omit=dev"))
                     pruned = True
             elif cmd.action == "ci" and prune_ok and not (legacy or only_pair or omits or keeps):
+                assert cmd.sub is not None
                 edits.append(Edit.insert(cmd.sub.span.end, " --omit=dev"))
                 pruned = True
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-v1":
@@ -239,7 +241,7 @@ class ProductionDeps(Transform):
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-berry":
             immutable = [w for w in cmd.options if w.value == "--immutable"]
             others = [w for w in cmd.options if w.value != "--immutable"]
-            focus_edits = None
+            focus_edits: list[Edit] | None = None
             if prune_ok and _berry_can_focus(ctx) and not others:
                 focus_edits = []
                 if cmd.sub is None:
@@ -278,6 +280,7 @@ class ProductionDeps(Transform):
                 add.append("--prod")
                 pruned = True
             if add:
+                assert cmd.sub is not None  # pnpm's install action is its subcommand word
                 edits.append(Edit.insert(cmd.sub.span.end, " " + " ".join(add)))
 
         if not edits:
@@ -316,15 +319,16 @@ class ProductionDeps(Transform):
                     continue
                 if i.keyword not in ("COPY", "ADD"):
                     continue
-                if i.flag("from") is not None or copy_sources(i) is None:
+                srcs = copy_sources(i)
+                if i.flag("from") is not None or srcs is None:
                     unknown = True
                     continue
                 if any(copies_root_file(i, n) for n in names):
                     return None, []
-                if candidate is None and any(w.value in ("package.json", "./package.json") for w in copy_sources(i)):
+                if candidate is None and any(w.value in ("package.json", "./package.json") for w in srcs):
                     candidate = i
         if candidate is not None:
-            word = next(w for w in copy_sources(candidate) if w.value in ("package.json", "./package.json"))
+            word = next(w for w in copy_sources(candidate) or () if w.value in ("package.json", "./package.json"))
             prefix = "./" if word.value.startswith("./") else ""
             return None, [Edit.insert(word.span.end, f" {prefix}{lock}")]
         if unknown:

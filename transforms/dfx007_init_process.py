@@ -172,6 +172,7 @@ class InitProcess(Transform):
             edits.append(new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {INSTALL[base.distro]}"))
 
         if ep is not None:
+            assert ep.json_args is not None  # exec form, checked above
             edits.append(Edit.replace(ep.args_span, json_array(["dumb-init", "--", *ep.json_args])))
             what = f"wrap ENTRYPOINT {json_array(list(ep.json_args))} in dumb-init"
         else:
@@ -197,8 +198,8 @@ class InitProcess(Transform):
         args = list(ep.json_args or ()) if ep.is_json else [w.value for w in ep.words]
         if cmd is None or cmd.stage != final or args[1:] not in ([], ["--"]):
             return
-        argv = argv_of(cmd)
-        runner = start_script_runner(argv or [])
+        argv = argv_of(cmd) or []
+        runner = start_script_runner(argv)
         if runner is None:
             return
         resolved, why = start_script_command(ctx, runner)
