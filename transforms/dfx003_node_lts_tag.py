@@ -59,16 +59,17 @@ With ``--upgrade-node --unsafe-fixes``, a project whose Dockerfile runs ``yarn i
 Debian 12 (bookworm), since ``node:24-bullseye-slim`` is no longer updated.)
 
 ## Fix safety
-``lts`` tags are rewritten safely: today ``node:lts`` and ``node:<newest LTS>`` are the same
-image (when ``engines.node`` asks for an older line, the rewrite changes the major: unsafe).  ``latest``/``current``/no tag can move to a different major than the one the image had:
-unsafe.  An end-of-life upgrade is a major upgrade: unsafe, and only offered with
-``--upgrade-node``; without it the finding is report-only.  An upgrade needs package.json and a
-lockfile in the build context (the evidence); without them it is skipped with the reason.  When
-``engines.node`` or ``.nvmrc`` rules out every supported LTS line, or cannot be read, nothing is
-changed and the reason is reported.  A tag that is not proved to exist (``node:26-alpine3.16``,
-``node:26-carbon``) is never written, for safe fixes too.  Images with a digest, a variable tag,
-or a registry other than Docker Hub's official ``node`` are left alone.  Switching a Debian
-image to alpine (or back) is never done (musl vs glibc, native modules).
+``lts`` tags are rewritten safely: today ``node:lts`` and ``node:<newest LTS>`` are the same image
+(when ``engines.node`` asks for an older line, the rewrite changes the major: unsafe).
+``latest``/``current``/no tag can move to a different major than the one the image had: unsafe. An
+end-of-life upgrade is a major upgrade: unsafe, and only offered with ``--upgrade-node``; without it
+the finding is report-only.  An upgrade needs package.json and a lockfile in the build context (the
+evidence); without them it is skipped with the reason.  When ``engines.node`` or ``.nvmrc`` rules out
+every supported LTS line, or cannot be read, nothing is changed and the reason is reported.  A tag
+that is not proved to exist (``node:26-alpine3.16``, ``node:26-carbon``) is never written, for safe
+fixes too.  Images with a digest, a variable tag, or a registry other than Docker Hub's official
+``node`` are left alone.  Switching a Debian image to alpine (or back) is never done (musl vs glibc,
+native modules).
 
 ## Related codes
 hadolint DL3006 (tag the image explicitly), DL3007 (using latest); trivy DS-0001; checkov CKV_DOCKER_7.
@@ -78,7 +79,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Stage
@@ -207,7 +208,7 @@ class NodeLtsTag(Transform):
         yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, new),), app)
 
     # -- end-of-life majors -----------------------------------------------------------------------
-    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: "_Plan", distro=None):
+    def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: _Plan, distro=None):
         line = stage.from_.line
         old = parsed.major
         shown_old = "0.x" if old == 0 else str(old)

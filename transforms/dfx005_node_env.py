@@ -61,7 +61,7 @@ none (peers only report; no hadolint or BuildKit rule checks NODE_ENV).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage

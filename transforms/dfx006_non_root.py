@@ -64,7 +64,7 @@ CKV_DOCKER_3 and CKV_DOCKER_8.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
@@ -179,6 +179,7 @@ class NonRoot(Transform):
         notes: list[str] = []
         if runs_after and w_ins is not None and usable:
             target: int | None = runs_after[0]
+            assert w_path is not None  # usable says so
             w_clean = w_path.rstrip("/") or "/"
             edits.append(new_line_after(doc, w_ins, f"{keyword(doc, 'RUN', w_ins)} chown {owner} {w_clean}"))
             details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
@@ -199,6 +200,7 @@ class NonRoot(Transform):
 
         chowned = 0
         if w_ins is not None:
+            assert w_pos is not None  # w_ins is body[w_pos]
             prefix = (w_path or "").rstrip("/") + "/"
             for i, ins in enumerate(body):
                 if ins.keyword not in ("COPY", "ADD") or ins.flag("chown") is not None:

@@ -64,7 +64,7 @@ hadolint DL3025 (loosely: exec form); Node.js Docker best practices ("Use an ini
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
@@ -179,6 +179,7 @@ class InitProcess(Transform):
             edits.append(new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {INSTALL[base.distro]}"))
 
         if ep is not None:
+            assert ep.json_args is not None  # exec form, checked above
             edits.append(Edit.replace(ep.args_span, json_array(["dumb-init", "--", *ep.json_args])))
             what = f"wrap ENTRYPOINT {json_array(list(ep.json_args))} in dumb-init"
         else:

@@ -22,7 +22,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -129,7 +128,8 @@ esac
 """
 
 OS_RELEASE = {
-    "alpine": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME="Alpine Linux v3.20 (dockerfix offline test image)"\n',
+    "alpine": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.0\n'
+              'PRETTY_NAME="Alpine Linux v3.20 (dockerfix offline test image)"\n',
     "debian": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm) (dockerfix offline test image)"\nNAME="Debian GNU/Linux"\n'
               'VERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n',
 }

@@ -98,7 +98,7 @@ class Engine:
 
     # -- containers ---------------------------------------------------------------------------
     def run_detached(self, tag: str, port: int | None = None, env: dict[str, str] | None = None,
-                     name: str | None = None) -> "Container":
+                     name: str | None = None) -> Container:
         name = name or f"dfx-{uuid.uuid4().hex[:10]}"
         port = port or free_port()
         args = ["run", "-d", "--network", "host", "--name", name, "-e", f"PORT={port}"]
