@@ -64,6 +64,7 @@ from ._devdeps import dev_step_in_run, runtime_dev_reason
 from ._images import is_node_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._pkgmanagers import LOCK_KINDS, package_manager_commands
+from ._roles import not_runtime_skip
 from ._startcmd import command_words
 
 VAR = "NODE_ENV"
@@ -128,6 +129,10 @@ class NodeEnv(Transform):
                        "ENV NODE_ENV=production not added", final.from_.line)
             return
 
+        skip = not_runtime_skip(self.code, doc, ctx, "ENV NODE_ENV=production")
+        if skip is not None:
+            yield skip
+            return
         runs = [i for i in final.instructions if i.keyword == "RUN"]
         install = next((i for i in runs if _is_install(i)), None)
         dev_steps = [i for i in runs if dev_step_in_run(i, ctx.package)]

@@ -73,6 +73,7 @@ from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
+from ._roles import not_runtime_skip
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._stages import effective_user, is_root_user
 
@@ -146,6 +147,10 @@ class NonRoot(Transform):
                            "by hand", current.line)
             else:
                 yield from self._ports(stage)
+            return
+        skip = not_runtime_skip(self.code, doc, ctx, f"USER {user}")
+        if skip is not None:
+            yield skip
             return
         base = base_image(doc, stage)
         if base.reason:

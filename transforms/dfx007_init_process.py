@@ -71,6 +71,7 @@ from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
+from ._roles import not_runtime_skip
 from ._shell import json_array, shell_reason
 from ._stages import is_root_user
 from ._startcmd import (
@@ -119,6 +120,8 @@ class InitProcess(Transform):
         cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
         ep, cmd = final_command(doc)
         if ep is not None and is_init(_first_word(ep)):
+            if not_runtime_skip(self.code, doc, ctx, "") is not None:
+                return  # not an application's runtime: its start command is not ours to change
             yield from self._start_under_init(doc, ctx, stage.index, ep, cmd)
             return  # already under an init
         if cmd is not None and is_init(_first_word(cmd)):
@@ -126,6 +129,10 @@ class InitProcess(Transform):
         if any(_INIT_RE.search(i.logical) for i in entrypoints + cmds):
             return  # an init started some other way (`sh -c "exec tini ..."`)
         line = (cmd or ep or stage.from_).line
+        skip = not_runtime_skip(self.code, doc, ctx, "an init process (dumb-init)")
+        if skip is not None:
+            yield skip
+            return
         if (ep is not None and ep.stage != stage.index) or (ep is None and cmd is not None and cmd.stage != stage.index):
             yield Skip(self.code, "the final stage inherits its command from another stage; add the init there", line)
             return
