@@ -19,7 +19,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Mapping
+from collections.abc import Mapping
 
 from .document import Document, Instruction, Stage
 
@@ -226,7 +226,7 @@ def final_role(doc: Document, stage: Stage, dockerfile_name: str = "Dockerfile",
     base_name = posixpath.basename(path)
     stem = base_name.replace("Dockerfile", "").replace("dockerfile", "").replace("Containerfile", "")
     if ".devcontainer" in path.split("/")[:-1]:
-        return Role(DEVELOPMENT, f"the file is in .devcontainer/, a development container")
+        return Role(DEVELOPMENT, "the file is in .devcontainer/, a development container")
     if _dev_name_re().search(stem):
         return Role(DEVELOPMENT, f"the file name {base_name} marks a development image")
     if _test_name_re().search(stem):
