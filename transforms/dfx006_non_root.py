@@ -47,14 +47,26 @@ directory (not recursive, so cheap) works with every builder.
 ```
 
 ## Fix safety
-Unsafe: the app loses write access to files it does not own (anything outside the ``WORKDIR``)
-and cannot bind ports below 1024 without ``CAP_NET_BIND_SERVICE`` (Docker 20.10+ allows it by
-default through ``net.ipv4.ip_unprivileged_port_start=0``; Kubernetes and ``--network host`` do
-not), so a privileged ``EXPOSE`` is reported.  Mounted volumes may hold root-owned files.
-Skipped, with a reason: bases other than the official ``node`` image (no known non-root user:
-nginx, python, distroless images...), a final ``USER root``/``USER 0`` (the steps after it were
-written to need root), a ``USER`` from a variable, a configured user other than ``node``/``1000``,
-a ``WORKDIR`` given by a variable or a relative path when a ``RUN`` would need to write to it.
+Unsafe: the app loses write access to files it does not own (anything outside the ``WORKDIR``);
+mounted volumes may hold root-owned files.
+Not added, with a reason that says what to do instead, when the image needs to start as root:
+
+* the app binds a port below 1024 (``EXPOSE 80``, ``ENV PORT=80``, ``PORT=80`` or ``--port 80``
+  in the start command or in the package.json script it runs): a non-root user cannot bind it
+  without ``CAP_NET_BIND_SERVICE`` (Docker 20.10+ allows it by default through
+  ``net.ipv4.ip_unprivileged_port_start=0``; Kubernetes and ``--network host`` do not) -- bind a
+  port >= 1024 and map it, or grant the capability;
+* the entrypoint steps down to another user itself (``gosu``, ``su-exec``, ``setpriv``,
+  ``chroot --userspec``, ``runuser``, ``s6-setuidgid``, ``su -c`` in ENTRYPOINT/CMD or in the
+  entrypoint script, read from the build context; a script that is not there is a skip too);
+* the ``WORKDIR`` (or the start file) is under ``/root``, mode 0700.
+
+Skipped, with a reason: a final stage that is not an application's runtime (a base-image build,
+a development, test or build-only image, nginx or Java: see ``fixer/roles.py``), bases other than
+the official ``node`` image (no known non-root user: nginx, python, distroless images...), a final
+``USER root``/``USER 0`` (the steps after it were written to need root), a ``USER`` from a
+variable, a configured user other than ``node``/``1000``, a ``WORKDIR`` given by a variable or a
+relative path when a ``RUN`` would need to write to it.
 
 ## Related codes
 hadolint DL3002 (last user should not be root); Trivy DS-0002 / AVD-DS-0002; Checkov
@@ -74,6 +86,7 @@ from dockerfix.fixer.transform import Transform
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._roles import not_runtime_skip
+from ._rootneeds import privileged_port, root_workdir, step_down
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._stages import effective_user, is_root_user
 
@@ -164,6 +177,10 @@ class NonRoot(Transform):
             yield Skip(self.code, f"the configured user `{user}` is not the node image's user (`node`, uid 1000); "
                        "create it in the Dockerfile and add USER by hand", stage.from_.line)
             return
+        reason = self._needs_root(doc, stage, ctx, user)
+        if reason is not None:
+            yield Skip(self.code, reason, stage.from_.line)
+            return
         owner = "1000:1000" if numeric else "node:node"
         body = list(stage.instructions[1:])
         if not body:
@@ -217,7 +234,27 @@ class NonRoot(Transform):
             details.append(f"--chown={owner} on {chowned} COPY/ADD")
         message = f"run the final stage as {user}: USER {user} {where}" + (f"; {'; '.join(details)}" if details else "")
         yield Fix(self.code, message, stage.from_.line, tuple(edits), self.default_applicability, tuple(notes))
-        yield from self._ports(stage)
+
+    @staticmethod
+    def _needs_root(doc: Document, stage, ctx: Context, user: str) -> str | None:
+        """Why the image must keep starting as root (class 7 of issue 12), or None."""
+        where = root_workdir(doc, stage)
+        if where is not None:
+            return (f"USER {user} not added: the app lives under /root ({where}), which is mode 0700, so {user} "
+                    f"cannot even enter it; move the app to /app (or /home/node/app), then run as {user}")
+        where = privileged_port(doc, stage, ctx)
+        if where is not None:
+            return (f"USER {user} not added: the app binds a port below 1024 ({where}), which a non-root user "
+                    "cannot bind without CAP_NET_BIND_SERVICE (Docker 20.10+ allows it by default, Kubernetes and "
+                    "--network host do not); bind a port >= 1024 and map it (`docker run -p 80:8080`), or grant "
+                    f"CAP_NET_BIND_SERVICE, then run as {user}")
+        where, unknown = step_down(doc, stage, ctx)
+        if where is not None:
+            return (f"USER {user} not added: the entrypoint steps down to another user itself ({where}), so it "
+                    f"must start as root; keep it, or drop the step-down and run as {user} with USER")
+        if unknown is not None:
+            return f"USER {user} not added: {unknown}"
+        return None
 
     def _ports(self, stage) -> Iterable[Skip]:
         for ins in stage.instructions:
