@@ -21,6 +21,9 @@ when it runs npm, yarn, pnpm or node.  Nothing is added when ``NODE_ENV`` is alr
 stage or in the stages it is built ``FROM``; a ``NODE_ENV`` ``ARG`` there or before the first
 ``FROM`` is the user's own mechanism and is reported instead of overridden.
 
+A final stage that is not an application's runtime image (a base-image build, a development,
+test or build-only image: ``fixer/roles.py``) is skipped with the evidence of its role.
+
 ## Why
 Express, Next.js and many other libraries switch to their production behaviour (view caching,
 no stack traces in error pages, less logging) only when ``NODE_ENV=production``; without it the
