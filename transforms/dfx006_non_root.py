@@ -12,7 +12,17 @@ running as root, it:
   ``WORKDIR`` or into it (``COPY --from=build`` and JSON form too; other flags are kept; a
   ``--chown`` already there is left alone);
 * when a ``RUN`` will run as ``node`` inside the ``WORKDIR``, makes the directory itself
-  writable with ``RUN chown node:node /app`` right after the ``WORKDIR`` line.
+  writable with ``RUN chown node:node /app`` right after the ``WORKDIR`` line;
+* hands the folders the stage creates as root to ``node`` in the same (non-recursive) ``chown``:
+  ``RUN mkdir -p /app/uploads /var/log/app`` (or ``install -d``, an earlier ``WORKDIR``, a
+  ``VOLUME``, which also gets a ``mkdir -p``) before the ``USER`` line would leave them
+  root-owned and the app would get ``EACCES`` writing there.  The line then goes after the last
+  instruction that creates one, before any ``VOLUME`` of it; a ``COPY`` into such a folder gets
+  ``--chown`` too.  Never ``chown -R`` (it would copy ``node_modules`` into a new layer).  Left
+  alone: folders the file already hands out (``chown``, ``install -o``, ``mkdir -m 1777``,
+  ``chmod o+w``), folders removed again, system and scratch places (``/etc``, ``/usr``,
+  ``/tmp``, ``/root``, package caches), paths with variables; a folder created conditionally
+  (``if ...; then mkdir``) is named in a note instead.
 
 Steps that need root stay before the ``USER`` line: package installs (``apt-get``, ``apk``),
 ``npm install -g``, ``corepack enable``, ``chown``, ``useradd`` and any ``RUN`` that is not plainly
@@ -87,6 +97,7 @@ from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._roles import not_runtime_skip
 from ._rootneeds import privileged_port, root_workdir, step_down
+from ._writable import root_created_dirs
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._stages import effective_user, is_root_user
 
@@ -199,11 +210,10 @@ class NonRoot(Transform):
         edits: list[Edit] = []
         details: list[str] = []
         notes: list[str] = []
-        if runs_after and w_ins is not None and usable:
-            target: int | None = runs_after[0]
-            w_clean = w_path.rstrip("/") or "/"
-            edits.append(new_line_after(doc, w_ins, f"{keyword(doc, 'RUN', w_ins)} chown {owner} {w_clean}"))
-            details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
+        chown_wd = bool(runs_after and w_ins is not None and usable)
+        target: int | None
+        if chown_wd:
+            target = runs_after[0]
         else:
             after = runs_after[-1] if runs_after else start
             target = next((i for i in range(after + 1, len(body)) if body[i].keyword in _RUNTIME), None)
@@ -211,6 +221,30 @@ class NonRoot(Transform):
                 why = "there is no WORKDIR" if w_ins is None else f"WORKDIR `{w_ins.args_text}` is not a plain absolute path"
                 notes.append(f"RUN steps from line {body[runs_after[0]].line} on keep running as root: {why}, so "
                              f"their directory cannot be made writable for {user}")
+        w_clean = (w_path or "").rstrip("/") or "/" if usable else None
+        dirs, dir_notes = root_created_dirs(doc, stage, body, target, w_pos)
+        notes.extend(dir_notes)
+        dirs = [d for d in dirs if d.path != w_clean]
+        anchor = max([d.index for d in dirs if d.how != "VOLUME"] + ([w_pos] if chown_wd and w_pos is not None else []),
+                     default=-1)
+        volumes = {p: i for i, ins in enumerate(body) if ins.keyword == "VOLUME"
+                   for p in (list(ins.json_args or ()) if ins.is_json else [w.value for w in ins.words])}
+        late = [d for d in dirs if d.path in volumes and volumes[d.path] <= anchor]
+        for d in late:
+            notes.append(f"VOLUME {d.path} (line {body[volumes[d.path]].line}) is declared before the folder can be "
+                         f"handed to {user}: chown it before the VOLUME line by hand")
+        dirs = [d for d in dirs if d not in late]
+        paths = ([w_clean] if chown_wd and w_clean else []) + [d.path for d in dirs]
+        if paths:
+            fresh = [d.path for d in dirs if d.how == "VOLUME"]
+            run = (f"mkdir -p {' '.join(fresh)} && " if fresh else "") + f"chown {owner} {' '.join(paths)}"
+            at = body[anchor] if anchor >= 0 else stage.from_
+            edits.append(new_line_after(doc, at, f"{keyword(doc, 'RUN', at)} {run}"))
+            if chown_wd:
+                details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
+            if dirs:
+                details.append(f"chown the folders created as root that the app may write to: "
+                               f"{', '.join(d.path for d in dirs)}")
         user_line = f"{keyword(doc, 'USER', stage.from_)} {user}"
         if target is None:
             edits.append(new_line_after(doc, body[-1], user_line))
@@ -220,16 +254,18 @@ class NonRoot(Transform):
             where = f"before line {body[target].line}"
 
         chowned = 0
-        if w_ins is not None:
-            prefix = (w_path or "").rstrip("/") + "/"
-            for i, ins in enumerate(body):
-                if ins.keyword not in ("COPY", "ADD") or ins.flag("chown") is not None:
-                    continue
-                dest = ins.json_args[-1] if ins.is_json and ins.json_args else (ins.words[-1].value if ins.words else "")
-                into_workdir = usable and (dest.rstrip("/") + "/").startswith(prefix)
-                if i > w_pos or into_workdir:
-                    edits.append(Edit.insert(ins.args_span.start, f"--chown={owner} "))
-                    chowned += 1
+        prefix = (w_path or "").rstrip("/") + "/"
+        for i, ins in enumerate(body):
+            if ins.keyword not in ("COPY", "ADD") or ins.flag("chown") is not None:
+                continue
+            dest = ins.json_args[-1] if ins.is_json and ins.json_args else (ins.words[-1].value if ins.words else "")
+            into_workdir = w_ins is not None and usable and (dest.rstrip("/") + "/").startswith(prefix)
+            after_workdir = w_ins is not None and w_pos is not None and i > w_pos
+            into_dir = dest.startswith("/") and any((dest.rstrip("/") + "/").startswith(d.path.rstrip("/") + "/")
+                                                    for d in dirs)
+            if after_workdir or into_workdir or into_dir:
+                edits.append(Edit.insert(ins.args_span.start, f"--chown={owner} "))
+                chowned += 1
         if chowned:
             details.append(f"--chown={owner} on {chowned} COPY/ADD")
         message = f"run the final stage as {user}: USER {user} {where}" + (f"; {'; '.join(details)}" if details else "")
