@@ -130,7 +130,11 @@ def step_down(doc: Document, stage: Stage, ctx: Context) -> tuple[str | None, st
             continue
         for path in _script_paths(command_words(ins)):
             found = False
-            for rel in context_paths(doc, stage, path):
+            rels = context_paths(doc, stage, path)
+            if posixpath.basename(path) == "docker-entrypoint.sh" and rels == ["docker-entrypoint.sh"] \
+                    and ctx.read_file("docker-entrypoint.sh") is None:
+                continue  # not copied in: the official node image's own entrypoint, which keeps the user
+            for rel in rels:
                 text = ctx.read_file(rel)
                 if text is None:
                     continue
@@ -156,7 +160,7 @@ def _script_paths(argv: list[str]) -> list[str]:
     out = []
     for i, a in enumerate(argv):
         base = posixpath.basename(a)
-        if base.endswith(_SCRIPT_SUFFIXES) and base != "docker-entrypoint.sh":
+        if base.endswith(_SCRIPT_SUFFIXES):
             out.append(a)
         elif i == 0 and base in _SHELLS and len(argv) > 1 and not argv[1].startswith("-"):
             out.append(argv[1])
