@@ -90,7 +90,7 @@ def root_created_dirs(doc: Document, stage: Stage, body: list[Instruction], upto
                     created.setdefault(wd, Created(wd, i, "WORKDIR"))
             continue
         if ins.keyword == "VOLUME":
-            paths = list(ins.json_args) if ins.is_json else [w.value for w in ins.words]
+            paths = list(ins.json_args or ()) if ins.is_json else [w.value for w in ins.words]
             for p in paths:
                 if _plain(p) and p.startswith("/"):
                     p = posixpath.normpath(p)

@@ -16,8 +16,10 @@ running as root, it:
 * hands the folders the stage creates as root to ``node`` in the same (non-recursive) ``chown``:
   ``RUN mkdir -p /app/uploads /var/log/app`` (or ``install -d``, an earlier ``WORKDIR``, a
   ``VOLUME``, which also gets a ``mkdir -p``) before the ``USER`` line would leave them
-  root-owned and the app would get ``EACCES`` writing there.  The line then goes after the last
-  instruction that creates one, before any ``VOLUME`` of it; a ``COPY`` into such a folder gets
+  root-owned and the app would get ``EACCES`` writing there.  The ``chown`` joins the ``RUN``
+  that creates the last of them (``RUN mkdir -p /app/uploads && chown node:node /app/uploads``: a
+  second ``RUN`` next to it would be hadolint DL3059), else it is a new line after the
+  instruction that does, before any ``VOLUME`` of them; a ``COPY`` into such a folder gets
   ``--chown`` too.  Never ``chown -R`` (it would copy ``node_modules`` into a new layer).  Left
   alone: folders the file already hands out (``chown``, ``install -o``, ``mkdir -m 1777``,
   ``chmod o+w``), folders removed again, system and scratch places (``/etc``, ``/usr``,
@@ -239,7 +241,10 @@ class NonRoot(Transform):
             fresh = [d.path for d in dirs if d.how == "VOLUME"]
             run = (f"mkdir -p {' '.join(fresh)} && " if fresh else "") + f"chown {owner} {' '.join(paths)}"
             at = body[anchor] if anchor >= 0 else stage.from_
-            edits.append(new_line_after(doc, at, f"{keyword(doc, 'RUN', at)} {run}"))
+            if at.keyword == "RUN" and not at.is_json and not at.heredocs and at.shell.simple:
+                edits.append(Edit.insert(at.args_span.end, f" && {run}"))  # in the RUN that made them (no DL3059)
+            else:
+                edits.append(new_line_after(doc, at, f"{keyword(doc, 'RUN', at)} {run}"))
             if chown_wd:
                 details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
             if dirs:
