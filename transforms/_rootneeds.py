@@ -98,6 +98,16 @@ def _runner_script(ep: Instruction | None, cmd: Instruction | None, ctx: Context
     return (f"scripts.{name} of package.json", body) if body else None
 
 
+def node_user_removed(doc: Document, stage: Stage) -> str | None:
+    """Where the file deletes or renames the image's ``node`` user, or None."""
+    for st in doc.stage_chain(stage):
+        for ins in st.instructions:
+            for cmd in ins.commands:
+                if cmd.program in ("deluser", "userdel", "usermod") and "node" in cmd.argv[1:]:
+                    return f"`{cmd.program} ... node` on line {ins.line}"
+    return None
+
+
 def root_workdir(doc: Document, stage: Stage) -> str | None:
     """Where the app lives under /root (mode 0700), or None."""
     for st in reversed(doc.stage_chain(stage)):
@@ -115,9 +125,23 @@ def root_workdir(doc: Document, stage: Stage) -> str | None:
     return None
 
 
+#: Packages whose only job is to step down to another user.
+STEP_DOWN_PACKAGES = frozenset({"gosu", "su-exec", "s6", "s6-overlay", "runit"})
+
+
 def step_down(doc: Document, stage: Stage, ctx: Context) -> tuple[str | None, str | None]:
     """(where the entrypoint steps down to another user, None) or (None, why that cannot be told:
     an entrypoint script that is not in the build context)."""
+    from ._ospkgs import install_commands
+
+    installed = None
+    for st in doc.stage_chain(stage):
+        for ins in st.instructions:
+            if ins.keyword == "RUN":
+                for p in install_commands(ins):
+                    names = {w.split("=")[0] for w in p.packages} & STEP_DOWN_PACKAGES
+                    if names and installed is None:
+                        installed = f"it installs {', '.join(sorted(names))} on line {ins.line} to do so"
     ep, cmd = final_command(doc)
     for ins in (ep, cmd):
         if ins is not None:
@@ -145,6 +169,8 @@ def step_down(doc: Document, stage: Stage, ctx: Context) -> tuple[str | None, st
                     return f"`{_name(m)}` in the entrypoint script {rel}", None
             if not found and missing is None:
                 missing = path
+    if installed is not None:
+        return installed, None
     if missing is not None:
         return None, (f"the start command runs the script `{missing}`, which is not in the build context, so it "
                       "cannot be told whether it steps down to another user itself (gosu, su-exec)")
@@ -160,7 +186,7 @@ def _script_paths(argv: list[str]) -> list[str]:
     out = []
     for i, a in enumerate(argv):
         base = posixpath.basename(a)
-        if base.endswith(_SCRIPT_SUFFIXES):
+        if base.endswith(_SCRIPT_SUFFIXES) or (i == 0 and "entrypoint" in base and "." not in base):
             out.append(a)
         elif i == 0 and base in _SHELLS and len(argv) > 1 and not argv[1].startswith("-"):
             out.append(argv[1])

@@ -98,7 +98,7 @@ from dockerfix.fixer.transform import Transform
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._roles import not_runtime_skip
-from ._rootneeds import privileged_port, root_workdir, step_down
+from ._rootneeds import node_user_removed, privileged_port, root_workdir, step_down
 from ._writable import root_created_dirs
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._stages import effective_user, is_root_user
@@ -279,6 +279,10 @@ class NonRoot(Transform):
     @staticmethod
     def _needs_root(doc: Document, stage, ctx: Context, user: str) -> str | None:
         """Why the image must keep starting as root (class 7 of issue 12), or None."""
+        where = node_user_removed(doc, stage)
+        if where is not None and user == "node":
+            return (f"USER node not added: the file removes or changes the node user ({where}); create the user "
+                    "the app should run as and add USER by hand")
         where = root_workdir(doc, stage)
         if where is not None:
             return (f"USER {user} not added: the app lives under /root ({where}), which is mode 0700, so {user} "
