@@ -37,8 +37,13 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
+#: Folders every base image already has (a WORKDIR or mkdir -p of them creates nothing).
+_EXISTING = frozenset({"/", "/opt", "/srv", "/home", "/home/node", "/var", "/var/log", "/var/lib", "/var/cache",
+                       "/var/run", "/run", "/mnt", "/media", "/var/spool", "/var/mail", "/var/opt"})
+
+
 def _system(path: str) -> bool:
-    return path == "/" or any(_under(path, s) for s in _SYSTEM)
+    return path in _EXISTING or any(_under(path, s) for s in _SYSTEM)
 
 
 def _plain(word: str) -> bool:

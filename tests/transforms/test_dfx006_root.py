@@ -93,3 +93,9 @@ def test_volume_declared_before_the_chown_gets_a_note_not_a_chown():
 def test_mkdir_after_user_runs_as_node_and_needs_nothing():
     out, _, _ = run("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && mkdir -p logs\nCMD [\"node\", \"a.js\"]\n")
     assert "RUN chown node:node /app\n" in out and "/app/logs" not in out
+
+
+def test_folders_every_image_has_are_not_handed_out():
+    out, _, _ = run("FROM node:22\nWORKDIR /opt/\nRUN mkdir -p /var/log\nWORKDIR /opt/app\nCOPY . .\nRUN npm ci\n"
+                    "CMD [\"node\", \"a.js\"]\n")
+    assert "RUN chown node:node /opt/app\n" in out and "/var/log &&" not in out and "chown node:node /opt/app /opt" not in out
