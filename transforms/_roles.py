@@ -3,10 +3,12 @@ non-root USER and an init belong in an application's runtime image only."""
 
 from __future__ import annotations
 
+import re
+
 from dockerfix.fixer.context import Context
-from dockerfix.fixer.document import Document
+from dockerfix.fixer.document import Document, Stage
 from dockerfix.fixer.edits import Skip
-from dockerfix.fixer.roles import Role, final_role
+from dockerfix.fixer.roles import BASE_IMAGE, Role, final_role
 
 _WHAT = {
     "build": "a build stage",
@@ -26,7 +28,28 @@ def final_stage_role(doc: Document, ctx: Context) -> Role | None:
         return None
     name = str(ctx.dockerfile) if ctx.dockerfile is not None else "Dockerfile"
     scripts = ctx.package.scripts if ctx.package is not None else None
-    return final_role(doc, final, name, scripts)
+    role = final_role(doc, final, name, scripts)
+    if role.is_runtime:
+        role = _entrypoint_only(doc, final, ctx) or role
+    return role
+
+
+def _entrypoint_only(doc: Document, final: Stage, ctx: Context) -> Role | None:
+    """An ENTRYPOINT script that runs the command it is given (``exec "$@"``) with no CMD after it:
+    the image runs whatever a derived image or ``docker run`` names -- a base image."""
+    from ._rootneeds import context_paths, script_paths
+    from ._startcmd import command_words, final_command
+
+    ep, cmd = final_command(doc)
+    if ep is None or (cmd is not None and cmd.index > ep.index):
+        return None
+    for path in script_paths(command_words(ep))[:1]:
+        for rel in context_paths(doc, final, path):
+            text = ctx.read_file(rel)
+            if text is not None and re.search(r"""exec\s+(?:\S+\s+)*["']?\$(?:@|\{@\})""", text):
+                return Role(BASE_IMAGE, f"its ENTRYPOINT {path} runs the command it is given (`exec \"$@\"`, "
+                            f"{rel}) and no CMD names an application")
+    return None
 
 
 def not_runtime_skip(code: str, doc: Document, ctx: Context, change: str) -> Skip | None:

@@ -152,7 +152,7 @@ def step_down(doc: Document, stage: Stage, ctx: Context) -> tuple[str | None, st
     for ins in (ep, cmd):
         if ins is None:
             continue
-        for path in _script_paths(command_words(ins)):
+        for path in script_paths(command_words(ins)):
             found = False
             rels = context_paths(doc, stage, path)
             if posixpath.basename(path) == "docker-entrypoint.sh" and rels == ["docker-entrypoint.sh"] \
@@ -182,7 +182,7 @@ def _name(m: re.Match) -> str:
     return " ".join(words[:2]) if words[0] in ("chroot", "chpst") else words[0]
 
 
-def _script_paths(argv: list[str]) -> list[str]:
+def script_paths(argv: list[str]) -> list[str]:
     out = []
     for i, a in enumerate(argv):
         base = posixpath.basename(a)
