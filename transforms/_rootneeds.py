@@ -143,16 +143,14 @@ def step_down(doc: Document, stage: Stage, ctx: Context) -> tuple[str | None, st
                     if names and installed is None:
                         installed = f"it installs {', '.join(sorted(names))} on line {ins.line} to do so"
     ep, cmd = final_command(doc)
-    for ins in (ep, cmd):
-        if ins is not None:
-            m = _STEP_DOWN_RE.search(ins.logical)
-            if m:
-                return f"`{_name(m)}` in {ins.keyword} on line {ins.line}", None
+    starts = [i for i in (ep, cmd) if i is not None]
+    for start in starts:
+        m = _STEP_DOWN_RE.search(start.logical)
+        if m:
+            return f"`{_name(m)}` in {start.keyword} on line {start.line}", None
     missing = None
-    for ins in (ep, cmd):
-        if ins is None:
-            continue
-        for path in script_paths(command_words(ins)):
+    for start in starts:
+        for path in script_paths(command_words(start)):
             found = False
             rels = context_paths(doc, stage, path)
             if posixpath.basename(path) == "docker-entrypoint.sh" and rels == ["docker-entrypoint.sh"] \

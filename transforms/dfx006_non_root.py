@@ -71,7 +71,9 @@ Not added, with a reason that says what to do instead, when the image needs to s
 * the entrypoint steps down to another user itself (``gosu``, ``su-exec``, ``setpriv``,
   ``chroot --userspec``, ``runuser``, ``s6-setuidgid``, ``su -c`` in ENTRYPOINT/CMD or in the
   entrypoint script, read from the build context; a script that is not there is a skip too);
-* the ``WORKDIR`` (or the start file) is under ``/root``, mode 0700.
+* the ``WORKDIR`` (or the start file) is under ``/root``, mode 0700;
+* the image installs ``gosu``/``su-exec`` (to step down at start), or the file deletes or
+  changes the ``node`` user (``deluser node``).
 
 Skipped, with a reason: a final stage that is not an application's runtime (a base-image build,
 a development, test or build-only image, nginx or Java: see ``fixer/roles.py``), bases other than
