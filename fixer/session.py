@@ -221,6 +221,7 @@ class Session:
         each distinct reference costs one look-up per run (transforms then read the memo)."""
         if self.offline:
             return
+        from .config import ConfigError
         from .resolving import references_in
 
         groups: dict[int, tuple[object, dict]] = {}  # config -> its unpinned references
@@ -240,12 +241,11 @@ class Session:
                 if "DFX002" not in codes:
                     continue
                 text = t.path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError, UsageError):
-                continue
+            except (OSError, UnicodeDecodeError, UsageError, ConfigError):
+                continue  # a broken network setting is reported (exit 2) when the file is processed
             refs = groups.setdefault(id(config), (config, {}))[1]
             for ref in references_in([text]):  # keep the references, not every file's text
                 refs.setdefault(ref.canonical, ref)
-        from .config import ConfigError
         from .resolving import prefetch_all
 
         try:  # network settings are checked here, before any network use
