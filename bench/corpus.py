@@ -125,7 +125,8 @@ class Gen:
         ]
         if stages and r.random() < 0.4:
             src = r.choice(stages)
-            self.ins("COPY", f"--from={src} /app/{r.choice(['dist', 'build', 'node_modules'])} ./{r.choice(['dist', 'build', 'node_modules'])}")
+            self.ins("COPY", f"--from={src} /app/{r.choice(['dist', 'build', 'node_modules'])} "
+                             f"./{r.choice(['dist', 'build', 'node_modules'])}")
         else:
             self.ins(r.choice(["COPY", "COPY", "COPY", "ADD"]), r.choice(variants))
 

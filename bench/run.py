@@ -411,7 +411,8 @@ def bench_registry(url: str) -> str:
         refs = [parse(f"{host}/bench/app:{t}") for t in tags]
         cache_path = Path(tempfile.mkdtemp(prefix="dfx-bench-cache-")) / "digests.json"
         rows = []
-        for label, refresh, conc in (("cold, concurrency 1", True, 1), ("cold, concurrency 8", True, 8), ("warm (cache)", False, 8)):
+        for label, refresh, conc in (("cold, concurrency 1", True, 1), ("cold, concurrency 8", True, 8),
+                                     ("warm (cache)", False, 8)):
             cache = DigestCache(cache_path, refresh=refresh)
             with RegistryClient(mirrors={}, credentials=lambda h: None, cache=cache, concurrency=conc) as c:
                 t0 = time.perf_counter()

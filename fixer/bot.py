@@ -204,6 +204,7 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: lis
     for t, (outcome, _src) in zip(targets, session.run(targets)):  # never raises for one file
         if isinstance(outcome, Exception):  # a broken configuration: the whole run stops
             raise BotError(str(outcome))
+        assert t.path is not None  # stdin targets were left out above
         try:
             rel = t.path.resolve().relative_to(root).as_posix()
         except ValueError:

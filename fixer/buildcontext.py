@@ -29,7 +29,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from .document import Document
 
@@ -271,7 +272,7 @@ def _working_directory(defaults: Any) -> str | None:
 
 
 def _action_site(root: Path, rel_f: str, step: dict) -> BuildSite:
-    w = step.get("with") if isinstance(step.get("with"), dict) else {}
+    w = step["with"] if isinstance(step.get("with"), dict) else {}
     line = _line_of(step, "uses")
     c = w.get("context")
     # Without `context`, the action builds from the Git context: the repository at the commit,

@@ -129,8 +129,9 @@ def load_config(path: Path | None = None, start: Path | None = None,
                 if found is not None:
                     break
             memo[d] = found
-        if memo[d] is not None:
-            return memo[d]
+        cached = memo[d]
+        if cached is not None:
+            return cached
     return Config()
 
 

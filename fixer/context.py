@@ -13,7 +13,8 @@ from datetime import date
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
+from collections.abc import Mapping
 
 from .config import Config
 from .facts import ContextFiles, LockedPackage, LockFacts, lock_facts, locked_packages, snapshot
@@ -141,7 +142,7 @@ class Context:
         """The Node.js release table of this run."""
         return self.releases if self.releases is not None else _bundled_releases()
 
-    def with_files(self, overrides: Mapping[str, str]) -> "Context":
+    def with_files(self, overrides: Mapping[str, str]) -> Context:
         """The same facts with other context files as fixes left them (the pipeline's only change)."""
         new = dict(self.overrides)
         new.update(overrides)
@@ -197,7 +198,7 @@ def load_context(
     if node_images is not None:
         base["node_images"] = node_images
     if context_dir is None:
-        return Context(**base)  # type: ignore[arg-type]
+        return Context(**base)
     root = context_dir.resolve()
     snap = files if files is not None else snapshot(root)
     package = package_error = None
@@ -208,8 +209,10 @@ def load_context(
         else:
             try:
                 data = json.loads(text)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 package_error = f"package.json is not valid JSON ({e.msg} at line {e.lineno})"
+            except ValueError as e:  # valid syntax json still refuses, e.g. an integer over Python's digit limit
+                package_error = f"package.json is not valid JSON ({e})"
             else:
                 if isinstance(data, dict):
                     package = PackageJson(data)

@@ -40,7 +40,8 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Union
+from typing import Union
+from collections.abc import Callable, Mapping
 
 __all__ = [
     "AUTH_ENV",

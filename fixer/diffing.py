@@ -16,9 +16,9 @@ from __future__ import annotations
 import difflib
 import os
 
-NO_NEWLINE = "\\ No newline at end of file\n"
-
 from .colors import paint, use_color
+
+NO_NEWLINE = "\\ No newline at end of file\n"
 
 #: diff line kind -> colour style (:mod:`.colors`)
 _STYLES = {"header": "bold", "hunk": "cyan", "del": "red", "add": "green", "meta": "dim"}

@@ -29,7 +29,7 @@ def clean_context_path(path: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def docker_pattern_regex(pattern: str) -> "re.Pattern[str]":
+def docker_pattern_regex(pattern: str) -> re.Pattern[str]:
     """The regular expression moby/patternmatcher compiles a (cleaned) pattern to (memoized: the
     same few patterns are matched for every file and round)."""
     out = ["^"]

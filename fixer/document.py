@@ -26,14 +26,16 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 if TYPE_CHECKING:  # the command layer imports this module; it is loaded on first use
     from .commands import Assignment, Mount, ShellCommand, ShellScript
 
 #: Go's ``unicode.IsSpace`` (what BuildKit trims lines with); Python's ``str.isspace`` also counts
 #: U+001C..U+001F, which BuildKit keeps as part of a word.
-GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = (" \t\n\v\f\r\x85\xa0\u1680"
+            "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 class ParseError(ValueError):
@@ -55,10 +57,10 @@ class Span:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def contains(self, other: "Span") -> bool:
+    def contains(self, other: Span) -> bool:
         return self.start <= other.start and other.end <= self.end
 
-    def overlaps(self, other: "Span") -> bool:
+    def overlaps(self, other: Span) -> bool:
         if self.start == self.end or other.start == other.end:  # insertions touch, never overlap
             return self.start < other.end and other.start < self.end
         return self.start < other.end and other.start < self.end
@@ -116,7 +118,7 @@ class Instruction:
     heredocs: tuple[Heredoc, ...]
     comment_spans: tuple[Span, ...]  # comment lines inside the continuation
     stage: int  # index into Document.stages; -1 for global ARGs before the first FROM
-    onbuild: "Instruction | None" = None  # the trigger instruction of an ONBUILD
+    onbuild: Instruction | None = None  # the trigger instruction of an ONBUILD
     #: The parsed forms below, computed on first use (one per parse: the document is rebuilt
     #: after every round of edits).
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
@@ -136,26 +138,26 @@ class Instruction:
         return memo[name]
 
     @property
-    def shell(self) -> "ShellScript":
+    def shell(self) -> ShellScript:
         """The simple commands of a shell-form RUN (empty for anything else)."""
         return self._parsed("shell")
 
     @property
-    def commands(self) -> "tuple[ShellCommand, ...]":
+    def commands(self) -> tuple[ShellCommand, ...]:
         return self.shell.commands
 
     @property
-    def heredoc_scripts(self) -> "tuple[ShellScript, ...]":
+    def heredoc_scripts(self) -> tuple[ShellScript, ...]:
         """The shell scripts a RUN runs from its heredoc (``RUN <<EOF``, ``RUN sh <<EOF``)."""
         return self._parsed("heredoc_scripts")
 
     @property
-    def assignments(self) -> "tuple[Assignment, ...]":
+    def assignments(self) -> tuple[Assignment, ...]:
         """The ``NAME[=value]`` pairs of an ARG or ENV (empty for anything else)."""
         return self._parsed("assignments")
 
     @property
-    def mounts(self) -> "tuple[Mount, ...]":
+    def mounts(self) -> tuple[Mount, ...]:
         """The ``--mount`` flags with their options split."""
         return self._parsed("mounts")
 

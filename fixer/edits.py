@@ -38,15 +38,15 @@ class Edit:
         return Span(self.start, self.end)
 
     @classmethod
-    def insert(cls, at: int, text: str) -> "Edit":
+    def insert(cls, at: int, text: str) -> Edit:
         return cls(at, at, text)
 
     @classmethod
-    def replace(cls, span: Span, text: str) -> "Edit":
+    def replace(cls, span: Span, text: str) -> Edit:
         return cls(span.start, span.end, text)
 
     @classmethod
-    def delete(cls, span: Span) -> "Edit":
+    def delete(cls, span: Span) -> Edit:
         return cls(span.start, span.end, "")
 
 
@@ -86,7 +86,7 @@ class Fix:
     def has_edits(self) -> bool:
         return bool(self.edits)
 
-    def with_applicability(self, a: Applicability) -> "Fix":
+    def with_applicability(self, a: Applicability) -> Fix:
         return replace(self, applicability=a)
 
 

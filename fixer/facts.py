@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 #: Folders never walked: installed dependencies, VCS data and build caches.
 SKIPPED_DIRS = frozenset({"node_modules", ".git", ".hg", ".svn", ".pnpm-store", ".yarn/cache", ".next/cache",

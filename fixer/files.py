@@ -24,7 +24,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 #: Largest input read (bytes): anything bigger is not a Dockerfile.
 MAX_BYTES = 8 * 1024 * 1024
@@ -98,7 +98,7 @@ class _Ignore:
                 verdict = bool(res.include)
         return verdict
 
-    def plus(self, folder: Path) -> "_Ignore":
+    def plus(self, folder: Path) -> _Ignore:
         spec = _load_gitignore(folder / ".gitignore")
         return _Ignore(self.layers + [(folder, spec)]) if spec is not None else self
 
@@ -211,8 +211,8 @@ def decode(raw: bytes, name: str) -> str:
     if not raw:
         raise InputError(name, "empty file")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(name, "UTF-16 text (byte order mark %s); BuildKit reads UTF-8 only"
-                         % raw[:2].hex(" ").upper())
+        raise InputError(name, f"UTF-16 text (byte order mark {raw[:2].hex(' ').upper()}); "
+                         "BuildKit reads UTF-8 only")
     if b"\x00" in raw:
         raise InputError(name, f"binary file (NUL byte at offset {raw.index(0)})")
     try:

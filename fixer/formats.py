@@ -45,7 +45,8 @@ import hashlib
 import json
 import os
 import re
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from .edits import Applicability, Fix, apply_edits
 from .report import pending_kind

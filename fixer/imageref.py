@@ -123,11 +123,11 @@ class ImageRef:
         """``FROM scratch``: the empty image. Never pulled, never pinned."""
         return self.name == SCRATCH and self.tag is None and self.digest is None
 
-    def without_digest(self) -> "ImageRef":
+    def without_digest(self) -> ImageRef:
         """The tag alone (``node:22@sha256:…`` → ``node:22``): what the tag points to now."""
         return replace(self, digest=None)
 
-    def without_tag(self) -> "ImageRef":
+    def without_tag(self) -> ImageRef:
         """The digest alone (``node:22@sha256:…`` → ``node@sha256:…``): the pinned image."""
         return replace(self, tag=None)
 
@@ -199,6 +199,7 @@ def parse(text: str) -> ImageRef:
     if any(c.isspace() for c in text):
         raise ImageRefError(f"image reference {raw!r} contains whitespace")
 
+    digest: str | None
     name, at, digest = text.partition("@")
     if at:
         if not digest:

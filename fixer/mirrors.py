@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from .credentials import canonical_host

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 MAINTAINED, FROZEN, ABSENT, UNKNOWN = "maintained", "frozen", "absent", "unknown"
 _ALPINE_RE = re.compile(r"^alpine(\d+\.\d+)$")
@@ -159,7 +160,7 @@ class NodeImages:
             return m.corepack
         return False if major >= 25 else None
 
-    def with_registry_tags(self, tags: Iterable[str]) -> "NodeImages":
+    def with_registry_tags(self, tags: Iterable[str]) -> NodeImages:
         """The same facts, with the registry's tag list deciding which tags exist."""
         return replace(self, registry_tags=frozenset(tags))
 
@@ -285,7 +286,7 @@ class NodeImages:
             cands = [self.distributions[c] for c in m.debian_candidates if c in self.distributions]
             if cands:
                 return Distro("debian", "/".join(c.release for c in cands), archived=all(c.archived for c in cands),
-                              since=max((c.since or "" for c in cands)) or None, source=cands[0].source)
+                              since=max(c.since or "" for c in cands) or None, source=cands[0].source)
         return None
 
     def distro_of_tag(self, tag: str | None, day: date | None = None, releases: Any = None) -> Distro | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -49,7 +50,7 @@ class ReleaseTable:
     def get(self, major: int) -> Release | None:
         return next((r for r in self.releases if r.major == major), None)
 
-    def recommended(self, day: date, allowed: "MajorFilter | None" = None) -> Release | None:
+    def recommended(self, day: date, allowed: MajorFilter | None = None) -> Release | None:
         """The newest Active LTS major (else the newest supported LTS) that ``allowed`` admits."""
         ok = [r for r in self.releases if allowed is None or allowed(r.major)]
         active = [r for r in ok if r.is_active_lts_on(day)]
@@ -63,9 +64,14 @@ def _d(s: str | None) -> date | None:
     return date.fromisoformat(s) if s else None
 
 
+def _required(s: str) -> date:
+    """A date a release line cannot lack (``start``, ``end``): a missing or empty one raises."""
+    return date.fromisoformat(s)
+
+
 def _table(data: dict) -> ReleaseTable:
     rel = tuple(
-        Release(int(k), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"]))
+        Release(int(k), _required(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _required(v["end"]))
         for k, v in data["releases"].items()
     )
     return ReleaseTable(date.fromisoformat(data["as_of"]), tuple(sorted(rel, key=lambda r: r.major)))
@@ -100,7 +106,8 @@ def table_from_schedule(data: dict, as_of: date) -> ReleaseTable:
         if not m or not isinstance(v, dict) or int(m.group(1)) < 4:
             continue
         try:
-            rel.append(Release(int(m.group(1)), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"])))
+            rel.append(Release(int(m.group(1)), _required(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")),
+                               _required(v["end"])))
         except (KeyError, TypeError, ValueError):
             continue
     if not rel:
@@ -156,7 +163,7 @@ def live_table(cache_dir: Path, *, refresh: bool = False, url: str | None = None
 
 # -- version constraints ----------------------------------------------------------------------
 
-MajorFilter = "Callable[[int], bool]"
+MajorFilter = Callable[[int], bool]
 
 _CMP_RE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\s*v?(\d+|x|\*)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(?:-[\w.]+)?$")
 

@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 from .imageref import is_valid_digest
 from .mirrors import MIRROR_ENV, is_loopback, mirrors_from_env, normalise_base_url, parse_mirrors  # noqa: F401 (re-exported)
@@ -229,8 +230,8 @@ def describe_manifest(body: bytes, content_type: str | None, registry: str, what
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-            annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
+            plat = entry["platform"] if isinstance(entry.get("platform"), dict) else {}
+            annotations = entry["annotations"] if isinstance(entry.get("annotations"), dict) else {}
             os_, arch = plat.get("os"), plat.get("architecture")
             if not isinstance(os_, str) or not isinstance(arch, str) or not isinstance(entry.get("digest"), str):
                 continue

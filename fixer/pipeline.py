@@ -10,7 +10,7 @@ internal error naming the transforms involved.  ``run`` never raises for bad inp
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from collections.abc import Sequence
 
 from .context import Context
 from .document import Document, ParseError, parse
@@ -133,6 +133,7 @@ class Pipeline:
         overrides: dict[str, str] = {}
         by_path: dict[str, list[Fix]] = {}
         for f in fixes:
+            assert f.path is not None  # only fixes to other files come here
             by_path.setdefault(f.path, []).append(f)
         for path, group in by_path.items():
             current = ctx.file_text(path)

@@ -76,7 +76,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 
 import httpx
 
@@ -311,7 +311,7 @@ class _RegistryAuth(httpx.Auth):
         with self._lock:
             return self._token_locks.setdefault(key, threading.Lock())
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         origin = _origin(request.url)
         state = self._host(origin)
         m = _REPO_IN_PATH.search(request.url.path)
@@ -364,7 +364,7 @@ class _RegistryAuth(httpx.Auth):
         creds: Credentials | None,
         url: httpx.URL,
         fresh: bool = False,
-    ) -> Iterator[httpx.Request]:
+    ) -> Generator[httpx.Request, httpx.Response, str | None]:
         """Yield a token request if needed; return the Authorization header value (or None)."""
         if state.scheme == "basic":
             if creds is None or creds.is_identity_token or not (creds.username or creds.secret):
@@ -696,7 +696,8 @@ class RegistryClient:
             left = self.guard.remaining()
             if left is not None and delay >= left:
                 self.guard.deadline_error(what)  # the warning, once per run
-                raise DeadlineExceeded(f"{last}; no time left to retry before the run's network deadline of {self.guard.deadline:g}s")
+                raise DeadlineExceeded(f"{last}; no time left to retry before the run's network deadline of "
+                                       f"{self.guard.deadline:g}s")
             time.sleep(delay)
 
     def _error_for(
@@ -760,7 +761,8 @@ class RegistryClient:
         if not groups:
             return results
         try:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups)), thread_name_prefix="dockerfix-registry") as pool:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups)),
+                                    thread_name_prefix="dockerfix-registry") as pool:
                 futures = {pool.submit(self._resolve_safe, members[0], wanted): key for key, members in groups.items()}
                 for done, future in enumerate(as_completed(futures), start=1):
                     outcome = future.result()
@@ -820,7 +822,8 @@ class RegistryClient:
             return exc
         except Exception as exc:  # a bug must not sink the other references
             log.exception("internal error resolving %s", ref.canonical)
-            return ResolveError(self._redact(f"internal error resolving {ref.canonical}: {type(exc).__name__}: {exc}"), reference=ref.canonical)
+            return ResolveError(self._redact(f"internal error resolving {ref.canonical}: {type(exc).__name__}: {exc}"),
+                                reference=ref.canonical)
 
     def _resolve(self, ref: ImageRef, platforms: tuple[str, ...]) -> Resolution:
         reference = f"{ref.repository}{'@' if is_valid_digest(ref.lookup) else ':'}{ref.lookup}"
@@ -859,7 +862,8 @@ class RegistryClient:
                     digest = header
                 elif response.status_code in (200, 405, 501):
                     # No usable digest header (or HEAD unsupported): GET the tag, hash the body.
-                    response, body = self._fetch("GET", manifest_url + target, limit=MAX_MANIFEST_BYTES, what=f"{path}:{target}", registry=registry)
+                    response, body = self._fetch("GET", manifest_url + target, limit=MAX_MANIFEST_BYTES,
+                                                 what=f"{path}:{target}", registry=registry)
                     if response.status_code != 200:
                         raise self._error_for(response, body, registry, path, target, manifest_url + target)
                     digest = sha256_digest(body)
@@ -881,7 +885,8 @@ class RegistryClient:
                 content = None
             if content is None:
                 from_cache = False
-                response, body = self._fetch("GET", manifest_url + digest, limit=MAX_MANIFEST_BYTES, what=f"{path}@{digest[:19]}…", registry=registry)
+                response, body = self._fetch("GET", manifest_url + digest, limit=MAX_MANIFEST_BYTES,
+                                             what=f"{path}@{digest[:19]}…", registry=registry)
                 if response.status_code != 200:
                     raise self._error_for(response, body, registry, path, digest, manifest_url + digest)
                 if sha256_digest(body) != digest:
@@ -954,7 +959,7 @@ class RegistryClient:
 
 def _has_request(exc: httpx.RequestError) -> bool:
     try:
-        exc.request
+        _ = exc.request  # the property raises RuntimeError when no request is attached
     except RuntimeError:
         return False
     return True

@@ -186,7 +186,8 @@ def render_text(outcomes: list[Outcome], *, mode: str, unsafe_fixes: bool, color
             items.append((f.line, f"  {s(f.code, 'yellow')} line {f.line}: {f.message} [{s(done, 'green')}]"))
             items.extend((f.line, f"      {n}") for n in f.notes)
         for f in r.pending:
-            items.append((f.line, f"  {s(f.code, 'yellow')} line {f.line}: {f.message} [{s(_PENDING_LABEL[pending_kind(f)], 'magenta')}]"))
+            items.append((f.line, f"  {s(f.code, 'yellow')} line {f.line}: {f.message} "
+                                  f"[{s(_PENDING_LABEL[pending_kind(f)], 'magenta')}]"))
             items.extend((f.line, f"      {n}") for n in f.notes)
         for sk in r.skips:
             items.append((sk.line, f"  {s(sk.code, 'yellow')} line {sk.line}: skipped: {sk.reason}"))

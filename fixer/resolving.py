@@ -32,7 +32,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, TextIO
+from collections.abc import Iterable, Sequence
 
 from .config import Config, ConfigError
 from .imageref import ImageRef

@@ -19,6 +19,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from functools import cache
+from collections.abc import Mapping
 
 from .document import Document, Instruction, Stage
 
@@ -29,6 +30,10 @@ RUNTIME, BUILD, BASE_IMAGE, DEVELOPMENT, TEST, BUILD_ONLY, NON_NODE, UNKNOWN = (
 NON_NODE_IMAGES = ("nginx", "httpd", "caddy", "traefik", "haproxy", "openjdk", "eclipse-temurin", "amazoncorretto",
                    "tomcat", "python", "golang", "php", "ruby", "postgres", "mysql", "redis", "scratch",
                    "gcr.io/distroless/static", "nginxinc/nginx-unprivileged")
+#: Last path components of images that serve or run something else (``public.ecr.aws/nginx/nginx``).
+NON_NODE_LAST = frozenset({"nginx", "nginx-unprivileged", "httpd", "caddy", "openresty", "tomcat", "jetty", "openjdk",
+                           "eclipse-temurin", "amazoncorretto", "haproxy", "traefik"})
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
 #: Programs a start command may run that are not Node.js applications.
 NON_NODE_PROGRAMS = frozenset({"nginx", "httpd", "apache2", "apache2-foreground", "caddy", "java", "python",
                                "python3", "gunicorn", "uvicorn", "php-fpm", "ruby", "rails", "bundle", "go",
@@ -44,6 +49,8 @@ TEST_PROGRAMS = frozenset({"jest", "mocha", "vitest", "ava", "tap", "cypress", "
 TEST_SCRIPTS = frozenset({"test", "t", "tst", "test:ci", "test:e2e", "test:unit", "e2e", "lint", "ci"})
 TEST_IMAGES = ("cypress/", "mcr.microsoft.com/playwright", "selenium/", "browserless/")
 RUNNERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+#: Runner options that take a value (``npm --prefix api start``, ``pnpm --filter api dev``).
+_VALUE_FLAGS = frozenset({"--prefix", "-C", "--cwd", "--dir", "--filter", "-F", "-w", "--workspace"})
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,9 @@ def _test_name_re() -> re.Pattern[str]:
 
 @cache
 def _not_prod_comment_re() -> re.Pattern[str]:
-    return re.compile(r"(do not|don't|not for|never) use (this )?(image |file )?(in|for) production"
-                      r"|development (only|purposes|use)|for (local )?development|dev(elopment)? image",
+    return re.compile(r"(do not|don't|not for|never) use (this )?(image |file |dockerfile |container )?(in|for) "
+                      r"production|not (meant |intended )?for production|development (only|purposes)"
+                      r"|for local development|(development|dev) (image|container|dockerfile) (only|for)",
                       re.IGNORECASE)
 
 
@@ -96,11 +104,21 @@ def _start(doc: Document, stage: Stage) -> tuple[list[str], Instruction | None]:
     # sh -c "..." and exec wrappers: look at the command they run
     if len(argv) >= 3 and posixpath.basename(argv[0]) in ("sh", "bash", "ash", "dash") and argv[1] in ("-c", "-ec", "-lc"):
         argv = argv[2].split()
-    while argv and posixpath.basename(argv[0]) in ("dumb-init", "tini", "tini-static", "docker-init", "exec", "--",
-                                                   "catatonit", "su-exec", "gosu", "env"):
-        argv = argv[1:]
-        if argv and argv[0] == "--":
+    while argv:
+        prog = posixpath.basename(argv[0])
+        if prog in ("dumb-init", "tini", "tini-static", "docker-init", "exec", "--", "catatonit", "env"):
             argv = argv[1:]
+            while argv and argv[0].startswith("-"):  # the init's own options, `--` last
+                stop = argv[0] == "--"
+                argv = argv[1:]
+                if stop:
+                    break
+        elif prog in ("su-exec", "gosu", "s6-setuidgid", "runuser") and len(argv) > 2:
+            argv = argv[2:]  # the user to step down to, then the command
+        elif prog.endswith(".sh") and "entrypoint" in prog and len(argv) > 1:
+            argv = argv[1:]  # an entrypoint script that ends with `exec "$@"`: look at its command
+        else:
+            break
     return argv, (cmd or entry)
 
 
@@ -139,81 +157,134 @@ def _script_of(argv: list[str]) -> str | None:
     """The package.json script a runner command runs (``npm run dev`` → ``dev``; ``npm test`` → ``test``)."""
     if not argv or posixpath.basename(argv[0]) not in RUNNERS:
         return None
-    rest = [a for a in argv[1:] if not a.startswith("-")]
+    runner = posixpath.basename(argv[0])
+    rest: list[str] = []
+    skip = False
+    for a in argv[1:]:
+        if skip:
+            skip = False
+        elif a in _VALUE_FLAGS:
+            skip = True
+        elif not a.startswith("-"):
+            rest.append(a)
+    if rest[:1] == ["workspace"] and len(rest) > 2:  # yarn workspace <name> <script>
+        rest = rest[2:]
     if not rest:
         return None
-    if rest[0] in ("run", "run-script") and len(rest) > 1:
+    if rest[0] in ("run", "run-script", "run-s") and len(rest) > 1:
         return rest[1]
+    if runner == "npm" and rest[0] not in ("start", "test", "t", "tst", "restart", "stop"):
+        return None  # npm's own commands (ci, install, exec...) are not package.json scripts
     return rest[0]
 
 
-def stage_roles(doc: Document, dockerfile_name: str = "Dockerfile") -> dict[int, Role]:
+def stage_roles(doc: Document, dockerfile_name: str = "Dockerfile",
+                scripts: Mapping[str, str] | None = None) -> dict[int, Role]:
     """The role of every stage (by index).  Stages other stages build on or copy from are
-    ``build``; the final stage gets its role from the evidence below, in this order."""
+    ``build``; the final stage gets its role from the evidence below, in this order.
+    ``dockerfile_name`` is the file's name or path; ``scripts`` the ``scripts`` of package.json
+    (when known), so that ``npm start`` is judged by what it runs."""
     roles: dict[int, Role] = {}
     final = doc.stages[-1] if doc.stages else None
     for st in doc.stages:
         if st is not final:
             roles[st.index] = Role(BUILD, "a stage other stages build on or copy from")
     if final is not None:
-        roles[final.index] = final_role(doc, final, dockerfile_name)
+        roles[final.index] = final_role(doc, final, dockerfile_name, scripts)
     return roles
 
 
-def final_role(doc: Document, stage: Stage, dockerfile_name: str = "Dockerfile") -> Role:
+def _stage_comments(doc: Document, stage: Stage) -> str:
+    """The comments that speak about ``stage``: inside the stages of its FROM chain, the block
+    directly above each of their FROM lines, and the file's header when it has one stage."""
+    chain = _chain(doc, stage)
+    out: list[str] = []
+    for st in chain:
+        out.extend(doc.comments_before(st.from_))
+        end = st.instructions[-1].span.end
+        out.extend(doc.text(sp) for sp in doc.comment_spans() if st.from_.span.end <= sp.start <= end)
+    if len(doc.stages) == 1:
+        first = doc.stages[0].from_.span.start
+        out.extend(doc.text(sp) for sp in doc.comment_spans() if sp.end <= first)
+    return " ".join(out)
+
+
+def final_role(doc: Document, stage: Stage, dockerfile_name: str = "Dockerfile",
+               scripts: Mapping[str, str] | None = None) -> Role:
     base = _root_base(doc, stage)
     image = _image_name(base)
     argv, start = _start(doc, stage)
     program = posixpath.basename(argv[0]) if argv else ""
     joined = _joined(argv)
     script = _script_of(argv)
-    logicals = [ins.logical for st in _chain(doc, stage) for ins in st.instructions]
-    comments = " ".join(doc.text(span) for span in doc.comment_spans())
+    chain_ins = [ins for st in _chain(doc, stage) for ins in st.instructions]
+    logicals = [ins.logical for ins in chain_ins]
+    comments = _stage_comments(doc, stage)
 
     # 1. the file says it is not for production
-    base_name = posixpath.basename(dockerfile_name)
-    if _dev_name_re().search(base_name.replace("Dockerfile", "").replace("Containerfile", "")):
+    path = dockerfile_name.replace("\\", "/")
+    base_name = posixpath.basename(path)
+    stem = base_name.replace("Dockerfile", "").replace("dockerfile", "").replace("Containerfile", "")
+    if ".devcontainer" in path.split("/")[:-1]:
+        return Role(DEVELOPMENT, "the file is in .devcontainer/, a development container")
+    if _dev_name_re().search(stem):
         return Role(DEVELOPMENT, f"the file name {base_name} marks a development image")
-    if _test_name_re().search(base_name.replace("Dockerfile", "").replace("Containerfile", "")):
+    if _test_name_re().search(stem):
         return Role(TEST, f"the file name {base_name} marks a test or CI image")
     m = _not_prod_comment_re().search(comments)
     if m:
         return Role(DEVELOPMENT, f"a comment says so (\"{m.group(0)}\")")
-    if any(re.search(r"\bNODE_ENV[= ]+[\"']?(development|dev|test)\b", lg) for lg in logicals
-           if lg.upper().startswith("ENV")):
-        return Role(DEVELOPMENT, "it sets NODE_ENV to development or test")
+    for ins in chain_ins:
+        if ins.keyword == "ENV":
+            for a in ins.assignments:
+                if a.name == "NODE_ENV" and (a.value or "").strip().lower() in ("development", "dev", "test"):
+                    return Role(DEVELOPMENT, f"it sets NODE_ENV={a.value} (line {ins.line})")
 
     # 2. what the stage starts
     if any(image.startswith(t.rstrip("/")) for t in TEST_IMAGES):
         return Role(TEST, f"it is built on {image}, a browser-test image")
     if program in NON_NODE_PROGRAMS:
         return Role(NON_NODE, f"its start command runs {program}, not Node.js")
-    if any(image == n or image.startswith(n + "/") or image.startswith(n + ":") for n in NON_NODE_IMAGES) \
+    last = image.rsplit("/", 1)[-1]
+    if (any(image == n or image.startswith(n + "/") for n in NON_NODE_IMAGES) or last in NON_NODE_LAST) \
             and program not in RUNNERS | {"node"}:
         return Role(NON_NODE, f"it runs on {image}, not a Node.js image")
+    texts = [(joined, f"its start command `{joined}`")]
     if script is not None:
         if script in DEV_SCRIPTS or script.startswith(("dev:", "watch:")):
             return Role(DEVELOPMENT, f"its start command runs the development script `{script}`")
         if script in TEST_SCRIPTS or script.startswith("test:"):
             return Role(TEST, f"its start command runs the test script `{script}`")
-    for dev in DEV_PROGRAMS:
-        via_runner = program in ("npx", "yarn", "pnpm") and f" {dev}" in f" {joined}"
-        if joined == dev or joined.startswith(dev + " ") or via_runner:
-            return Role(DEVELOPMENT, f"its start command runs `{dev}`, a development server or watcher")
-    if program in TEST_PROGRAMS or (program == "npx" and len(argv) > 1 and argv[1] in TEST_PROGRAMS):
-        return Role(TEST, f"its start command runs {program if program != 'npx' else argv[1]}, a test tool")
-    if "--watch" in argv or "--inspect" in " ".join(argv):
+        body = (scripts or {}).get(script)
+        if body:
+            texts.append((body, f"scripts.{script} (`{body}`), which its start command runs,"))
+    for text, what in texts:
+        words = text.split()
+        prog = posixpath.basename(words[0]) if words else ""
+        for dev in DEV_PROGRAMS:
+            via_runner = prog in ("npx", "yarn", "pnpm", "bunx") and f" {dev}" in f" {text}"
+            if text == dev or text.startswith(dev + " ") or via_runner or f"&& {dev}" in text:
+                return Role(DEVELOPMENT, f"{what} runs `{dev}`, a development server or watcher")
+        if prog in TEST_PROGRAMS or (prog == "npx" and len(words) > 1 and words[1] in TEST_PROGRAMS):
+            return Role(TEST, f"{what} runs {prog if prog != 'npx' else words[1]}, a test tool")
+    if "--watch" in argv or "--inspect" in " ".join(argv) or "--inspect-brk" in " ".join(argv):
         return Role(DEVELOPMENT, "its start command watches files or opens the debugger")
 
     # 3. building a base image, not an application
+    onbuild = next((ins for ins in chain_ins if ins.keyword == "ONBUILD"), None)
+    if onbuild is not None:
+        return Role(BASE_IMAGE, f"it has ONBUILD triggers (line {onbuild.line}): images are built FROM it")
     text = "\n".join(logicals)
     if re.search(r"\bapt-mark auto\b|\bENV NODE_VERSION\b|nodejs\.org/dist|groupadd --gid 1000 node|"
                  r"addgroup -g 1000 node", text):
         if not argv or joined in ("node", "docker-entrypoint.sh node"):
             return Role(BASE_IMAGE, "it installs Node.js itself and starts no application (a base image)")
     if start is None:
-        return Role(BUILD_ONLY, "it has no CMD or ENTRYPOINT: it builds files, it starts nothing")
+        return Role(BUILD_ONLY, "it sets no CMD or ENTRYPOINT: it builds files and starts no application")
+    if not argv:
+        return Role(BASE_IMAGE, "its start command is only an init, with no application after it")
     if joined in ("node", "docker-entrypoint.sh node"):
-        return Role(BASE_IMAGE if start is not None else BUILD_ONLY,
-                    "its start command is a bare `node` (the REPL), not an application")
-    return Role(RUNTIME, f"its start command `{joined}` runs the application" if joined else "it runs the application")
+        return Role(BASE_IMAGE, "its start command is a bare `node` (the REPL), not an application")
+    if program in SHELLS and len(argv) == 1:
+        return Role(BUILD_ONLY, f"its start command is an interactive shell ({program}), not an application")
+    return Role(RUNTIME, f"its start command `{joined}` runs the application")

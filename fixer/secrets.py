@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from functools import cache
-from typing import Iterable
+from collections.abc import Iterable
 
 MASK = "***"
 

@@ -30,7 +30,8 @@ import io
 import os
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, TextIO, Union
+from typing import TYPE_CHECKING, Optional, TextIO, Union
+from collections.abc import Callable, Iterator, Sequence
 
 from .files import Source, Target, discover
 
@@ -50,8 +51,8 @@ class UsageError(Exception):
     """A problem with the invocation or configuration as a whole: exit 2 before any file runs."""
 
 
-def make_resolver(config: "Config", offline: bool, refresh: bool,
-                  network: "NetworkSession | None" = None) -> "RunResolver | None":
+def make_resolver(config: Config, offline: bool, refresh: bool,
+                  network: NetworkSession | None = None) -> RunResolver | None:
     """The registry resolver for digest pinning: None when ``offline``; otherwise a per-run memo
     over the registry client, which reads ``config.registry_mirrors`` and
     ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
@@ -80,7 +81,8 @@ def split_codes(values: Optional[list[str]]) -> list[str]:
 def resolve_codes(codes: list[str], where: str, known: dict[str, str]) -> list[str]:
     """Codes (or transform names, any case; ``ALL``) -> canonical codes; UsageError for unknown."""
     names = {name.upper(): code for code, name in known.items()}
-    out, bad = [], []
+    out: list[str] = []
+    bad: list[str] = []
     for c in codes:
         key = c.strip().upper()
         if key == "ALL":
@@ -145,7 +147,7 @@ class Session:
         self._node_images: dict[object, object] = {}  # registry configuration -> the image facts
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
-        self.network: "NetworkSession | None" = None  # made with the first online resolver
+        self.network: NetworkSession | None = None  # made with the first online resolver
         self._snapshots: dict[Path, object] = {}  # context folder -> its files, taken once a run
         self._sites: dict[Path, list] = {}  # repository root -> the builds its files describe
         self.any_unsafe = bool(unsafe_fixes)
@@ -219,6 +221,7 @@ class Session:
         each distinct reference costs one look-up per run (transforms then read the memo)."""
         if self.offline:
             return
+        from .config import ConfigError
         from .resolving import references_in
 
         groups: dict[int, tuple[object, dict]] = {}  # config -> its unpinned references
@@ -238,12 +241,11 @@ class Session:
                 if "DFX002" not in codes:
                     continue
                 text = t.path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError, UsageError):
-                continue
+            except (OSError, UnicodeDecodeError, UsageError, ConfigError):
+                continue  # a broken network setting is reported (exit 2) when the file is processed
             refs = groups.setdefault(id(config), (config, {}))[1]
             for ref in references_in([text]):  # keep the references, not every file's text
                 refs.setdefault(ref.canonical, ref)
-        from .config import ConfigError
         from .resolving import prefetch_all
 
         try:  # network settings are checked here, before any network use
@@ -301,7 +303,7 @@ class Session:
         return self._node_table
 
     # -- one file --------------------------------------------------------------------------------
-    def process(self, target: "Target") -> tuple["Outcome", "Source | None"]:
+    def process(self, target: Target) -> tuple[Outcome, Source | None]:
         """(outcome, source) of one target; may raise (see :meth:`process_one`)."""
         from .context import load_context
         from .files import InputError, read_source, write_atomic
@@ -324,6 +326,7 @@ class Session:
             dockerfile = Path(self.stdin_filename) if self.stdin_filename else None
             folder = (dockerfile.parent if dockerfile else Path.cwd())
         else:
+            assert target.path is not None  # not stdin
             dockerfile = target.path
             folder = target.path.parent
         config = self.config_for(folder)
@@ -368,6 +371,7 @@ class Session:
                     outcome.diff += unified_diff(old, new, self._extra_display(extra, ctx))
             elif self.mode is Mode.write and not target.is_stdin:
                 if result.after != result.before:  # only other files may have changed
+                    assert target.path is not None  # not stdin
                     try:
                         write_atomic(target.path, result.after, src.raw, root=target.root, display=display)
                     except InputError as e:
@@ -396,7 +400,7 @@ class Session:
                                      + ", ".join(sorted(result.extra_files)))
         return outcome, src
 
-    def context_for(self, target: "Target", dockerfile: Optional[Path], folder: Path,
+    def context_for(self, target: Target, dockerfile: Optional[Path], folder: Path,
                     text: str) -> tuple[Optional[Path], str, Optional[Path]]:
         """(build context folder, the evidence for it, repository root) of one Dockerfile:
         ``--context`` when given, else found from the repository (see fixer/buildcontext.py)."""
@@ -437,7 +441,7 @@ class Session:
 
 
     # -- many files -------------------------------------------------------------------------------
-    def process_one(self, target: Target) -> "tuple[Union[Outcome, ConfigError, UsageError], Source | None]":
+    def process_one(self, target: Target) -> tuple[Union[Outcome, ConfigError, UsageError], Source | None]:
         """(outcome, source) for one target; never raises for the file itself (a dockerfix bug
         becomes an ``internal`` error outcome).  A broken explicit configuration comes back as
         the exception in place of the outcome: the whole run should stop."""
@@ -458,7 +462,7 @@ class Session:
             return Outcome(FileResult(path=target.display, before="", after="", status="error",
                                       error=f"internal error: {type(e).__name__}: {e}", error_kind="internal")), None
 
-    def run(self, targets: Sequence[Target]) -> "Iterator[tuple[Union[Outcome, ConfigError, UsageError], Source | None]]":
+    def run(self, targets: Sequence[Target]) -> Iterator[tuple[Union[Outcome, ConfigError, UsageError], Source | None]]:
         """(outcome, source) per target, in target order, after :meth:`prefetch`.  ``check`` and
         ``diff`` runs over many files fan out to a process per core (fork: the workers inherit the
         session, its configs and prefetched digests; sources are not shipped back); ``write`` and
@@ -494,7 +498,7 @@ class Session:
         return outcome, src
 
 
-def run(paths: Sequence[str], **options) -> "list[Outcome]":
+def run(paths: Sequence[str], **options) -> list[Outcome]:
     """Discover ``paths`` (files, folders, ``-``) and run one :class:`Session` (``options`` are its
     keyword arguments) over them; the outcomes in discovery order.  Raises the
     :class:`ConfigError` of a broken explicit configuration."""

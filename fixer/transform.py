@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import ClassVar, Iterable
+from typing import ClassVar
+from collections.abc import Iterable
 
 from .context import Context
 from .document import Document
@@ -22,7 +23,7 @@ class OrderError(ValueError):
     """The ``after`` declarations name an unknown code or form a cycle."""
 
 
-def run_order(transforms: Iterable[type["Transform"]]) -> tuple[type["Transform"], ...]:
+def run_order(transforms: Iterable[type[Transform]]) -> tuple[type[Transform], ...]:
     """The transforms in an order that honours every ``after``: a topological sort (Kahn's),
     ties broken by code, so the order is the same on every run."""
     by_code = {t.code: t for t in transforms}

@@ -3,7 +3,8 @@
 #
 # 1. installs the system packages the e2e tests need (skipped when all commands exist)
 # 2. proves the NON-editable install works in a throwaway venv (import names under dockerfix.*)
-# 3. installs the project editable with its test extras into .venv
+# 3. installs the project editable with its test extras into .venv, then lints and type-checks
+#    (scripts/lint.sh: ruff, mypy); a finding fails the run
 # 4. starts the container stack (registry + private dockerd) once, for every test that wants it,
 #    and stops it on exit whatever happens
 # 5. runs pytest; with CI=true, DOCKERFIX_REQUIRE_REAL=1 turns "tool missing" skips into failures
@@ -58,6 +59,8 @@ rm -rf "$INSTALL_CHECK_VENV"; INSTALL_CHECK_VENV=""
 log "venv .venv with pip install -e '.[test]'"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip_quiet .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+log "lint: ruff and mypy (scripts/lint.sh)"
+PYTHON=.venv/bin/python bash scripts/lint.sh
 
 # 4. container stack, shared by the e2e tests through DOCKERFIX_E2E_ENV -------------------------
 if [ -z "${DOCKERFIX_E2E_ENV:-}" ]; then

@@ -12,6 +12,7 @@ absent while ``context/.dockerignore`` exists: that file must not change) and an
     expect_skip = "no lockfile"   # a skip whose reason contains this text must be reported
     expect_pending = ["DFX001"]   # fixes that must be reported but not applied
     config = { user = "1000" }    # [tool.dockerfix] settings for the case
+    dockerfile = "Dockerfile.dev" # the name the Dockerfile has in its repository (default: before.Dockerfile)
     today = "2026-11-26"          # the date release-line decisions are made on (default: that one)
     [digests]                     # what the registry answers, for digest pinning cases
     "node:22-alpine" = "sha256:..."            # or a table: { digest = "...", missing = ["linux/arm64"] }
@@ -88,7 +89,7 @@ class Case:
         cfg = parse_config(opts.get("config", {}), self.folder / "case.toml") if "config" in opts else Config()
         ctx_dir = self.folder / "context"
         resolver = DictResolver(opts["digests"]) if "digests" in opts else None
-        return load_context(self.folder / "before.Dockerfile", ctx_dir if ctx_dir.is_dir() else None, cfg,
+        return load_context(self.folder / opts.get("dockerfile", "before.Dockerfile"), ctx_dir if ctx_dir.is_dir() else None, cfg,
                             offline=resolver is None, digests=resolver.lookup if resolver else None,
                             today=date.fromisoformat(opts.get("today", "2026-11-26")))
 

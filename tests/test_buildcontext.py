@@ -22,7 +22,8 @@ def make(root: Path, files: dict[str, str]) -> Path:
 def test_compose_build_mapping_names_the_root(tmp_path: Path) -> None:
     root = make(tmp_path, {
         "docker/Dockerfile": "FROM node:22\n",
-        "compose.yaml": "services:\n  api:\n    # built from the top\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n",
+        "compose.yaml": "services:\n  api:\n    # built from the top\n    build:\n      context: .\n"
+                        "      dockerfile: docker/Dockerfile\n",
     })
     choice = choose_context(root / "docker/Dockerfile", root)
     assert choice.directory == root

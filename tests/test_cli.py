@@ -129,7 +129,8 @@ def test_conflicting_modes(runner, seed):
 # -- bad input: one line, exit 2, the file untouched, the others still processed ---------------
 
 BAD = {
-    "utf8/Dockerfile": (b"FROM node\nLABEL a=\xff\nCMD x\n", "not UTF-8 text (byte 0xff at offset 18); BuildKit reads UTF-8 only"),
+    "utf8/Dockerfile": (b"FROM node\nLABEL a=\xff\nCMD x\n",
+                        "not UTF-8 text (byte 0xff at offset 18); BuildKit reads UTF-8 only"),
     "nul/Dockerfile": (b"FROM node\x00\nCMD x\n", "binary file (NUL byte at offset 9)"),
     "empty/Dockerfile": (b"", "empty file"),
     "parse/Dockerfile": (b"FROM node\nFOO bar\nCMD x\n", "does not parse: line 2: unknown instruction: FOO"),

@@ -73,3 +73,16 @@ def test_npm_lock_v1_and_unreadable(tmp_path: Path) -> None:
     assert lock_facts(tmp_path, "yarn.lock") is None
     (tmp_path / "package-lock.json").write_text(json.dumps({"lockfileVersion": 2, "packages": {}}))
     assert lock_facts(tmp_path, "package-lock.json").version == 2
+
+
+def test_package_json_json_refuses_without_a_decode_error(tmp_path: Path) -> None:
+    """json.loads raises a plain ValueError (no .msg) for an integer over Python's digit limit;
+    that used to escape as an AttributeError traceback instead of a package.json error."""
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.context import load_context
+
+    (tmp_path / "package.json").write_text('{"n": ' + "1" * 5000 + "}")
+    (tmp_path / "Dockerfile").write_text("FROM node:22\n")
+    ctx = load_context(tmp_path / "Dockerfile", None, Config(), offline=True)
+    assert ctx.package is None
+    assert ctx.package_error is not None and ctx.package_error.startswith("package.json is not valid JSON (")

@@ -237,7 +237,8 @@ def test_never_a_partial_file_under_sigkill(tmp_path):
     (tmp_path / "b.txt").write_bytes(b.encode())
     seen = set()
     for i in range(12):
-        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(f), str(tmp_path / "a.txt"), str(tmp_path / "b.txt")], stdout=subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(f), str(tmp_path / "a.txt"), str(tmp_path / "b.txt")],
+                                stdout=subprocess.PIPE)
         assert proc.stdout.readline().strip() == b"ready"
         time.sleep(0.02 + (i % 5) * 0.013)
         proc.send_signal(signal.SIGKILL)

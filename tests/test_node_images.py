@@ -105,7 +105,8 @@ def test_loaded_once_and_fast():
     (None, None, "latest", ""), ("lts-alpine", None, "lts", "alpine"), ("current-slim", None, "current", "slim"),
     ("alpine3.20", None, "latest", "alpine3.20"), ("carbon", 8, None, ""), ("lts-gallium", 16, None, ""),
     ("boron-alpine", 6, None, "alpine"), ("lts-argon", 4, None, ""), ("0.10", 0, None, ""),
-    ("0.12-slim", 0, None, "slim"), ("16.20.2-alpine3.18", 16, None, "alpine3.18"), ("iron-bookworm-slim", 20, None, "bookworm-slim"),
+    ("0.12-slim", 0, None, "slim"), ("16.20.2-alpine3.18", 16, None, "alpine3.18"),
+    ("iron-bookworm-slim", 20, None, "bookworm-slim"),
 ])
 def test_parse_tag(tag, major, alias, variant):
     p = images().parse_tag(tag)

@@ -104,6 +104,16 @@ def test_failure_falls_back_to_bundled_and_is_remembered(tmp_path, schedule_serv
     assert t is bundled() and "unavailable" in why
 
 
+def test_schedule_line_without_start_or_end_is_left_out():
+    """A line with a null or empty start/end used to become a Release whose end was None, and the
+    first end-of-life check then raised TypeError; it is a malformed entry like any other."""
+    good = {"start": "2024-04-24", "lts": "2024-10-29", "maintenance": "2025-10-21", "end": "2027-04-30"}
+    data = {"v22": good, "v24": {**good, "end": None}, "v26": {**good, "start": ""}}
+    t = table_from_schedule(data, date(2026, 1, 1))
+    assert [r.major for r in t.releases] == [22]
+    assert not t.releases[0].is_eol_on(date(2026, 1, 1))
+
+
 def test_schedule_without_usable_lines_is_rejected():
     with pytest.raises(ValueError):
         table_from_schedule({"v0.10": {"start": "2013-03-11", "end": "2016-10-31"}}, DAY)

@@ -52,3 +52,42 @@ def test_intermediate_stages_are_build() -> None:
 def test_runtime_through_a_named_parent_stage() -> None:
     doc = parse("FROM node:22 AS base\nCMD [\"node\", \"a.js\"]\nFROM base AS prod\nUSER node\n")
     assert stage_roles(doc)[1].kind == "runtime"
+
+
+@pytest.mark.parametrize("text, name, kind", [
+    # ONBUILD triggers and an init with nothing after it: images others build FROM
+    ("FROM node:22\nONBUILD COPY . /app\nCMD [\"npm\", \"start\"]\n", "Dockerfile", "base-image"),
+    ("FROM node:22-alpine\nRUN apk add --no-cache tini\nENTRYPOINT [\"/sbin/tini\", \"--\"]\n", "Dockerfile", "base-image"),
+    # a dev container is found by its folder, not only its file name
+    ("FROM node:22\nCMD [\"sleep\", \"infinity\"]\n", ".devcontainer/Dockerfile", "development"),
+    ("FROM node:22\nCMD [\"node\", \"a.js\"]\n", "/tmp/test_x0/Dockerfile", "runtime"),  # folders are not names
+    # an entrypoint wrapper and a step-down program are looked through
+    ("FROM node:22\nENTRYPOINT [\"docker-entrypoint.sh\"]\nCMD [\"npm\", \"run\", \"dev\"]\n", "Dockerfile", "development"),
+    ("FROM node:22\nCMD [\"su-exec\", \"node\", \"npm\", \"run\", \"watch\"]\n", "Dockerfile", "development"),
+    # npm's own commands are not scripts
+    ("FROM node:22\nCMD [\"npm\", \"ci\"]\n", "Dockerfile", "runtime"),
+    ("FROM node:22\nCMD [\"npm\", \"--prefix\", \"api\", \"run\", \"dev\"]\n", "Dockerfile", "development"),
+    ("FROM node:22\nCMD [\"bash\"]\n", "Dockerfile", "build-only"),
+    ("FROM public.ecr.aws/nginx/nginx:1.27\nCOPY dist /usr/share/nginx/html\n", "Dockerfile", "non-node"),
+])
+def test_final_role_more(text: str, name: str, kind: str) -> None:
+    got, evidence = role(text, name)
+    assert got == kind, evidence
+
+
+def test_comments_of_another_stage_do_not_count() -> None:
+    text = ("# development image: do not use in production\nFROM node:22 AS dev\nCMD [\"npm\", \"run\", \"dev\"]\n\n"
+            "FROM node:22-slim AS prod\nCMD [\"node\", \"server.js\"]\n")
+    assert role(text)[0] == "runtime"
+    single = "# Development image only, do not use in production\nFROM node:22\nCMD [\"node\", \"a.js\"]\n"
+    assert role(single)[0] == "development"
+
+
+def test_start_script_is_judged_by_what_it_runs() -> None:
+    doc = parse("FROM node:22\nCMD [\"npm\", \"start\"]\n")
+    dev = final_role(doc, doc.stages[-1], "Dockerfile", {"start": "nodemon src/index.js"})
+    assert dev.kind == "development" and "nodemon" in dev.evidence
+    cra = final_role(doc, doc.stages[-1], "Dockerfile", {"start": "react-scripts start"})
+    assert cra.kind == "development"
+    prod = final_role(doc, doc.stages[-1], "Dockerfile", {"start": "node dist/main.js"})
+    assert prod.kind == "runtime"

@@ -140,13 +140,16 @@ def test_dfx007_runs_the_named_script_directly():
     from dockerfix.fixer.edits import Fix, apply_edits
     from dockerfix.transforms.dfx007_init_process import InitProcess
 
+    # an install RUN for dumb-init to join (with none, DFX007 only reports: no new DL3008)
+    apt = "RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n"
     ctx = Context(package=PackageJson({"scripts": {"start:prod": "node dist/main"}}))
-    src = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
+    src = "FROM node:22-slim\n" + apt + "WORKDIR /app\nCOPY . .\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
     fixes = [f for f in InitProcess().fix(parse(src), ctx) if isinstance(f, Fix)]
     assert apply_edits(src, [e for f in fixes for e in f.edits]).endswith('CMD ["node", "dist/main"]\n')
 
     ctx = Context(package=PackageJson(json.loads(NPM_WS["package.json"])), files=files(NPM_WS))
-    src = "FROM node:22-slim\nWORKDIR /app\nCOPY . .\nWORKDIR packages/api\nCMD [\"npm\", \"run\", \"start:prod\"]\n"
+    src = ("FROM node:22-slim\n" + apt + "WORKDIR /app\nCOPY . .\nWORKDIR packages/api\n"
+           "CMD [\"npm\", \"run\", \"start:prod\"]\n")
     fixes = [f for f in InitProcess().fix(parse(src), ctx) if isinstance(f, Fix)]
     assert apply_edits(src, [e for f in fixes for e in f.edits]).endswith('CMD ["node", "dist/main"]\n')
 

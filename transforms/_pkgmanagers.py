@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.document import Document, Instruction, Stage, Word

@@ -77,8 +77,8 @@ def stage_consumers(doc: Document, stage: Stage) -> list[Stage]:
             if s.index <= cur.index or s in found:
                 continue
             uses = s.base.lower() in keys or any(
-                i.keyword in ("COPY", "ADD") and i.flag("from") is not None
-                and (i.flag("from").value or "").lower() in keys for i in s.instructions)
+                i.keyword in ("COPY", "ADD") and (fl := i.flag("from")) is not None
+                and (fl.value or "").lower() in keys for i in s.instructions)
             if uses:
                 found.append(s)
                 todo.append(s)

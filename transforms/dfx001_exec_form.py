@@ -21,12 +21,14 @@ own checks ask for it.
 ## Fix safety
 Safe when the command is plain words: no variables, globbing, redirection, pipes or command
 chains, no leading ``VAR=value`` assignment or shell builtin (a leading ``exec`` is dropped: it
-only replaces the shell, which exec form does not start), no ``SHELL`` instruction and no ``ENTRYPOINT`` in the stage that would receive the command
+only replaces the shell, which exec form does not start), no ``SHELL`` instruction
+and no ``ENTRYPOINT`` in the stage that would receive the command
 as arguments.  Then the same program runs with the same arguments, only without a shell in front.
 A command that relies on the shell (``$PORT``, ``&&``, ``|``, ``>``...) gets an *unsafe* fix to the
 explicit ``["/bin/sh", "-c", "..."]`` form, which is exactly what Docker runs today, and a
 report line saying why it cannot go further.  A shell-form ``ENTRYPOINT`` followed by a ``CMD``
-is unsafe too: Docker ignores that ``CMD`` today and would pass it as arguments afterwards.  ``CMD`` with an exec-form ``ENTRYPOINT`` in the same
+is unsafe too: Docker ignores that ``CMD`` today and would pass it as arguments afterwards.
+``CMD`` with an exec-form ``ENTRYPOINT`` in the same
 stage is only reported: the entrypoint would receive different arguments.  Comments inside the
 instruction make the fix unsafe.
 
@@ -37,7 +39,7 @@ hadolint DL3025; BuildKit JSONArgsRecommended.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction

@@ -52,7 +52,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Span

@@ -59,19 +59,20 @@ With ``--upgrade-node --unsafe-fixes``, a project whose Dockerfile runs ``yarn i
 Debian 12 (bookworm), since ``node:24-bullseye-slim`` is no longer updated.)
 
 ## Fix safety
-``lts`` tags are rewritten safely: today ``node:lts`` and ``node:<newest LTS>`` are the same
-image (when ``engines.node`` asks for an older line, the rewrite changes the major: unsafe).  ``latest``/``current``/no tag can move to a different major than the one the image had:
-unsafe.  An end-of-life upgrade is a major upgrade: unsafe, and only offered with
-``--upgrade-node``; without it the finding is report-only.  An upgrade needs package.json and a
-lockfile in the build context (the evidence); without them it is skipped with the reason.  When
-``engines.node`` or ``.nvmrc`` rules out every supported LTS line, or cannot be read, nothing is
-changed and the reason is reported.  A tag that is not proved to exist (``node:26-alpine3.16``,
-``node:26-carbon``) is never written, for safe fixes too.  Images with a variable tag, a digest
-without a tag, or a registry other than Docker Hub's official ``node`` are left alone; a pinned
-moving tag (``node:lts@sha256:…``) is a pin (``--update-pins`` refreshes it).  A pinned end-of-life
-image is still reported, and upgraded only when the new tag can be pinned in the same run (the old
-digest is dropped, DFX002 pins the new tag; ``--offline`` keeps the pin and only reports).
-Switching a Debian image to alpine (or back) is never done (musl vs glibc, native modules).
+``lts`` tags are rewritten safely: today ``node:lts`` and ``node:<newest LTS>`` are the same image
+(when ``engines.node`` asks for an older line, the rewrite changes the major:
+unsafe).  ``latest``/``current``/no tag can move to a different major than the one the image had:
+unsafe.  An end-of-life upgrade is a major upgrade: unsafe, and only offered with ``--upgrade-node``;
+without it the finding is report-only.  An upgrade needs package.json and a lockfile in the build
+context (the evidence); without them it is skipped with the reason.  When ``engines.node`` or
+``.nvmrc`` rules out every supported LTS line, or cannot be read, nothing is changed and the reason
+is reported.  A tag that is not proved to exist (``node:26-alpine3.16``, ``node:26-carbon``) is never
+written, for safe fixes too.  Images with a variable tag, a digest without a tag, or a registry other
+than Docker Hub's official ``node`` are left alone; a pinned moving tag (``node:lts@sha256:…``) is a
+pin (``--update-pins`` refreshes it).  A pinned end-of-life image is still reported, and upgraded
+only when the new tag can be pinned in the same run (the old digest is dropped, DFX002 pins the new
+tag; ``--offline`` keeps the pin and only reports). Switching a Debian image to alpine (or back) is
+never done (musl vs glibc, native modules).
 
 ## Related codes
 hadolint DL3006 (tag the image explicitly), DL3007 (using latest); trivy DS-0001; checkov CKV_DOCKER_7.

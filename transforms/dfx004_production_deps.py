@@ -100,12 +100,12 @@ install runs in a heredoc script or an exec-form ``RUN``.  Installs of named pac
 
 ## Related codes
 none (peers only report; hadolint issue #781 asks for an ``npm ci`` rule).
-"""
+"""  # noqa: E501 (the docstring is the rule's documentation; rows of its Markdown table cannot wrap)
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import dockerignore_matches
@@ -393,6 +393,7 @@ class ProductionDeps(Transform):
                 add.append("--prod")
                 pruned = True
             if add:
+                assert cmd.sub is not None  # pnpm's install action is its subcommand word
                 edits.append(Edit.insert(cmd.sub.span.end, " " + " ".join(add)))
 
         if not edits:
@@ -495,15 +496,16 @@ class ProductionDeps(Transform):
                     continue
                 if i.keyword not in ("COPY", "ADD"):
                     continue
-                if i.flag("from") is not None or copy_sources(i) is None:
+                srcs = copy_sources(i)
+                if i.flag("from") is not None or srcs is None:
                     unknown = True
                     continue
                 if any(copies_root_file(i, n) for n in names):
                     return None, []
-                if candidate is None and any(w.value in ("package.json", "./package.json") for w in copy_sources(i)):
+                if candidate is None and any(w.value in ("package.json", "./package.json") for w in srcs):
                     candidate = i
         if candidate is not None:
-            word = next(w for w in copy_sources(candidate) if w.value in ("package.json", "./package.json"))
+            word = next(w for w in copy_sources(candidate) or () if w.value in ("package.json", "./package.json"))
             prefix = "./" if word.value.startswith("./") else ""
             return None, [Edit.insert(word.span.end, f" {prefix}{lock}")]
         if unknown:

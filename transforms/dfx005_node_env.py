@@ -26,6 +26,9 @@ when it runs npm, yarn, pnpm or node.  Nothing is added when ``NODE_ENV`` is alr
 stage or in the stages it is built ``FROM``; a ``NODE_ENV`` ``ARG`` there or before the first
 ``FROM`` is the user's own mechanism and is reported instead of overridden.
 
+A final stage that is not an application's runtime image (a base-image build, a development,
+test or build-only image: ``fixer/roles.py``) is skipped with the evidence of its role.
+
 ## Why
 Express, Next.js and many other libraries switch to their production behaviour (view caching,
 no stack traces in error pages, less logging) only when ``NODE_ENV=production``; without it the
@@ -61,7 +64,7 @@ none (peers only report; no hadolint or BuildKit rule checks NODE_ENV).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
@@ -73,6 +76,7 @@ from ._devdeps import dev_step_in_run, lifecycle_dev_scripts, runtime_dev_reason
 from ._images import is_node_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._pkgmanagers import LOCK_KINDS, package_manager_commands
+from ._roles import not_runtime_skip
 from ._startcmd import command_words, final_package, package_at
 
 VAR = "NODE_ENV"
@@ -149,6 +153,11 @@ class NodeEnv(Transform):
         if VAR in doc.global_args:
             yield Skip(self.code, "NODE_ENV is a global ARG (before the first FROM); the build decides its value, "
                        "ENV NODE_ENV=production not added", final.from_.line)
+            return
+
+        skip = not_runtime_skip(self.code, doc, ctx, "ENV NODE_ENV=production")
+        if skip is not None:
+            yield skip
             return
 
         if ctx.package is None:

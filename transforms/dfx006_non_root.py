@@ -12,7 +12,19 @@ running as root, it:
   ``WORKDIR`` or into it (``COPY --from=build`` and JSON form too; other flags are kept; a
   ``--chown`` already there is left alone);
 * when a ``RUN`` will run as ``node`` inside the ``WORKDIR``, makes the directory itself
-  writable with ``RUN chown node:node /app`` right after the ``WORKDIR`` line.
+  writable with ``RUN chown node:node /app`` right after the ``WORKDIR`` line;
+* hands the folders the stage creates as root to ``node`` in the same (non-recursive) ``chown``:
+  ``RUN mkdir -p /app/uploads /var/log/app`` (or ``install -d``, an earlier ``WORKDIR``, a
+  ``VOLUME``, which also gets a ``mkdir -p``) before the ``USER`` line would leave them
+  root-owned and the app would get ``EACCES`` writing there.  The ``chown`` joins the ``RUN``
+  that creates the last of them (``RUN mkdir -p /app/uploads && chown node:node /app/uploads``: a
+  second ``RUN`` next to it would be hadolint DL3059), else it is a new line after the
+  instruction that does, before any ``VOLUME`` of them; a ``COPY`` into such a folder gets
+  ``--chown`` too.  Never ``chown -R`` (it would copy ``node_modules`` into a new layer).  Left
+  alone: folders the file already hands out (``chown``, ``install -o``, ``mkdir -m 1777``,
+  ``chmod o+w``), folders removed again, system and scratch places (``/etc``, ``/usr``,
+  ``/tmp``, ``/root``, package caches), paths with variables; a folder created conditionally
+  (``if ...; then mkdir``) is named in a note instead.
 
 Steps that need root stay before the ``USER`` line: package installs (``apt-get``, ``apk``),
 ``npm install -g``, ``corepack enable``, ``chown``, ``useradd`` and any ``RUN`` that is not plainly
@@ -47,14 +59,28 @@ directory (not recursive, so cheap) works with every builder.
 ```
 
 ## Fix safety
-Unsafe: the app loses write access to files it does not own (anything outside the ``WORKDIR``)
-and cannot bind ports below 1024 without ``CAP_NET_BIND_SERVICE`` (Docker 20.10+ allows it by
-default through ``net.ipv4.ip_unprivileged_port_start=0``; Kubernetes and ``--network host`` do
-not), so a privileged ``EXPOSE`` is reported.  Mounted volumes may hold root-owned files.
-Skipped, with a reason: bases other than the official ``node`` image (no known non-root user:
-nginx, python, distroless images...), a final ``USER root``/``USER 0`` (the steps after it were
-written to need root), a ``USER`` from a variable, a configured user other than ``node``/``1000``,
-a ``WORKDIR`` given by a variable or a relative path when a ``RUN`` would need to write to it.
+Unsafe: the app loses write access to files it does not own (anything outside the ``WORKDIR``);
+mounted volumes may hold root-owned files.
+Not added, with a reason that says what to do instead, when the image needs to start as root:
+
+* the app binds a port below 1024 (``EXPOSE 80``, ``ENV PORT=80``, ``PORT=80`` or ``--port 80``
+  in the start command or in the package.json script it runs): a non-root user cannot bind it
+  without ``CAP_NET_BIND_SERVICE`` (Docker 20.10+ allows it by default through
+  ``net.ipv4.ip_unprivileged_port_start=0``; Kubernetes and ``--network host`` do not) -- bind a
+  port >= 1024 and map it, or grant the capability;
+* the entrypoint steps down to another user itself (``gosu``, ``su-exec``, ``setpriv``,
+  ``chroot --userspec``, ``runuser``, ``s6-setuidgid``, ``su -c`` in ENTRYPOINT/CMD or in the
+  entrypoint script, read from the build context; a script that is not there is a skip too);
+* the ``WORKDIR`` (or the start file) is under ``/root``, mode 0700;
+* the image installs ``gosu``/``su-exec`` (to step down at start), or the file deletes or
+  changes the ``node`` user (``deluser node``).
+
+Skipped, with a reason: a final stage that is not an application's runtime (a base-image build,
+a development, test or build-only image, nginx or Java: see ``fixer/roles.py``), bases other than
+the official ``node`` image (no known non-root user: nginx, python, distroless images...), a final
+``USER root``/``USER 0`` (the steps after it were written to need root), a ``USER`` from a
+variable, a configured user other than ``node``/``1000``, a ``WORKDIR`` given by a variable or a
+relative path when a ``RUN`` would need to write to it.
 
 ## Related codes
 hadolint DL3002 (last user should not be root); Trivy DS-0002 / AVD-DS-0002; Checkov
@@ -64,7 +90,7 @@ CKV_DOCKER_3 and CKV_DOCKER_8.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
@@ -73,6 +99,9 @@ from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
+from ._roles import not_runtime_skip
+from ._rootneeds import node_user_removed, privileged_port, root_workdir, step_down
+from ._writable import root_created_dirs
 from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ._stages import effective_user, is_root_user
 
@@ -147,6 +176,10 @@ class NonRoot(Transform):
             else:
                 yield from self._ports(stage)
             return
+        skip = not_runtime_skip(self.code, doc, ctx, f"USER {user}")
+        if skip is not None:
+            yield skip
+            return
         base = base_image(doc, stage)
         if base.reason:
             yield Skip(self.code, f"cannot tell which non-root user exists: {base.reason}", stage.from_.line)
@@ -158,6 +191,10 @@ class NonRoot(Transform):
         if user not in ("node", "1000"):
             yield Skip(self.code, f"the configured user `{user}` is not the node image's user (`node`, uid 1000); "
                        "create it in the Dockerfile and add USER by hand", stage.from_.line)
+            return
+        reason = self._needs_root(doc, stage, ctx, user)
+        if reason is not None:
+            yield Skip(self.code, reason, stage.from_.line)
             return
         owner = "1000:1000" if numeric else "node:node"
         body = list(stage.instructions[1:])
@@ -177,11 +214,11 @@ class NonRoot(Transform):
         edits: list[Edit] = []
         details: list[str] = []
         notes: list[str] = []
-        if runs_after and w_ins is not None and usable:
-            target: int | None = runs_after[0]
-            w_clean = w_path.rstrip("/") or "/"
-            edits.append(new_line_after(doc, w_ins, f"{keyword(doc, 'RUN', w_ins)} chown {owner} {w_clean}"))
-            details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
+        chown_wd = bool(runs_after and w_ins is not None and usable)
+        target: int | None
+        if chown_wd:
+            target = runs_after[0]
+            assert w_path is not None  # usable says so
         else:
             after = runs_after[-1] if runs_after else start
             target = next((i for i in range(after + 1, len(body)) if body[i].keyword in _RUNTIME), None)
@@ -189,6 +226,33 @@ class NonRoot(Transform):
                 why = "there is no WORKDIR" if w_ins is None else f"WORKDIR `{w_ins.args_text}` is not a plain absolute path"
                 notes.append(f"RUN steps from line {body[runs_after[0]].line} on keep running as root: {why}, so "
                              f"their directory cannot be made writable for {user}")
+        w_clean = (w_path or "").rstrip("/") or "/" if usable else None
+        dirs, dir_notes = root_created_dirs(doc, stage, body, target, w_pos)
+        notes.extend(dir_notes)
+        dirs = [d for d in dirs if d.path != w_clean]
+        anchor = max([d.index for d in dirs if d.how != "VOLUME"] + ([w_pos] if chown_wd and w_pos is not None else []),
+                     default=-1)
+        volumes = {p: i for i, ins in enumerate(body) if ins.keyword == "VOLUME"
+                   for p in (list(ins.json_args or ()) if ins.is_json else [w.value for w in ins.words])}
+        late = [d for d in dirs if d.path in volumes and volumes[d.path] <= anchor]
+        for d in late:
+            notes.append(f"VOLUME {d.path} (line {body[volumes[d.path]].line}) is declared before the folder can be "
+                         f"handed to {user}: chown it before the VOLUME line by hand")
+        dirs = [d for d in dirs if d not in late]
+        paths = ([w_clean] if chown_wd and w_clean else []) + [d.path for d in dirs]
+        if paths:
+            fresh = [d.path for d in dirs if d.how == "VOLUME"]
+            run = (f"mkdir -p {' '.join(fresh)} && " if fresh else "") + f"chown {owner} {' '.join(paths)}"
+            at = body[anchor] if anchor >= 0 else stage.from_
+            if at.keyword == "RUN" and not at.is_json and not at.heredocs and at.shell.simple:
+                edits.append(Edit.insert(at.args_span.end, f" && {run}"))  # in the RUN that made them (no DL3059)
+            else:
+                edits.append(new_line_after(doc, at, f"{keyword(doc, 'RUN', at)} {run}"))
+            if chown_wd:
+                details.append(f"chown the WORKDIR {w_clean} so RUN steps as {user} can write to it")
+            if dirs:
+                details.append(f"chown the folders created as root that the app may write to: "
+                               f"{', '.join(d.path for d in dirs)}")
         user_line = f"{keyword(doc, 'USER', stage.from_)} {user}"
         if target is None:
             edits.append(new_line_after(doc, body[-1], user_line))
@@ -198,21 +262,47 @@ class NonRoot(Transform):
             where = f"before line {body[target].line}"
 
         chowned = 0
-        if w_ins is not None:
-            prefix = (w_path or "").rstrip("/") + "/"
-            for i, ins in enumerate(body):
-                if ins.keyword not in ("COPY", "ADD") or ins.flag("chown") is not None:
-                    continue
-                dest = ins.json_args[-1] if ins.is_json and ins.json_args else (ins.words[-1].value if ins.words else "")
-                into_workdir = usable and (dest.rstrip("/") + "/").startswith(prefix)
-                if i > w_pos or into_workdir:
-                    edits.append(Edit.insert(ins.args_span.start, f"--chown={owner} "))
-                    chowned += 1
+        prefix = (w_path or "").rstrip("/") + "/"
+        for i, ins in enumerate(body):
+            if ins.keyword not in ("COPY", "ADD") or ins.flag("chown") is not None:
+                continue
+            dest = ins.json_args[-1] if ins.is_json and ins.json_args else (ins.words[-1].value if ins.words else "")
+            into_workdir = w_ins is not None and usable and (dest.rstrip("/") + "/").startswith(prefix)
+            after_workdir = w_ins is not None and w_pos is not None and i > w_pos
+            into_dir = dest.startswith("/") and any((dest.rstrip("/") + "/").startswith(d.path.rstrip("/") + "/")
+                                                    for d in dirs)
+            if after_workdir or into_workdir or into_dir:
+                edits.append(Edit.insert(ins.args_span.start, f"--chown={owner} "))
+                chowned += 1
         if chowned:
             details.append(f"--chown={owner} on {chowned} COPY/ADD")
         message = f"run the final stage as {user}: USER {user} {where}" + (f"; {'; '.join(details)}" if details else "")
         yield Fix(self.code, message, stage.from_.line, tuple(edits), self.default_applicability, tuple(notes))
-        yield from self._ports(stage)
+
+    @staticmethod
+    def _needs_root(doc: Document, stage, ctx: Context, user: str) -> str | None:
+        """Why the image must keep starting as root (class 7 of issue 12), or None."""
+        where = node_user_removed(doc, stage)
+        if where is not None and user == "node":
+            return (f"USER node not added: the file removes or changes the node user ({where}); create the user "
+                    "the app should run as and add USER by hand")
+        where = root_workdir(doc, stage)
+        if where is not None:
+            return (f"USER {user} not added: the app lives under /root ({where}), which is mode 0700, so {user} "
+                    f"cannot even enter it; move the app to /app (or /home/node/app), then run as {user}")
+        where = privileged_port(doc, stage, ctx)
+        if where is not None:
+            return (f"USER {user} not added: the app binds a port below 1024 ({where}), which a non-root user "
+                    "cannot bind without CAP_NET_BIND_SERVICE (Docker 20.10+ allows it by default, Kubernetes and "
+                    "--network host do not); bind a port >= 1024 and map it (`docker run -p 80:8080`), or grant "
+                    f"CAP_NET_BIND_SERVICE, then run as {user}")
+        where, unknown = step_down(doc, stage, ctx)
+        if where is not None:
+            return (f"USER {user} not added: the entrypoint steps down to another user itself ({where}), so it "
+                    f"must start as root; keep it, or drop the step-down and run as {user} with USER")
+        if unknown is not None:
+            return f"USER {user} not added: {unknown}"
+        return None
 
     def _ports(self, stage) -> Iterable[Skip]:
         for ins in stage.instructions:

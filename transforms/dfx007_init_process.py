@@ -1,12 +1,25 @@
 """Run the app under an init process (dumb-init) as PID 1, in exec form.
 
 ## What it does
-In the final stage it installs ``dumb-init`` with the base image's package manager, in a new
-``RUN`` right after ``FROM`` (so the layer stays cached when the app changes):
+In the final stage of an application's runtime image it installs ``dumb-init`` with the base
+image's package manager, without adding a hadolint warning the file did not have:
 
-* Alpine (``node:22-alpine``, or earlier ``apk add`` lines): ``RUN apk add --no-cache dumb-init``
-* Debian (``node:22``, ``-slim``, ``bookworm``, ``bullseye``, or earlier ``apt-get`` lines):
-  ``RUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*``
+* where the stage (or a stage it is built ``FROM``) already has a package-install ``RUN``
+  (``apk add ...``, ``apt-get install ...``), ``dumb-init`` joins its package list
+  (``RUN apk add --no-cache git dumb-init``) -- no second install ``RUN`` (DL3059);
+* where the file pins its OS packages (``curl=8.5.0-r0``, ``curl=7.88.1-10+deb12u5``),
+  ``dumb-init`` is pinned too, to the version the base image's release ships (a dated table:
+  Debian bookworm ``1.2.5-2``, trixie ``1.2.5-3``; Alpine 3.17-3.18 ``1.2.5-r2``, 3.19-3.21
+  ``1.2.5-r3``); with no install ``RUN`` to join, a new pinned one goes right after ``FROM``:
+  ``RUN apk add --no-cache dumb-init=1.2.5-r3`` or
+  ``RUN apt-get update && apt-get install -y --no-install-recommends dumb-init=1.2.5-2 && rm -rf /var/lib/apt/lists/*``;
+* otherwise (no install ``RUN`` to join and no pins, or pins but no known version for the
+  release: ``node:22-alpine`` names none) nothing is edited, because a new unpinned install would
+  add hadolint DL3018 (apk) or DL3008 (apt-get): a report-only finding names
+  ``docker run --init`` (compose ``init: true``) and the exact ``RUN`` and ``ENTRYPOINT`` lines
+  to add by hand.  An install is not joined when it is conditional (``if``, ``||``), a virtual
+  package group deleted again (``apk add --virtual``), next to ``apt-mark auto``, or runs as a
+  non-root user.
 
 then starts the command through it:
 
@@ -50,29 +63,36 @@ that is ``docker-entrypoint.sh``, whose only job is to put ``node`` in front of 
 which the fix does explicitly.  Other bases are only changed when their entrypoint is known to be
 empty (``alpine``, ``debian``, ``ubuntu``).  ``docker run <image> <args>`` now replaces the
 ``CMD`` under dumb-init, the same as before.  Installing a package needs network access at build
-time.  Skipped, with a reason, when the distro cannot be told (unknown or distroless base, a base
-image from an unresolved build argument), when the base's Debian release is archived (jessie,
-stretch, buster: ``apt-get update`` fails there; ``node:14``, ``node:16-buster-slim``), for a
-shell-form ``ENTRYPOINT``, or when the final stage has no ``CMD``.  A ``CMD`` that needs a shell
-(``$PORT``, ``&&``) keeps its shell form: dumb-init signals the shell's whole process group, so
-the app still gets ``SIGTERM``.
+time; a pinned version is the one the release ships, and breaks (like the file's other pins)
+when the distribution publishes a new one.  Skipped, with a reason, when the final stage is not
+an application's runtime (a base-image build such as the official node image's own Dockerfile,
+whose ``apt-mark auto``/``purge --auto-remove`` would remove the package again; development,
+test and build-only images; nginx or Java stages: see ``fixer/roles.py``), when the distro
+cannot be told (unknown or distroless base, a base image from an unresolved build argument),
+when the base's Debian release is archived (jessie, stretch, buster: ``apt-get update`` fails
+there; ``node:14``, ``node:16-buster-slim``), for a shell-form ``ENTRYPOINT``, or when the final
+stage has no ``CMD``.  A ``CMD`` that needs a shell (``$PORT``, ``&&``) keeps its shell form:
+dumb-init signals the shell's whole process group, so the app still gets ``SIGTERM``.
 
 ## Related codes
-hadolint DL3025 (loosely: exec form); Node.js Docker best practices ("Use an init system").
+hadolint DL3025 (loosely: exec form); it never adds DL3018, DL3008 or DL3059; Node.js Docker best
+practices ("Use an init system").
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
-from dockerfix.fixer.document import Document, Instruction
+from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
+from ._ospkgs import DUMB_INIT_VERSIONS, file_pins, merge_target, release_of
+from ._roles import not_runtime_skip
 from ._shell import json_array, shell_reason
 from ._stages import is_root_user
 from ._startcmd import (
@@ -121,6 +141,8 @@ class InitProcess(Transform):
         cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
         ep, cmd = final_command(doc)
         if ep is not None and is_init(_first_word(ep)):
+            if not_runtime_skip(self.code, doc, ctx, "") is not None:
+                return  # not an application's runtime: its start command is not ours to change
             yield from self._start_under_init(doc, ctx, stage.index, ep, cmd)
             return  # already under an init
         if cmd is not None and is_init(_first_word(cmd)):
@@ -128,6 +150,10 @@ class InitProcess(Transform):
         if any(_INIT_RE.search(i.logical) for i in entrypoints + cmds):
             return  # an init started some other way (`sh -c "exec tini ..."`)
         line = (cmd or ep or stage.from_).line
+        skip = not_runtime_skip(self.code, doc, ctx, "an init process (dumb-init)")
+        if skip is not None:
+            yield skip
+            return
         if (ep is not None and ep.stage != stage.index) or (ep is None and cmd is not None and cmd.stage != stage.index):
             yield Skip(self.code, "the final stage inherits its command from another stage; add the init there", line)
             return
@@ -176,9 +202,15 @@ class InitProcess(Transform):
         edits: list[Edit] = []
         notes: list[str] = []
         if not installed:
-            edits.append(new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {INSTALL[base.distro]}"))
+            install, why = self._install(doc, stage, base.image, base.distro)
+            if install is None:
+                yield self._by_hand(base.distro, ep, why, line)
+                return
+            edits.append(install)
+            notes.append(why)
 
         if ep is not None:
+            assert ep.json_args is not None  # exec form, checked above
             edits.append(Edit.replace(ep.args_span, json_array(["dumb-init", "--", *ep.json_args])))
             what = f"wrap ENTRYPOINT {json_array(list(ep.json_args))} in dumb-init"
         else:
@@ -196,6 +228,44 @@ class InitProcess(Transform):
                              "dumb-init signals the shell's whole process group")
         yield Fix(self.code, f"run the app under an init process: {what}", line, tuple(edits),
                   self.default_applicability, tuple(notes))
+
+    def _install(self, doc: Document, stage: Stage, image: str | None, distro: str) -> tuple[Edit | None, str]:
+        """The edit that installs dumb-init without a new hadolint warning, and a note; or None and
+        why there is none.  It joins the stage's package install where there is one; it is pinned
+        where the file pins its OS packages (to the version the base image's release ships)."""
+        release = release_of(image, distro)
+        version = DUMB_INIT_VERSIONS.get((distro, release)) if release else None
+        pins = file_pins(doc)
+        target, passed = merge_target(doc, stage, "apk" if distro == "alpine" else "apt")
+        known = f"{distro} {release}" if release else f"`{image}` (its tag names no release)"
+        if target is not None:
+            if pins and version:
+                pkg, how = f"dumb-init={version}", f", pinned to {version}, the version {known} ships"
+            elif pins and all(target.pinned):
+                return None, (f"the file pins its OS packages, and no dumb-init version is known for {known}, so "
+                              f"it cannot join the pinned install on line {target.ins.line} without a lint warning")
+            else:
+                pkg, how = "dumb-init", ""
+            last = target.cmd.words[-1]
+            return Edit.insert(last.span.end, f" {pkg}"), f"dumb-init joins the package install on line {target.ins.line}{how}"
+        if pins and version:
+            run = INSTALL[distro].replace("dumb-init", f"dumb-init={version}")
+            return (new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {run}"),
+                    f"dumb-init is pinned to {version}, the version {known} ships, as the file pins its packages")
+        why = "the final stage has no package-install RUN to add dumb-init to" + (f" ({passed})" if passed else "")
+        if pins:
+            return None, f"{why}, and no dumb-init version is known for {known} to pin it like the file's other packages"
+        lint = "DL3018" if distro == "alpine" else "DL3008"
+        return None, f"{why}, and a new unpinned install would add a hadolint {lint} warning"
+
+    def _by_hand(self, distro: str, ep: Instruction | None, why: str, line: int) -> Fix:
+        """A report-only finding: the init the runtime can add, and the lines to add by hand."""
+        wrapped = ["dumb-init", "--", *(ep.json_args or ())] if ep is not None else ["dumb-init", "--"]
+        return Fix(self.code, "run the app under an init process: start the container with `docker run --init` "
+                   "(compose: `init: true`), or install dumb-init by hand", line, (), Applicability.DISPLAY_ONLY,
+                   (f"not edited: {why}",
+                    f"by hand: `RUN {INSTALL[distro]}` (pinned like your other packages, if you pin them) and "
+                    f"`ENTRYPOINT {json_array(wrapped)}`"))
 
     def _start_under_init(self, doc: Document, ctx: Context, final: int, ep: Instruction,
                           cmd: Instruction | None) -> Iterable[Fix | Skip]:

@@ -109,7 +109,7 @@ secret files).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.context import Context
@@ -230,7 +230,9 @@ class SecretMounts(Transform):
                 if None in paths or len(paths) != 1:
                     problems.append((ins.line, f"cannot tell where the RUN on line {ins.line} writes the .npmrc"))
                     continue
-                sources.append(NpmrcSource("write", ins, paths.pop(), cmds=writes))
+                path = paths.pop()
+                assert path is not None  # None was ruled out just above
+                sources.append(NpmrcSource("write", ins, path, cmds=writes))
 
         if not sources and not removals and not problems:
             return
@@ -248,8 +250,8 @@ class SecretMounts(Transform):
 
         first = min(sources, key=lambda s: s.ins.index)
         for s in sources:
-            text = ctx.file_text(s.context_path) if s.kind == "copy" and s.context_path else None
-            m = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text or "")
+            copied = ctx.file_text(s.context_path) if s.kind == "copy" and s.context_path else None
+            m = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", copied or "")
             if m:
                 yield Skip(self.code, f"the copied {s.context_path} takes its token from the environment "
                            f"(${{{m.group(1)}}}), so the secret is the variable, not the file: pass it with "
@@ -303,14 +305,14 @@ class SecretMounts(Transform):
         for ins, c in removals:
             if token_ids is None:
                 per_ins_cmds.setdefault(ins.index, []).append(c)
-        for idx, cmds in per_ins_cmds.items():
+        for idx, ins_cmds in per_ins_cmds.items():
             ins = doc.instructions[idx]
-            all_cmds = ins.shell.simple_commands or []
-            if len(cmds) == len(all_cmds):
+            all_cmds: Sequence[ShellCommand] = ins.shell.simple_commands or []
+            if len(ins_cmds) == len(all_cmds):
                 edits.append(_delete_instruction(doc, ins))
                 removed_ins.add(idx)
                 continue
-            e = _delete_commands(ins, all_cmds, cmds)
+            e = _delete_commands(ins, all_cmds, ins_cmds)
             if e is None:
                 yield Skip(self.code, f"the RUN on line {ins.line} chains the .npmrc commands with `||`, `|` or `&`",
                            ins.line)
@@ -319,6 +321,7 @@ class SecretMounts(Transform):
         for s in sources:
             if s.kind != "copy":
                 continue
+            assert s.word is not None  # a "copy" source always names its word
             srcs = s.ins.words[:-1]
             if len(srcs) == 1:
                 edits.append(_delete_instruction(doc, s.ins))
@@ -345,10 +348,11 @@ class SecretMounts(Transform):
             if len(used) == len(keys):
                 edits.append(_delete_instruction(doc, ins))
             else:
-                for n, w in used:
+                for _n, w in used:
                     ws = list(ins.words)
                     i = ws.index(w)
-                    edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0 else Edit(w.span.start, ws[i + 1].span.start, ""))
+                    edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0
+                                 else Edit(w.span.start, ws[i + 1].span.start, ""))
             handled.add(ins.index)
 
         if token_ids is not None:
@@ -453,7 +457,7 @@ def _only_before_write(ins: Instruction, sources: list[NpmrcSource]) -> bool:
     if not writes:
         return False
     first_write = min(c.all_words[0].span.start for c in writes)
-    cmds = ins.shell.simple_commands or []
+    cmds: Sequence[ShellCommand] = ins.shell.simple_commands or []
     return not any(_words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS and c.all_words[0].span.start > first_write
                    for c in cmds if c.all_words)
 
@@ -529,7 +533,7 @@ def _delete_instruction(doc: Document, ins: Instruction) -> Edit:
     return Edit(max(prev, 0), seg.span.end, "")
 
 
-def _delete_commands(ins: Instruction, all_cmds: list[ShellCommand], gone: list[ShellCommand]) -> list[Edit] | None:
+def _delete_commands(ins: Instruction, all_cmds: Sequence[ShellCommand], gone: list[ShellCommand]) -> list[Edit] | None:
     """Edits removing ``gone`` commands from a chain joined by ``&&`` or ``;``."""
     edits = []
     gone_starts = {c.all_words[0].span.start for c in gone}

@@ -83,7 +83,7 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import dockerignore_matches
@@ -472,7 +472,8 @@ class MultiStage(Transform):
                 pkg_files.append(rc)
         lines.append(f"{kw('COPY')} {' '.join(pkg_files)} ./")
         run_flags = " ".join(doc.text(f.span) for f in plan.install.flags)
-        lines.append(f"{kw('RUN')} {run_flags + ' ' if run_flags else ''}{plan.install_prefix}{PROD_INSTALL[ctx.lock_kind or 'npm']}")
+        lines.append(f"{kw('RUN')} {run_flags + ' ' if run_flags else ''}"
+                     f"{plan.install_prefix}{PROD_INSTALL[ctx.lock_kind or 'npm']}")
         src = posixpath.join(plan.workdir, out_dir)
         lines.append(f"{kw('COPY')} --from={name} {src} ./{out_dir}")
         for f in extra:

@@ -82,7 +82,7 @@ rule; hadolint none.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import (

@@ -51,7 +51,6 @@ import concurrent.futures
 import gzip
 import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess

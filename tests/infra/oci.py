@@ -45,7 +45,7 @@ class Registry:
         self.host, self.port, self.timeout = host, int(port), timeout
 
     @classmethod
-    def from_address(cls, address: str) -> "Registry":
+    def from_address(cls, address: str) -> Registry:
         host, _, port = address.rpartition(":")
         return cls(host, int(port))
 

@@ -116,7 +116,8 @@ class Seeder:
         """One single-platform manifest (OCI, or Docker schema 2 with ``docker=True``); ``created``
         goes into its config, as a builder writes it."""
         os_, arch, *variant = platform.split("/")
-        config = {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Env": [f"SALT={salt}"]}}
+        config = {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []},
+                  "config": {"Env": [f"SALT={salt}"]}}
         if created is not None:
             config["created"] = created
         if variant:

@@ -147,7 +147,7 @@ def start_token_server(cert_path: Path, users: dict[str, str], *, issuer: str = 
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-token-issuer")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -196,7 +196,8 @@ def start_token_server(cert_path: Path, users: dict[str, str], *, issuer: str = 
                     access.append({"type": typ, "name": repo, "actions": acts})
             token = issue(query.get("service", [""])[0], sub, access)
             ts.issued.append(token)
-            payload = {"access_token": token, "expires_in": 300} if ts.access_token_only else {"token": token, "access_token": token, "expires_in": 300}
+            payload = ({"access_token": token, "expires_in": 300} if ts.access_token_only
+                       else {"token": token, "access_token": token, "expires_in": 300})
             body = json.dumps(payload).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

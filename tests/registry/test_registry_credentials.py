@@ -26,7 +26,8 @@ def store(tmp_path, config=None, env=None):
 
 
 def test_env_variable(tmp_path):
-    s = store(tmp_path, env={"DOCKERFIX_REGISTRY_AUTH": f"ghcr.io=bot:{SECRET}, 127.0.0.1:5000=u:p:with=colon\nindex.docker.io=hub:x"})
+    s = store(tmp_path, env={"DOCKERFIX_REGISTRY_AUTH":
+                             f"ghcr.io=bot:{SECRET}, 127.0.0.1:5000=u:p:with=colon\nindex.docker.io=hub:x"})
     assert s.get("ghcr.io").secret == SECRET
     assert s.get("127.0.0.1:5000").secret == "p:with=colon"
     assert s.get("registry-1.docker.io").username == "hub"  # Docker Hub aliases fold

@@ -152,7 +152,8 @@ def test_get_with_wrong_header_after_missing_head_header(fake_registry):
 def test_huge_response_is_refused(fake_registry, with_length):
     srv = fake_registry()
     srv.add("HEAD", "/v2/library/node/manifests/22", Reply(200, {"Content-Type": OCI_INDEX}))
-    srv.add("GET", "/v2/library/node/manifests/22", Reply(200, {"Content-Type": OCI_INDEX}, b" " * (6 * 1024 * 1024), length=with_length))
+    srv.add("GET", "/v2/library/node/manifests/22",
+            Reply(200, {"Content-Type": OCI_INDEX}, b" " * (6 * 1024 * 1024), length=with_length))
     with client() as c:
         with pytest.raises(ResolveError, match="larger than|bytes, more than"):
             c.resolve(ref(srv))
@@ -200,7 +201,8 @@ def test_redirect_target_asking_for_auth_gets_nothing(fake_registry, caplog):
     caplog.set_level(logging.DEBUG)
     target = fake_registry(require_basic=("someone", "else"))
     origin = fake_registry(require_basic=(USER, PASSWORD))
-    origin.add("HEAD", "/v2/library/node/manifests/22", Reply(307, {"Location": f"{target.base_url}/v2/library/node/manifests/22"}))
+    origin.add("HEAD", "/v2/library/node/manifests/22",
+               Reply(307, {"Location": f"{target.base_url}/v2/library/node/manifests/22"}))
     with client(credentials=creds_for(origin.host)) as c:
         with pytest.raises(ResolveError) as err:
             c.resolve(ref(origin))
@@ -284,7 +286,8 @@ def test_identity_token_uses_oauth_refresh_grant(fake_registry):
     head = srv.routes[("HEAD", "/v2/library/node/manifests/22")][0]
     challenge = {"WWW-Authenticate": 'Bearer realm="http://127.0.0.1:{port}/token",service="fake"'}
     srv.add("HEAD", "/v2/library/node/manifests/22", Reply(401, challenge), head)
-    srv.add("POST", "/token", Reply(200, {"Content-Type": "application/json"}, b'{"access_token":"acc-tok-123","expires_in":300}'))
+    srv.add("POST", "/token",
+            Reply(200, {"Content-Type": "application/json"}, b'{"access_token":"acc-tok-123","expires_in":300}'))
     refresh = "refresh-tok-" + "9" * 8
     with client(credentials=lambda h: Credentials("<token>", refresh, "test")) as c:
         assert c.resolve(ref(srv)).digest == INDEX_DIGEST

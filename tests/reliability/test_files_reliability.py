@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -58,7 +57,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_file(tmp_path):
     rng = random.Random(20261126)
     outcomes = {"none": 0, "some": 0, "all": 0}
     for it in range(KILL_ITERATIONS):
-        for f, old, _new_, mode in files:
+        for f, old, _unused, mode in files:
             f.write_bytes(old)
             f.chmod(mode)
         proc = subprocess.Popen(CMD + ["--write", "--select", "DFX001", "."], cwd=tmp_path,

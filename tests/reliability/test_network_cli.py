@@ -245,7 +245,8 @@ def test_a_mirror_that_accepts_and_never_answers_costs_one_timeout(tmp_path, rea
     timed_out = [r for r in reasons if "timed out after 10s for" in r]
     assert 1 <= len(timed_out) <= 2  # the file(s) of the one image actually asked for
     for r in reasons:
-        assert r in timed_out or "not contacted for library/node:" in r and f"{hang.host} timed out after 10s earlier in this run" in r, r
+        assert r in timed_out or ("not contacted for library/node:" in r
+                                  and f"{hang.host} timed out after 10s earlier in this run" in r), r
     assert warnings_of(err) == [
         f"dockerfix: warning: registry {hang.host} timed out after 10s; its other image look-ups in this run "
         "are skipped (those FROM lines stay unpinned)"]

@@ -225,7 +225,8 @@ def test_workspace_package_of_workdir_counts():
 
 
 def test_workspace_unknown_package_keeps_dev():
-    src = "FROM node:22\nWORKDIR /srv/api\nCOPY --from=other:1 /x /srv\nCOPY package*.json /app/\nRUN npm ci\nCMD [\"npm\", \"start\"]\n"
+    src = ("FROM node:22\nWORKDIR /srv/api\nCOPY --from=other:1 /x /srv\nCOPY package*.json /app/\nRUN npm ci\n"
+           "CMD [\"npm\", \"start\"]\n")
     out, _, skips = run(src, _ws_ctx())
     assert "--omit=dev" not in out
     assert any("workspace" in s.reason for s in skips)

@@ -51,34 +51,36 @@ def test_build_in_install_run_puts_env_after_it():
 
 
 def test_install_after_build_gets_env_before_it():
-    src = "FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nRUN npm prune --omit=dev\nRUN npm ci --omit=dev\n"
+    src = ("FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nRUN npm prune --omit=dev\nRUN npm ci --omit=dev\n"
+           "CMD [\"node\", \"a.js\"]\n")
     out, _, _ = run(src)
     assert "RUN npm run build\nENV NODE_ENV=production\nRUN npm prune" in out
 
 
 def test_env_set_in_other_stage_does_not_count():
-    src = "FROM node:22 AS build\nENV NODE_ENV=production\nFROM node:22-slim\nCOPY --from=build /a /a\n"
+    src = "FROM node:22 AS build\nENV NODE_ENV=production\nFROM node:22-slim\nCOPY --from=build /a /a\nCMD [\"node\", \"a.js\"]\n"
     out, fixes, _ = run(src)
     assert len(fixes) == 1
-    assert out.endswith("FROM node:22-slim\nENV NODE_ENV=production\nCOPY --from=build /a /a\n")
+    assert out.endswith("FROM node:22-slim\nENV NODE_ENV=production\nCOPY --from=build /a /a\nCMD [\"node\", \"a.js\"]\n")
 
 
 def test_named_package_install_is_not_the_dependency_install():
-    src = "FROM node:22\nRUN npm install -g pm2\nCOPY . .\nRUN npm ci\n"
+    src = "FROM node:22\nRUN npm install -g pm2\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n"
     out, _, _ = run(src)
     assert "COPY . .\nENV NODE_ENV=production\nRUN npm ci\n" in out
 
 
 def test_no_final_newline_after_from():
-    out, _, _ = run("FROM node:22")
-    assert out == "FROM node:22\nENV NODE_ENV=production"
+    # (a runtime stage: its CMD comes from the stage it is built FROM)
+    out, _, _ = run("FROM node:22 AS base\nCMD [\"node\", \"a.js\"]\nFROM base")
+    assert out.endswith("FROM base\nENV NODE_ENV=production")
     parse(out)
 
 
 def test_indentation_follows_anchor():
-    src = "FROM node:22\n    COPY . .\n    RUN npm ci\n"
+    src = "FROM node:22\n    COPY . .\n    RUN npm ci\n    CMD [\"node\", \"a.js\"]\n"
     out, _, _ = run(src)
-    assert out == "FROM node:22\n    COPY . .\n    ENV NODE_ENV=production\n    RUN npm ci\n"
+    assert out == "FROM node:22\n    COPY . .\n    ENV NODE_ENV=production\n    RUN npm ci\n    CMD [\"node\", \"a.js\"]\n"
 
 
 def test_no_package_json_no_fix_and_the_reason_names_it():
@@ -87,7 +89,7 @@ def test_no_package_json_no_fix_and_the_reason_names_it():
 
 
 def test_unreadable_package_json_reason():
-    doc = parse("FROM node:22\nRUN npm ci\n")
+    doc = parse("FROM node:22\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n")
     out = list(NodeEnv().fix(doc, Context(package_error="package.json is not valid JSON (x at line 1)")))
     assert [o.reason for o in out if isinstance(o, Skip)][0].endswith("cannot be checked")
     assert not [o for o in out if isinstance(o, Fix)]

@@ -54,8 +54,9 @@ def test_one_unsafe_fix_with_every_edit():
 
 
 def test_user_at_end_without_cmd_and_no_final_newline():
-    doc, fixes, _ = run("FROM node:22\nWORKDIR /app\nCOPY . .")
-    assert apply_edits(doc.source, list(fixes[0].edits)) == "FROM node:22\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER node"
+    doc, fixes, _ = run("FROM node:22 AS base\nCMD [\"node\", \"a.js\"]\nFROM base\nWORKDIR /app\nCOPY . .")
+    assert apply_edits(doc.source, list(fixes[0].edits)).endswith(
+        "FROM base\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER node")
 
 
 def test_relative_workdir_keeps_runs_as_root_with_a_note():
@@ -66,6 +67,9 @@ def test_relative_workdir_keeps_runs_as_root_with_a_note():
 
 
 def test_non_node_bases_are_skipped():
-    for base in ("python:3.12", "nginx", "ubuntu:24.04", "cgr.dev/chainguard/node"):
+    for base in ("ubuntu:24.04", "cgr.dev/chainguard/node"):
         _, fixes, skips = run(f"FROM {base}\nCMD [\"x\"]\n")
         assert not fixes and "not an official node image" in skips[0].reason
+    for base in ("python:3.12", "nginx"):  # not a Node.js application at all
+        _, fixes, skips = run(f"FROM {base}\nCMD [\"x\"]\n")
+        assert not fixes and "runs another program" in skips[0].reason

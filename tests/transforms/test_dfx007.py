@@ -29,19 +29,51 @@ def run(text, ctx=None):
 
 
 def test_one_fix_holds_install_entrypoint_and_cmd():
-    doc, fixes, _ = run("FROM node:22-alpine\nCOPY . .\nCMD npm start\n")
+    doc, fixes, _ = run("FROM node:22-alpine\nRUN apk add --no-cache tzdata\nCOPY . .\nCMD npm start\n")
     assert len(fixes) == 1 and len(fixes[0].edits) == 3
     assert fixes[0].applicability == Applicability.UNSAFE
     assert apply_edits(doc.source, list(fixes[0].edits)) == (
-        "FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nCOPY . .\n"
+        "FROM node:22-alpine\nRUN apk add --no-cache tzdata dumb-init\nCOPY . .\n"
         'ENTRYPOINT ["dumb-init", "--"]\nCMD ["node", "server.js"]\n')
 
 
 def test_crlf_and_no_final_newline_kept():
-    doc, fixes, _ = run("FROM node:22\r\nCMD node server.js")
+    # a file that pins its packages, on a release with a known dumb-init: a new pinned RUN
+    doc, fixes, _ = run("FROM node:22-bookworm\r\nRUN apt-get install -y --no-install-recommends a=1 || true\r\n"
+                        "CMD node server.js")
     out = apply_edits(doc.source, list(fixes[0].edits))
-    assert out.startswith("FROM node:22\r\nRUN apt-get update && ")
+    assert out.startswith("FROM node:22-bookworm\r\nRUN apt-get update && apt-get install -y --no-install-recommends "
+                          "dumb-init=1.2.5-2 && rm -rf /var/lib/apt/lists/*\r\n")
     assert out.endswith('\r\nENTRYPOINT ["dumb-init", "--"]\r\nCMD ["node", "server.js"]')
+
+
+def test_without_an_install_run_or_pins_it_only_reports():
+    doc, fixes, _ = run("FROM node:22-alpine\nCOPY . .\nCMD npm start\n")
+    assert len(fixes) == 1 and not fixes[0].edits and fixes[0].applicability == Applicability.DISPLAY_ONLY
+    assert "docker run --init" in fixes[0].message and "DL3018" in fixes[0].notes[0]
+    assert "`RUN apk add --no-cache dumb-init`" in fixes[0].notes[1]
+
+
+def test_install_joins_the_first_mergeable_install():
+    src = ("FROM node:22-bookworm-slim\n"
+           "RUN if [ -n \"$X\" ]; then apt-get install -y x; fi\n"
+           "RUN apt-get update \\\n && apt-get install -y --no-install-recommends curl=7.88 git=1:2.39 > /dev/null \\\n"
+           " && rm -rf /var/lib/apt/lists/*\n"
+           "CMD [\"node\", \"a.js\"]\n")
+    doc, fixes, _ = run(src)
+    out = apply_edits(doc.source, list(fixes[0].edits))
+    assert "git=1:2.39 dumb-init=1.2.5-2 > /dev/null" in out
+    assert "dumb-init joins the package install on line 3, pinned to 1.2.5-2" in fixes[0].notes[0]
+
+
+def test_release_of_tags():
+    from dockerfix.transforms._ospkgs import release_of
+    assert release_of("node:22-bookworm-slim", "debian") == "bookworm"
+    assert release_of("node:24-trixie", "debian") == "trixie"
+    assert release_of("node:22-alpine3.21", "alpine") == "3.21"
+    assert release_of("alpine:3.20.3", "alpine") == "3.20"
+    assert release_of("debian:12-slim", "debian") == "bookworm"
+    assert release_of("node:22-alpine", "alpine") is None and release_of("node:22", "debian") is None
 
 
 def test_dumb_init_already_installed_by_a_run_is_not_installed_again():
