@@ -233,7 +233,7 @@ def load_context(
             break
     nvm = snap.text(".nvmrc")
     lock = lock_facts(root, lockfile)
-    return Context(**base, files=snap, package=package, package_error=package_error,  # type: ignore[arg-type]
+    return Context(**base, files=snap, package=package, package_error=package_error,
                    lockfile=lockfile, lock_kind=lock_kind, lock=lock,
                    locked_packages=lock.packages if lock is not None else locked_packages(root, lockfile, lock_kind),
                    lockfile_version=lock.version if lock is not None else None,

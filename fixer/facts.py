@@ -276,7 +276,7 @@ def locked_packages(root: Path, lockfile: str | None, kind: str | None) -> tuple
 def _load_yaml(text: str) -> Any:
     """PyYAML's C loader when installed (large lockfiles), else ruamel.yaml (a dependency)."""
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; optional speed-up only
     except ImportError:
         from ruamel.yaml import YAML
 

@@ -37,6 +37,7 @@ from .files import Source, Target, discover
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config, ConfigError
+    from .node_releases import ReleaseTable
     from .resolving import NetworkSession, RunResolver
     from .report import Outcome
 
@@ -143,7 +144,7 @@ class Session:
         self.cli_upgrade_node = upgrade_node  # None: the configuration's ``upgrade-node`` decides
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
-        self._node_table = None
+        self._node_table: ReleaseTable | None = None
         self._node_images: dict[object, object] = {}  # registry configuration -> the image facts
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}

@@ -37,8 +37,10 @@ def read_package(files: ContextFiles, folder: str) -> FolderPackage:
         return FolderPackage(folder, None, f"{rel} {why}")
     try:
         data = json.loads(text)
-    except ValueError as e:
+    except json.JSONDecodeError as e:
         return FolderPackage(folder, None, f"{rel} is not valid JSON ({e.msg} at line {e.lineno})")
+    except ValueError as e:  # valid syntax that json still refuses (an integer over the digit limit)
+        return FolderPackage(folder, None, f"{rel} is not valid JSON ({e})")
     if not isinstance(data, dict):
         return FolderPackage(folder, None, f"{rel} does not hold a JSON object")
     return FolderPackage(folder, PackageJson(data))

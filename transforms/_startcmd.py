@@ -208,12 +208,12 @@ def workdir_at(doc: Document, stage: Stage, before: int | None = None) -> str | 
                 break
             if ins.keyword != "WORKDIR" or not ins.words:
                 continue
-            value = ins.words[0].value
-            if "$" in value:
+            value: str | None = ins.words[0].value
+            if value is not None and "$" in value:
                 value = expand_args(doc, value, st)
                 if value is None or "$" in value:
                     return None
-            wd = posixpath.normpath(posixpath.join(wd, value))
+            wd = posixpath.normpath(posixpath.join(wd, value or ""))
     return wd
 
 
@@ -250,9 +250,9 @@ def _copy_mappings(doc: Document, ctx: Context, stage: Stage, before: int | None
                     other = stage_by_name(doc, src_from.value or "")
                     if other is None or other.index >= stage.index or depth > 3 or not v.startswith("/"):
                         continue
-                    folder = context_folder(doc, ctx, other, posixpath.normpath(v), depth=depth + 1)
-                    if folder is not None:
-                        out.append((dest_dir, folder))
+                    followed = context_folder(doc, ctx, other, posixpath.normpath(v), depth=depth + 1)
+                    if followed is not None:
+                        out.append((dest_dir, followed))
                     continue
                 rel = v.replace("\\", "/")
                 while rel.startswith("./"):

@@ -81,8 +81,8 @@ hadolint DL3006 (tag the image explicitly), DL3007 (using latest); trivy DS-0001
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Stage
@@ -107,17 +107,11 @@ class _Plan:
     """What the evidence says about an upgrade of one FROM."""
 
     target: int | None = None
-    tags: dict = None  # stage index -> (tag, distribution note)
-    rejected: list[str] = None  # "26: the Dockerfile runs yarn ..." per ruled-out line
-    checked: list[str] = None  # the evidence looked at
-    notes: list[str] = None
+    tags: dict = field(default_factory=dict)  # stage index -> (tag, distribution note)
+    rejected: list[str] = field(default_factory=list)  # "26: the Dockerfile runs yarn ..." per ruled-out line
+    checked: list[str] = field(default_factory=list)  # the evidence looked at
+    notes: list[str] = field(default_factory=list)
     missing: str | None = None  # a fact without which no upgrade is offered
-
-    def __post_init__(self):
-        self.tags = self.tags or {}
-        self.rejected = self.rejected or []
-        self.checked = self.checked or []
-        self.notes = self.notes or []
 
 
 class NodeLtsTag(Transform):
@@ -279,7 +273,7 @@ class NodeLtsTag(Transform):
         else:
             plan.checked.append("engines.node (none set)")
         locked = [p for p in ctx.locked_packages if p.engines_node]
-        filters: dict[str, object] = {}
+        filters: dict[str, Callable[[int], bool] | None] = {}
         unread: set[str] = set()
         if locked:
             plan.checked.append(f"engines of {len(locked)} locked packages")
@@ -306,6 +300,8 @@ class NodeLtsTag(Transform):
                 reasons.append(f"{source} {constraint!r} excludes it")
             blockers = []
             for p in locked:
+                if p.engines_node is None:  # `locked` holds only packages that record engines
+                    continue
                 f = filters.get(p.engines_node)
                 if f is None and p.engines_node not in filters:
                     f = filters[p.engines_node] = major_filter(p.engines_node)
@@ -387,6 +383,7 @@ class NodeLtsTag(Transform):
             if ok(facts.node_tag(new, keep)):
                 return facts.node_tag(new, keep), f"keeps {old_d.label}", ""
         m = facts.major(new)
+        tag: str | None
         if v in ("", "slim", "alpine"):
             tag = facts.node_tag(new, v)
         elif alpine:

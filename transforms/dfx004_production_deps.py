@@ -107,7 +107,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from dockerfix.fixer.context import Context
+from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
@@ -310,23 +310,25 @@ class ProductionDeps(Transform):
                 a.value == "--omit" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
             keeps = any(v.startswith(_NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or \
                 any(a.value == "--include" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
+            sub = cmd.sub
+            assert sub is not None  # install and ci are always written as a word after npm
             if old_npm:  # npm 6: `--production` is the flag it knows; only the lockfile part
                 if cmd.action == "install":
                     locked = True
-                    edits.append(Edit.replace(cmd.sub.span, "ci"))
+                    edits.append(Edit.replace(sub.span, "ci"))
             elif cmd.action == "install":
                 locked = True
                 if legacy or only_pair:
-                    edits.append(Edit.replace(cmd.sub.span, "ci"))
+                    edits.append(Edit.replace(sub.span, "ci"))
                     for w in legacy:
                         edits.append(Edit.replace(w.span, "--omit=dev"))
                     for w, n in only_pair:
                         edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
                     pruned = True
                 elif omits or keeps or not prune_ok:
-                    edits.append(Edit.replace(cmd.sub.span, "ci"))
+                    edits.append(Edit.replace(sub.span, "ci"))
                 else:
-                    edits.append(Edit.replace(cmd.sub.span, "ci --omit=dev" + ignore))
+                    edits.append(Edit.replace(sub.span, "ci --omit=dev" + ignore))
                     edits += lifecycle_fix
                     pruned = True
             elif cmd.action == "ci" and (legacy or only_pair) and not keeps:
@@ -335,7 +337,7 @@ class ProductionDeps(Transform):
                 for w, n in only_pair:
                     edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
             elif cmd.action == "ci" and prune_ok and not (legacy or only_pair or omits or keeps):
-                edits.append(Edit.insert(cmd.sub.span.end, " --omit=dev" + ignore))
+                edits.append(Edit.insert(sub.span.end, " --omit=dev" + ignore))
                 edits += lifecycle_fix
                 pruned = True
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-v1":
@@ -353,21 +355,22 @@ class ProductionDeps(Transform):
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-berry":
             immutable = [w for w in cmd.options if w.value == "--immutable"]
             others = [w for w in cmd.options if w.value != "--immutable"]
-            focus_edits = None
+            focus_edits: list[Edit] | None = None
             if prune_ok and _berry_can_focus(doc, ctx, stage, ins) and not others:
-                focus_edits = []
+                focus: list[Edit] = []
                 if cmd.sub is None:
-                    focus_edits.append(Edit.insert(cmd.tool_word.span.end, " workspaces focus --all --production"))
+                    focus.append(Edit.insert(cmd.tool_word.span.end, " workspaces focus --all --production"))
                 else:
-                    focus_edits.append(Edit.replace(cmd.sub.span, "workspaces focus --all --production"))
+                    focus.append(Edit.replace(cmd.sub.span, "workspaces focus --all --production"))
                 for w in immutable:
                     gap_start = w.span.start
                     while gap_start > 0 and doc.source[gap_start - 1] in " \t":
                         gap_start -= 1
                     if gap_start == w.span.start:
-                        focus_edits = None
-                        break
-                    focus_edits.append(Edit.delete(Span(gap_start, w.span.end)))
+                        break  # the flag cannot be removed cleanly: no focus rewrite
+                    focus.append(Edit.delete(Span(gap_start, w.span.end)))
+                else:
+                    focus_edits = focus
             if focus_edits is not None:
                 edits += focus_edits
                 pruned = True
@@ -440,10 +443,15 @@ class ProductionDeps(Transform):
         lifecycle script is a git-hook one and the npm lockfile shows no production package with an
         install script), else with ``npm pkg delete scripts.X &&`` before the install (npm 7.20+);
         otherwise devDependencies stay and the reason says why."""
-        packages = [("", ctx.package)]
+        if ctx.package is None:  # the callers check it first
+            return [], "", "", None
+        packages: list[tuple[str, PackageJson]] = [("", ctx.package)]
         patterns = workspace_patterns(ctx.files, ctx.package)
         if patterns is not None:
-            packages += [(f, read_package(ctx.files, f).package) for f in workspace_folders(ctx.files, patterns)]
+            for f in workspace_folders(ctx.files, patterns):
+                member = read_package(ctx.files, f).package
+                if member is not None:  # an unreadable member has no scripts to run
+                    packages.append((f, member))
         found = [(folder, name, reason, pkg) for folder, pkg in packages
                  for name, reason in lifecycle_dev_scripts(pkg)]
         if not found:
