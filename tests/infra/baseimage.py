@@ -51,6 +51,7 @@ import concurrent.futures
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess

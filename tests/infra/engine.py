@@ -98,7 +98,7 @@ class Engine:
 
     # -- containers ---------------------------------------------------------------------------
     def run_detached(self, tag: str, port: int | None = None, env: dict[str, str] | None = None,
-                     name: str | None = None, own_port: int | None = None, init: bool = False) -> "Container":
+                     name: str | None = None, own_port: int | None = None, init: bool = False) -> Container:
         """Start `tag` detached. Normally on the host network with ``-e PORT=<free port>``; with
         `own_port` (an app that binds a fixed port such as 80) in its own network namespace with the
         kernel's default unprivileged-port floor (1024, as on a host network or in Kubernetes), PORT
