@@ -161,8 +161,8 @@ class NodeEnv(Transform):
             return
 
         if ctx.package is None:
-            why = ctx.package_error or "no package.json in the build context"
-            yield Skip(self.code, f"ENV NODE_ENV=production not added: {why}, so whether the install and the "
+            missing = ctx.package_error or "no package.json in the build context"
+            yield Skip(self.code, f"ENV NODE_ENV=production not added: {missing}, so whether the install and the "
                        "start command work without devDependencies cannot be checked", final.from_.line)
             return
         package, _folder, why = final_package(doc, ctx)

@@ -275,6 +275,8 @@ class InitProcess(Transform):
         if cmd is None or cmd.stage != final or args[1:] not in ([], ["--"]):
             return
         argv = argv_of(cmd)
+        if argv is None:  # a CMD without words: nothing to resolve
+            return
         run, resolved, why = script_command(doc, ctx, argv)
         if run is None:
             return
