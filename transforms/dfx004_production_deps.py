@@ -515,7 +515,13 @@ class ProductionDeps(Transform):
         if candidate is not None:
             word = next(w for w in copy_sources(candidate) or () if w.value in ("package.json", "./package.json"))
             prefix = "./" if word.value.startswith("./") else ""
-            return None, [Edit.insert(word.span.end, f" {prefix}{lock}")]
+            edits = [Edit.insert(word.span.end, f" {prefix}{lock}")]
+            dest = candidate.json_args[-1] if candidate.json_args else (
+                candidate.words[-1].value if candidate.words else "")
+            if not candidate.is_json and candidate.words and not dest.endswith("/") and "$" not in dest:
+                # two sources need a folder destination: `COPY a b .` is refused (hadolint DL3021)
+                edits.append(Edit.insert(candidate.words[-1].span.end, "/"))
+            return None, edits
         if unknown:
             return f"cannot tell whether {lock} is in the image before line {ins.line}", []
         return (f"{lock} is not copied into the image before line {ins.line}, so the lockfile-only install "
