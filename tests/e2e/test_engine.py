@@ -123,33 +123,24 @@ APPS = [
     # Debian /bin/sh is dash: it stays PID 1 (no exec) and ignores SIGTERM, so `docker stop` kills it.
     App("express-api", original_pid1="/bin/sh", original_killed=True, absent=("node_modules/prettier",)),
     # `prepare: husky` with husky in devDependencies: `npm ci --omit=dev` runs prepare without husky.
-    pytest.param(App("husky-prepare", original_pid1="node", original_killed=False, absent=("node_modules/husky",)),
-                 marks=xfail12(1, "the production install `npm ci --omit=dev` still runs `prepare: husky` "
-                                  "(a devDependency): the fixed build fails with `husky: not found`")),
+    App("husky-prepare", original_pid1="node", original_killed=False, absent=("node_modules/husky",)),
     # Binds port 80 (ENV PORT=80, EXPOSE 80): needs root (or a capability) outside Docker's own
     # bridge sysctl; dockerfix must not add USER node.
-    pytest.param(App("port-80", original_pid1="node", own_port=80, runtime_user="root", refusal=("80",)),
-                 marks=xfail12(7, "USER node is added although the app binds port 80: EACCES at start")),
+    App("port-80", original_pid1="node", own_port=80, runtime_user="root", refusal=("80",)),
     # `RUN mkdir -p /app/uploads /var/log/app` as root before USER: the app must still write there.
-    pytest.param(App("uploads", original_pid1="node", writes=("/app/uploads", "/var/log/app")),
-                 marks=xfail12(8, "USER node is added but /app/uploads and /var/log/app stay root-owned: "
-                                  "the app gets EACCES")),
+    App("uploads", original_pid1="node", writes=("/app/uploads", "/var/log/app")),
     # The entrypoint chowns /data as root, then `exec gosu node "$@"`: dockerfix must not add USER.
-    pytest.param(App("gosu-entrypoint", original_pid1="node", original_root=False, writes=("/data",),
-                     runtime_user="steps-down", refusal=("gosu",)),
-                 marks=xfail12(7, "USER node is added although the entrypoint steps down with gosu: "
-                                  "its chown fails as node, the container exits")),
+    App("gosu-entrypoint", original_pid1="node", original_root=False, writes=("/data",),
+        runtime_user="steps-down", refusal=("gosu",)),
     # NestJS layout: multi-stage, `CMD ["npm", "run", "start:prod"]` (= node dist/main).
     pytest.param(App("nest-start-prod", original_pid1="npm", original_exit=1, no_npm=True,
                      absent=("node_modules/typescript", "node_modules/@types/node", "src")),
-                 marks=xfail12(11, "only `start` is resolved: `npm run start:prod` stays, npm keeps running "
-                                   "in the container")),
+                 marks=xfail12(11, "`npm run start:prod` resolves to `node dist/main`, but DFX007 only "
+                                   "rewrites the CMD when it adds the init; with no install RUN to join it "
+                                   "reports `docker run --init` and npm keeps running in the container")),
     # npm workspaces, built from the root with -f docker/Dockerfile (compose says so).
-    pytest.param(App("workspaces-monorepo", original_pid1="npm", original_exit=1, dockerfile="docker/Dockerfile",
-                     absent=("node_modules/prettier",)),
-                 marks=xfail12(10, "package.json is looked for next to docker/Dockerfile, not in the build "
-                                   "context (the root): `npm ci` and `npm start` stay, no .dockerignore in "
-                                   "the context")),
+    App("workspaces-monorepo", original_pid1="npm", original_exit=1, dockerfile="docker/Dockerfile",
+        absent=("node_modules/prettier",)),
     # Next.js: real `next build` in a builder stage, `next start` serving public/ in the runner.
     pytest.param(App("nextjs-public", original_pid1="npm", original_exit=1, sets_node_env=True,
                      serves=(("/hello.txt", "served from public/"),), absent=("node_modules/prettier",)),
@@ -161,10 +152,9 @@ APPS = [
     # A C++ addon (node-gyp + node-addon-api, `install: node-gyp rebuild`) compiled in a build stage
     # on the full image (gcc, python3), copied to -slim and loaded there.
     App("native-addon", original_pid1="node", answer_has=(("native", "native addon loaded"),)),
-    # yarn v1 on node:20 (end of life): dockerfix moves it to the newest LTS, 26, which has no yarn.
-    pytest.param(App("yarn-upgrade", original_pid1="node"),
-                 marks=xfail12(2, "node:20 is upgraded to node:26, whose official image has no yarn: "
-                                  "`yarn install` fails in the fixed build")),
+    # yarn v1 on node:20 (end of life): a major upgrade is its own decision (--upgrade-node), so the
+    # hardening run leaves node:20 (and its yarn) alone and only reports the end of life.
+    App("yarn-upgrade", original_pid1="node"),
 ]
 
 
