@@ -115,6 +115,7 @@ from dockerfix.fixer.transform import Transform
 from dockerfix.fixer.workspaces import read_package, workspace_folders, workspace_patterns
 
 from ._devdeps import LIFECYCLE_SCRIPTS, dev_step_in_run, is_git_hook_script, lifecycle_dev_scripts, runtime_dev_reason
+from ._roles import final_stage_role, not_runtime_skip
 from ._pkgmanagers import (
     LOCK_KINDS,
     PackageManagerCommand,
@@ -201,6 +202,13 @@ class ProductionDeps(Transform):
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage
         if final is None:
+            return
+        role = final_stage_role(doc, ctx)
+        if role is not None and not role.is_runtime and role.kind != "non-node":
+            # a development, test, build-only or base image runs (or builds with) its devDependencies
+            skip = not_runtime_skip(self.code, doc, ctx, "a production-only install")
+            if skip is not None:
+                yield skip
             return
         final_lineage = doc.stage_chain(final)
         runtime_reason: list[str | None] = []  # computed once, lazily

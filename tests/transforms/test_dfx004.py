@@ -22,12 +22,36 @@ def ctx(lockfile="package-lock.json", kind="npm", package=PKG, **kw) -> Context:
     return Context(package=package, lockfile=lockfile, lock_kind=kind, **kw)
 
 
+#: Appended to an input without a start command, so its final stage is an application's runtime
+#: (a build-only image gets no production install, see test_build_only_image_keeps_dev), and taken
+#: off the output again.
+RUNTIME_CMD = 'CMD ["node", "server.js"]\n'
+
+
 def run(text: str, c: Context) -> tuple[str, list[Fix], list[Skip]]:
-    doc = parse(text)
+    added = "CMD" not in text and "ENTRYPOINT" not in text and text.endswith("\n")
+    source = text + RUNTIME_CMD if added else text
+    doc = parse(source)
     out = list(ProductionDeps().fix(doc, c))
     fixes = [f for f in out if isinstance(f, Fix)]
     skips = [s for s in out if isinstance(s, Skip)]
-    return apply_edits(text, [e for f in fixes for e in f.edits]), fixes, skips
+    result = apply_edits(source, [e for f in fixes for e in f.edits])
+    return (result[: -len(RUNTIME_CMD)] if added else result), fixes, skips
+
+
+def test_build_only_image_keeps_dev():
+    """No start command: the image builds things (or a compose `command:` runs a dev tool in it);
+    a production-only install is not proved right there (issue 12, class 6)."""
+    doc = parse("FROM node:22\nCOPY . .\nRUN npm ci\n")
+    out = list(ProductionDeps().fix(doc, ctx()))
+    assert not [o for o in out if isinstance(o, Fix)]
+    assert "build-only" in [o for o in out if isinstance(o, Skip)][0].reason
+
+
+def test_development_image_keeps_dev():
+    doc = parse("FROM node:22\nCOPY . .\nRUN npm ci\nCMD [\"npm\", \"run\", \"dev\"]\n")
+    out = list(ProductionDeps().fix(doc, ctx()))
+    assert not [o for o in out if isinstance(o, Fix)] and "development" in out[0].reason
 
 
 def test_shell_commands_split_and_prefixes():
