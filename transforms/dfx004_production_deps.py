@@ -78,7 +78,9 @@ pass is the fix it would suggest.
 ```
 
 ## Fix safety
-Unsafe.  ``npm ci`` refuses to install when the lockfile does not match ``package.json``: a build
+Unsafe.  Only in an application's runtime image: a development, test, build-only (no start
+command) or base image keeps its devDependencies, and the skip names the stage's role and the
+evidence for it (``fixer/roles.py``).  ``npm ci`` refuses to install when the lockfile does not match ``package.json``: a build
 that passes today fails until the lockfile is regenerated.  Leaving devDependencies out is right
 only when the app really runs without them; a package listed under devDependencies but required
 at run time (a common mistake) then fails on start, which no static check can rule out.
