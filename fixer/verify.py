@@ -89,14 +89,18 @@ def secret_args(text: str) -> list[str]:
     return names
 
 
-def secret_mounts(text: str) -> list[str]:
-    """Ids of the ``RUN --mount=type=secret`` mounts in ``text`` (id, else the target's basename)."""
+def secret_mounts(text: str, npmrc_only: bool = False) -> list[str]:
+    """Ids of the ``RUN --mount=type=secret`` mounts in ``text`` (id, else the target's basename);
+    with ``npmrc_only`` those that are an .npmrc (by id or target)."""
     ids = []
     for m in _MOUNT_RE.finditer(text):
         opts = dict(p.split("=", 1) if "=" in p else (p, "") for p in m.group(1).split(","))
         if opts.get("type") != "secret":
             continue
-        sid = opts.get("id") or os.path.basename(opts.get("target", opts.get("dst", "")))
+        target = opts.get("target", opts.get("dst", ""))
+        sid = opts.get("id") or os.path.basename(target)
+        if npmrc_only and "npmrc" not in sid.lower() and not target.endswith(".npmrc"):
+            continue
         if sid and sid not in ids:
             ids.append(sid)
     return ids
@@ -168,6 +172,7 @@ def build_inputs(opts: Options, original: str, fixed: str, environ: dict[str, st
             args[name] = f"dfx-verify-{_secrets.token_hex(10)}"
             needles[f"build-arg {name}"] = args[name]
             generated.append(name)
+    npmrc_ids = set(secret_mounts(original, True) + secret_mounts(fixed, True))
     for n, sid in enumerate(secret_mounts(original) + secret_mounts(fixed)):
         if sid in given_ids:
             continue
@@ -175,9 +180,14 @@ def build_inputs(opts: Options, original: str, fixed: str, environ: dict[str, st
         # DFX009 turns ARG NPM_TOKEN into the secret npm_token: same value for both builds
         value = next((v for k, v in args.items() if k.lower() == sid.lower()), None)
         if value is None:
-            value = f"dfx-verify-{_secrets.token_hex(10)}"
-            needles[f"secret {sid}"] = value
-            generated.append(f"secret {sid}")
+            token = next((v for k, v in args.items() if "TOKEN" in k.upper() and v), None) if sid in npmrc_ids else None
+            if token is None:
+                token = f"dfx-verify-{_secrets.token_hex(10)}"
+                needles[f"secret {sid}"] = token
+                generated.append(f"secret {sid}")
+            # an .npmrc secret gets what DFX009 says to pass: the .npmrc the original wrote, with
+            # the token of its build-arg (a bare word would be logged by npm as an invalid setting)
+            value = (f"//registry.npmjs.org/:_authToken={token}\n" if sid in npmrc_ids else token)
         var = f"DOCKERFIX_VERIFY_SECRET_{n}"
         secret_env[var] = value
         specs.append(f"id={sid},env={var}")
