@@ -38,7 +38,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
+from collections.abc import Callable
 
 from .verify_compare import EXIT_ERROR, FileReport, Measurement, compare, overall_exit, render
 
@@ -94,7 +95,7 @@ def secret_mounts(text: str, npmrc_only: bool = False) -> list[str]:
     with ``npmrc_only`` those that are an .npmrc (by id or target)."""
     ids = []
     for m in _MOUNT_RE.finditer(text):
-        opts = dict(p.split("=", 1) if "=" in p else (p, "") for p in m.group(1).split(","))
+        opts = dict(_pair(p, "") for p in m.group(1).split(","))
         if opts.get("type") != "secret":
             continue
         target = opts.get("target", opts.get("dst", ""))
@@ -106,8 +107,16 @@ def secret_mounts(text: str, npmrc_only: bool = False) -> list[str]:
     return ids
 
 
+def _pair(part: str, bare_key: str) -> tuple[str, str]:
+    """``"k=v"`` -> (k, v); a bare word -> (bare_key, word), or (word, "") without a bare_key."""
+    k, eq, v = part.partition("=")
+    if eq:
+        return k, v
+    return (bare_key, k) if bare_key else (k, "")
+
+
 def _spec(spec: str) -> dict[str, str]:
-    return dict(p.split("=", 1) if "=" in p else ("id", p) for p in spec.split(",") if p)
+    return dict(_pair(p, "id") for p in spec.split(",") if p)
 
 
 def values_of_file(path: Path) -> list[str]:
@@ -325,8 +334,9 @@ def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> t
             if r.after == r.before and not r.extra_files:
                 reports.append(FileReport(r.path, Measurement(dockerfile=r.path), None, status="unchanged"))
                 continue
-            context, _evidence, _repo = session.context_for(target, target.path, target.path.parent, r.before)
-            context = Path(context or target.path.parent).resolve()
+            assert target.path is not None  # stdin was refused above
+            found, _evidence, _repo = session.context_for(target, target.path, target.path.parent, r.before)
+            context = Path(found or target.path.parent).resolve()
             reports.append(verify_file(engine, i, r.path, target.path.resolve(), context, r.before, r.after,
                                        dict(r.extra_files), fixes, opts, workdir, note))
     finally:

@@ -261,8 +261,13 @@ def _answers(m: Measurement) -> bool:
 
 
 def _last(text: Optional[str]) -> str:
-    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
-    return lines[-1].strip() if lines else ""
+    """The line of a build log that says what went wrong: the last one that mentions an error,
+    else the last line."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if "error" in ln.lower():
+            return ln if len(ln) <= 300 else ln[:299] + "…"
+    return lines[-1] if lines else ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from ``top``.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Optional
+from typing import IO, Optional
 
 from .verify_compare import INITS, Measurement
 
@@ -55,7 +54,7 @@ def _docker_candidates() -> list[str]:
     return out
 
 
-def find_engine(choice: str = "auto") -> "Engine":
+def find_engine(choice: str = "auto") -> Engine:
     """The engine to use: ``docker`` (a CLI that reaches its daemon and can build with BuildKit:
     buildx installed, or a 18.09-22.x CLI with BuildKit built in), else ``podman``."""
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
@@ -140,7 +139,7 @@ class Engine:
             return
         m.build_seconds = time.monotonic() - t0
         if p.returncode != 0:
-            m.build_error = _tail(p.stderr + p.stdout)
+            m.build_error = _tail(p.stdout + p.stderr)  # podman: steps on stdout, the error on stderr
             return
         m.built = True
         inspect = self.call("image", "inspect", "-f", "{{.Size}}", tag, timeout=60)
@@ -167,29 +166,7 @@ class Engine:
             p = self.call(*args, timeout=timeout)
             if p.returncode != 0:
                 raise EngineError(f"{self.kind} save {tag} failed: {_tail(p.stderr, 3)}")
-            with tarfile.open(archive) as outer:
-                layer_no = 0
-                for member in outer:
-                    if not member.isfile():
-                        continue
-                    fh = outer.extractfile(member)
-                    if fh is None:
-                        continue
-                    if member.name.endswith(".json") or member.size < 1_000_000 and not member.name.endswith("layer.tar"):
-                        data = fh.read()
-                        _scan_json(member.name, data, raw, found)
-                        continue
-                    layer_no += 1
-                    try:
-                        with tarfile.open(fileobj=fh, mode="r|") as layer:
-                            for entry in layer:
-                                if entry.isfile():
-                                    f = layer.extractfile(entry)
-                                    if f is not None:
-                                        for name in _scan_stream(f, raw):
-                                            found.setdefault(name, []).append(f"layer {layer_no}: /{entry.name}")
-                    except tarfile.TarError:
-                        pass
+            scan_archive(archive, raw, found)
         return found
 
     # -- containers -----------------------------------------------------------------------------
@@ -316,6 +293,44 @@ class Engine:
         return problems
 
 
+def scan_archive(archive: Path, raw: dict[str, bytes], found: dict[str, list[str]]) -> None:
+    """Look for the needles in a ``save`` archive (docker-archive, or the OCI layout Docker 25+
+    writes): layers (plain or gzip tars) file by file, numbered as in ``manifest.json`` (1 = the
+    base); every other file (the image config with its history, manifests) as a whole."""
+    with tarfile.open(archive) as outer:
+        members = [m for m in outer.getmembers() if m.isfile()]
+        order: dict[str, int] = {}
+        manifest = next((m for m in members if m.name == "manifest.json"), None)
+        if manifest is not None:
+            fh = outer.extractfile(manifest)
+            try:
+                doc = json.loads(fh.read()) if fh else []
+                for i, name in enumerate((doc[0].get("Layers") or []) if doc else [], 1):
+                    order[name] = i
+            except (ValueError, AttributeError, IndexError, KeyError):
+                pass
+        for member in members:
+            fh = outer.extractfile(member)
+            if fh is None:
+                continue
+            head = fh.read(512)
+            mode = "r|gz" if head[:2] == b"\x1f\x8b" else "r|" if head[257:262] == b"ustar" else None
+            if mode is None:
+                _scan_json(member.name, head + fh.read(), raw, found)
+                continue
+            where = f"layer {order[member.name]}" if member.name in order else f"layer {member.name}"
+            try:
+                with tarfile.open(fileobj=outer.extractfile(member), mode=mode) as layer:
+                    for entry in layer:
+                        if entry.isfile():
+                            f = layer.extractfile(entry)
+                            if f is not None:
+                                for name in _scan_stream(f, raw):
+                                    found.setdefault(name, []).append(f"{where}: /{entry.name}")
+            except (tarfile.TarError, OSError, EOFError):  # not a tar after all: scan it whole
+                _scan_json(member.name, outer.extractfile(member).read(), raw, found)  # type: ignore[union-attr]
+
+
 def _config_env(config: dict) -> dict[str, str]:
     return dict(x.split("=", 1) for x in (config.get("Env") or []) if "=" in x)
 
@@ -352,7 +367,7 @@ def _scan_json(member: str, data: bytes, raw: dict[str, bytes], found: dict[str,
             found.setdefault(name, []).append(f"file {member}")
 
 
-def _scan_stream(f: io.BufferedIOBase, raw: dict[str, bytes], chunk: int = 1 << 20) -> list[str]:
+def _scan_stream(f: IO[bytes], raw: dict[str, bytes], chunk: int = 1 << 20) -> list[str]:
     """Names of the needles found in the stream (read in chunks, overlapping by the longest needle)."""
     keep = max(len(v) for v in raw.values()) - 1
     tail = b""

@@ -172,7 +172,7 @@ def test_build_inputs_generates_one_value_for_the_arg_and_its_secret():
 def test_build_inputs_uses_what_the_user_passes(tmp_path):
     npmrc = tmp_path / "npmrc"
     npmrc.write_text("//registry.npmjs.org/:_authToken=abcdef123456\n")
-    opts = Options(secrets=[f"id=npm_token,env=MY_TOKEN", f"id=.npmrc,src={npmrc}"], build_args=["NPM_TOKEN", "X=1"])
+    opts = Options(secrets=["id=npm_token,env=MY_TOKEN", f"id=.npmrc,src={npmrc}"], build_args=["NPM_TOKEN", "X=1"])
     b = build_inputs(opts, ORIGINAL, FIXED, {"MY_TOKEN": "tok-from-env-1", "NPM_TOKEN": "tok-2"})
     assert b.build_args == {"NPM_TOKEN": "tok-2", "X": "1"} and b.generated == []
     assert b.secrets == ["id=npm_token,env=MY_TOKEN", f"id=.npmrc,src={npmrc}"] and b.secret_env == {}
@@ -217,3 +217,44 @@ def test_cli_rejects_stdin_and_bad_probe(capsys):
 
     assert main(["-"]) == 2 and "standard input" in capsys.readouterr().err
     assert main(["--probe", "web", "."]) == 2 and "PORT[/PATH]" in capsys.readouterr().err
+
+
+def _tar(files: dict[str, bytes], gz: bool = False) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz" if gz else "w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_scan_archive_names_layer_history_and_config(tmp_path):
+    """A save archive: the token in layer 2's file (deleted by layer 3), in the history and in an
+    ENV of the config; layers numbered as manifest.json lists them, gzip layers read too."""
+    from dockerfix.fixer.verify_engine import scan_archive
+
+    config = {"config": {"Env": ["A=tok-123456789"]},
+              "history": [{"created_by": "RUN |1 NPM_TOKEN=tok-123456789 /bin/sh -c npm ci"}]}
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(_tar({
+        "manifest.json": json.dumps([{"Config": "cfg.json", "Layers": ["b/layer.tar", "a/layer.tar", "c/layer.tar"]}]).encode(),
+        "cfg.json": json.dumps(config).encode(),
+        "a/layer.tar": _tar({"app/.npmrc": b"//r/:_authToken=tok-123456789\n", "app/x": b"nothing"}, gz=True),
+        "b/layer.tar": _tar({"bin/sh": b"\x7fELF" + b"\0" * 3000}),
+        "c/layer.tar": _tar({"app/.wh..npmrc": b""}),
+    }))
+    found: dict = {}
+    scan_archive(archive, {"NPM_TOKEN": b"tok-123456789", "OTHER": b"never-there"}, found)
+    assert sorted(found["NPM_TOKEN"]) == ["config", "history", "layer 2: /app/.npmrc"]
+    assert "OTHER" not in found
+
+
+def test_the_reason_quotes_the_error_line_not_the_last_step():
+    log = "STEP 1/5: FROM node\nError: committing container for step: internal error\nSTEP 2/5: WORKDIR /app"
+    _rows, status, reasons = compare(Measurement(built=False, build_error=log), image(**GOOD))
+    assert status == "error"
+    assert reasons == ["the original image does not build: Error: committing container for step: internal error"]
