@@ -48,7 +48,8 @@ def pid1_kind(cmdline: list[str]) -> Optional[str]:
     """``init``, ``exec`` (the app itself) or ``wrapper``; None when unknown."""
     if not cmdline:
         return None
-    first = os.path.basename(cmdline[0])
+    # npm and yarn rename themselves (process.title): argv[0] becomes "npm start" as one string
+    first = os.path.basename(cmdline[0].split()[0]) if cmdline[0].strip() else ""
     if first in INITS:
         return "init"
     if first in WRAPPERS:

@@ -393,7 +393,10 @@ def free_port() -> int:
 
 
 def port_busy(port: int) -> bool:
+    """Is something listening on 127.0.0.1:PORT?  (SO_REUSEADDR, as node and most servers set it:
+    the TIME_WAIT left by the previous image's probe does not count.)"""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -103,7 +103,8 @@ def test_probe():
 @pytest.mark.parametrize("argv, kind", [
     (["dumb-init", "--", "node", "a.js"], "init"), (["/sbin/docker-init", "--", "x"], "init"),
     (["/sbin/tini", "--", "node"], "init"), (["node", "server.js"], "exec"), (["/bin/sh", "-c", "node a"], "wrapper"),
-    (["npm", "start"], "wrapper"), (["node", "/usr/local/bin/npm", "start"], "wrapper"), ([], None),
+    (["npm", "start"], "wrapper"), (["npm start"], "wrapper"), (["node", "/usr/local/bin/npm", "start"], "wrapper"),
+    ([], None),
 ])
 def test_pid1_kind(argv, kind):
     assert pid1_kind(argv) == kind
@@ -258,3 +259,22 @@ def test_the_reason_quotes_the_error_line_not_the_last_step():
     _rows, status, reasons = compare(Measurement(built=False, build_error=log), image(**GOOD))
     assert status == "error"
     assert reasons == ["the original image does not build: Error: committing container for step: internal error"]
+
+
+def test_port_busy_ignores_time_wait_but_sees_a_listener():
+    import socket
+
+    from dockerfix.fixer.verify_engine import port_busy
+
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+    assert port_busy(port)
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = srv.accept()
+    conn.close()  # the server side closes first: its port is left in TIME_WAIT
+    client.close()
+    srv.close()
+    assert not port_busy(port)
