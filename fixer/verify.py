@@ -28,6 +28,7 @@ input / no engine (named); **130** interrupted.  Every container and image is la
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import re
 import secrets as _secrets
@@ -50,6 +51,8 @@ EXIT_INTERRUPTED = 130
 class Options:
     paths: list[str] = field(default_factory=list)
     unsafe_fixes: Optional[bool] = None
+    update_pins: Optional[bool] = None
+    upgrade_node: Optional[bool] = None                   # where the Session knows --upgrade-node
     select: Optional[list[str]] = None
     ignore: list[str] = field(default_factory=list)
     offline: bool = False
@@ -300,9 +303,18 @@ def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> t
 
     if "-" in opts.paths:
         raise UsageError("verify needs files on disk (a build context), not standard input")
+    extra: dict = {}
+    params = inspect.signature(Session).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for name in ("update_pins", "upgrade_node"):  # options of the fix command the Session may know
+        value = getattr(opts, name)
+        if value is not None:
+            if name not in params and not takes_any:
+                raise UsageError(f"--{name.replace('_', '-')} is not supported by this dockerfix")
+            extra[name] = value
     session = Session(mode=Mode.check, select=opts.select, ignore=opts.ignore, unsafe_fixes=opts.unsafe_fixes,
                       offline=opts.offline, config_path=opts.config_path, context_dir=opts.context_dir,
-                      keep_text=True, stderr=None if opts.quiet else sys.stderr, quiet=opts.quiet)
+                      keep_text=True, stderr=None if opts.quiet else sys.stderr, quiet=opts.quiet, **extra)
     parse_probe(opts.probe)  # a bad --probe stops the run before anything is built
     targets, notes = discover(list(opts.paths))
     for n in notes:
@@ -375,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--unsafe-fixes", dest="unsafe_fixes", action="store_const", const=True, default=None,
                     help="also apply unsafe fixes")
     ap.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_const", const=False)
+    ap.add_argument("--update-pins", dest="update_pins", action="store_const", const=True, default=None,
+                    help="also refresh digests pinned beside a tag when the tag has moved")
+    ap.add_argument("--no-update-pins", dest="update_pins", action="store_const", const=False)
+    ap.add_argument("--upgrade-node", dest="upgrade_node", action="store_const", const=True, default=None,
+                    help="offer Node.js major upgrades of end-of-life node images (applied with --unsafe-fixes)")
+    ap.add_argument("--no-upgrade-node", dest="upgrade_node", action="store_const", const=False)
     ap.add_argument("--select", action="append", metavar="CODE", help="only these codes (repeatable, comma list)")
     ap.add_argument("--ignore", action="append", metavar="CODE", help="never these codes (repeatable, comma list)")
     ap.add_argument("--offline", action="store_true", help="no registry look-ups (digest pinning is skipped)")
@@ -410,7 +428,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     from .verify_engine import EngineError
 
     a = build_parser().parse_args(argv)
-    opts = Options(paths=a.paths, unsafe_fixes=a.unsafe_fixes, select=split_codes(a.select) if a.select else None,
+    opts = Options(paths=a.paths, unsafe_fixes=a.unsafe_fixes, update_pins=a.update_pins,
+                   upgrade_node=a.upgrade_node, select=split_codes(a.select) if a.select else None,
                    ignore=split_codes(a.ignore), offline=a.offline, config_path=a.config, context_dir=a.context,
                    output_format=a.format, engine=a.engine, secrets=a.secret, build_args=a.build_arg, env=a.env,
                    probe=a.probe, network=a.network, stop_timeout=a.stop_timeout, build_timeout=a.build_timeout,

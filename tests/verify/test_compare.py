@@ -278,3 +278,32 @@ def test_port_busy_ignores_time_wait_but_sees_a_listener():
     client.close()
     srv.close()
     assert not port_busy(port)
+
+
+def test_fix_options_reach_the_session(monkeypatch, tmp_path):
+    """--update-pins (and --upgrade-node where this dockerfix has it) go to the Session; an option
+    the Session lacks is a usage error (exit 2), not a silent no-op."""
+    import inspect
+
+    from dockerfix.fixer import session as session_mod
+    from dockerfix.fixer import verify as verify_mod
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    real = session_mod.Session
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kw):
+            seen.update(kw)
+            raise Stop
+
+    monkeypatch.setattr(session_mod, "Session", Spy)
+    with pytest.raises(Stop):
+        verify_mod.run_verify(Options(paths=[str(tmp_path)], update_pins=True, unsafe_fixes=True))
+    assert seen["update_pins"] is True and seen["unsafe_fixes"] is True and seen["mode"].value == "check"
+    if "upgrade_node" not in inspect.signature(real).parameters:
+        monkeypatch.setattr(session_mod, "Session", real)
+        assert verify_mod.main(["--upgrade-node", str(tmp_path)]) == 2
