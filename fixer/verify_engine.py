@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO, Optional
+from typing import Literal, IO, Optional
 
 from .verify_compare import INITS, Measurement
 
@@ -314,13 +314,17 @@ def scan_archive(archive: Path, raw: dict[str, bytes], found: dict[str, list[str
             if fh is None:
                 continue
             head = fh.read(512)
-            mode = "r|gz" if head[:2] == b"\x1f\x8b" else "r|" if head[257:262] == b"ustar" else None
+            mode: Literal["r|gz", "r|"] | None = (
+                "r|gz" if head[:2] == b"\x1f\x8b" else "r|" if head[257:262] == b"ustar" else None)
             if mode is None:
                 _scan_json(member.name, head + fh.read(), raw, found)
                 continue
             where = f"layer {order[member.name]}" if member.name in order else f"layer {member.name}"
+            stream = outer.extractfile(member)
+            if stream is None:  # not a regular member after all
+                continue
             try:
-                with tarfile.open(fileobj=outer.extractfile(member), mode=mode) as layer:
+                with tarfile.open(fileobj=stream, mode=mode) as layer:
                     for entry in layer:
                         if entry.isfile():
                             f = layer.extractfile(entry)
