@@ -429,6 +429,10 @@ def main(argv: Optional[list[str]] = None) -> None:
             from .bot import main as pr_main
 
             sys.exit(pr_main(args[1:]))
+        elif args and args[0] == "verify":
+            from .verify import main as verify_main
+
+            sys.exit(verify_main(args[1:]))
         else:
             parsed = fast_parse(args)
             if parsed is None:
