@@ -220,7 +220,7 @@ def parse_probe(text: Optional[str]) -> tuple[Optional[int], str]:
 # one image, one file
 
 def measure_image(engine, dockerfile: Path, context: Path, tag: str, name: str, inputs: BuildInputs,
-                  opts: Options, note: Callable[[str], None]) -> Measurement:
+                  opts: Options, note: Callable[[str], None], init: bool = False) -> Measurement:
     from .verify_engine import EngineError, http_probe, port_busy
 
     m = Measurement(dockerfile=str(dockerfile))
@@ -237,7 +237,7 @@ def measure_image(engine, dockerfile: Path, context: Path, tag: str, name: str, 
         return m
     note(f"running {tag}")
     try:
-        host_port = engine.start(tag, name, env=env, network=network, port=port)
+        host_port = engine.start(tag, name, env=env, network=network, port=port, init=init)
     except EngineError as e:
         m.ran, m.run_error = False, str(e)
         return m
@@ -270,7 +270,10 @@ def measure_image(engine, dockerfile: Path, context: Path, tag: str, name: str, 
 
 def verify_file(engine, index: int, display: str, dockerfile: Path, context: Path, before: str, after: str,
                 extra: dict, fixes: list[str], opts: Options, workdir: Path,
-                note: Callable[[str], None]) -> FileReport:
+                note: Callable[[str], None], runtime_init: bool = False) -> FileReport:
+    """Build and run the original and the fixed image of one Dockerfile and compare them.
+    ``runtime_init``: the run reported (DFX007) that the fixed image should run under the engine's
+    init (``docker run --init``) rather than adding one to the image; it is run that way."""
     fixed_dir = workdir / f"file{index}"
     fixed_dir.mkdir()
     fixed_df = fixed_dir / "Dockerfile"
@@ -286,7 +289,7 @@ def verify_file(engine, index: int, display: str, dockerfile: Path, context: Pat
     o = measure_image(engine, dockerfile, context, f"dockerfix-verify-{run}:{index}-original",
                       f"dockerfix-verify-{run}-{index}-original", inputs, opts, note)
     f = measure_image(engine, fixed_df, context, f"dockerfix-verify-{run}:{index}-fixed",
-                      f"dockerfix-verify-{run}-{index}-fixed", inputs, opts, note)
+                      f"dockerfix-verify-{run}-{index}-fixed", inputs, opts, note, init=runtime_init)
     f.dockerfile = f"{display} (fixed)"
     o.dockerfile = display
     rows, status, reasons = compare(o, f, size_tolerance=opts.size_tolerance)
@@ -350,7 +353,9 @@ def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> t
             found, _evidence, _repo = session.context_for(target, target.path, target.path.parent, r.before)
             context = Path(found or target.path.parent).resolve()
             reports.append(verify_file(engine, i, r.path, target.path.resolve(), context, r.before, r.after,
-                                       dict(r.extra_files), fixes, opts, workdir, note))
+                                       dict(r.extra_files), fixes, opts, workdir, note,
+                                       runtime_init=any(p.code == "DFX007" and "--init" in p.message
+                                                        for p in r.pending)))
     finally:
         old_int = signal.getsignal(signal.SIGINT)
         try:

@@ -171,9 +171,12 @@ class Engine:
 
     # -- containers -----------------------------------------------------------------------------
     def start(self, tag: str, name: str, *, env: dict[str, str], network: Optional[str],
-              port: Optional[int]) -> Optional[int]:
-        """Start the image detached; the host port the probe should use (None: no probe)."""
+              port: Optional[int], init: bool = False) -> Optional[int]:
+        """Start the image detached (under the engine's own init with ``init``, as ``docker run
+        --init``); the host port the probe should use (None: no probe)."""
         args = ["run", "-d", "--name", name, "--label", f"{LABEL}={self.run_id}"]
+        if init:
+            args.append("--init")
         host_port = None
         if network:
             args += ["--network", network]

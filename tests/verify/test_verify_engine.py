@@ -51,12 +51,14 @@ def test_fix_improves_everything(verify, verify_env, tmp_path):
     assert r.code == 0, r
     f = r.file()
     assert f["status"] == "ok" and f["reasons"] == [], r
-    assert {"DFX005", "DFX006", "DFX007"} <= set(f["fixes"]), r
+    # DFX007 has no package install to join here: it reports `docker run --init` (no hadolint
+    # warning added) and verify runs the fixed image that way
+    assert {"DFX005", "DFX006"} <= set(f["fixes"]), r
     o, x = f["original"], f["fixed"]
     assert o["built"] and x["built"] and o["ran"] and x["ran"]
     assert o["uid"] == 0 and x["uid"] == 1000 and x["user"] == "node", r
     assert o["pid1_kind"] == "exec" and o["pid1"][0] == "node", r
-    assert x["pid1_kind"] == "init" and os.path.basename(x["pid1"][0]) == "dumb-init", r
+    assert x["pid1_kind"] == "init" and os.path.basename(x["pid1"][0]) == "docker-init", r
     assert x["app"][:2] == ["node", "server.js"], r
     assert o["node_env"] is None and x["node_env"] == "production" and x["node_env_seen"], r
     assert o["killed"] and o["stop_exit"] == 137 and o["stop_seconds"] >= int(STOP) - 0.3, r
