@@ -63,6 +63,11 @@ class Fix:
     #: The file the edits apply to: None for the Dockerfile, else a path relative to the build
     #: context (e.g. ".dockerignore"; a missing file counts as empty text and is created).
     path: str | None = None
+    #: Set by the pipeline, never by a transform: the column (1-based, in the file as read) of the
+    #: instruction the fix concerns (``line`` is rewritten to the file as read too), and the step
+    #: whose text the edit offsets refer to (0: the file as read; see ``FileResult.step_text``).
+    column: int = 0
+    step: int = 0
 
     @property
     def has_edits(self) -> bool:
@@ -79,6 +84,7 @@ class Skip:
     code: str
     reason: str
     line: int = 0
+    column: int = 0  # set by the pipeline (the file as read), like Fix.column
 
 
 def apply_edits(source: str, edits: list[Edit]) -> str:

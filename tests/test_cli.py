@@ -516,13 +516,15 @@ def test_dockerfile_not_rewritten_when_only_dockerignore_changes(tmp_path):
 
 
 def test_check_reports_lines_of_the_file_as_read(tmp_path):
-    # DFX001 fixes line 6 in memory first; the DFX006 skip must still name line 5 of the input
+    # DFX001 fixes line 6 in memory first; the DFX006 report (a final USER root, hadolint DL3002)
+    # must still name line 5 of the input, and --check fails on it
     (tmp_path / "Dockerfile").write_text("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER root\nCMD node server.js\n")
     p = subprocess.run(exe() + ["--check", "--offline", "--format", "json", "."], cwd=tmp_path,
                        capture_output=True, text=True, timeout=60)
     report = json.loads(p.stdout)
-    skips = {s["code"]: s for f in report["files"] for s in f["skips"]}
-    assert skips["DFX006"]["line"] == 5 and "line 5" in skips["DFX006"]["reason"]
+    found = {f["code"]: f for f in report["files"][0]["fixes"]}
+    assert found["DFX006"]["line"] == 5 and "line 5" in found["DFX006"]["message"]
+    assert found["DFX006"]["applicability"] == "display-only" and p.returncode == 1
 
 
 def test_report_on_a_rewritten_block_keeps_its_own_line(tmp_path):

@@ -74,6 +74,7 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
@@ -121,7 +122,7 @@ def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
             argv = argv[2:3][0].split() if len(argv) > 2 else []
         reason = dev_dependency_reason(tuple(argv), ctx.package)
         if reason:
-            return f"the start command on line {ins.line} needs devDependencies: {reason}"
+            return f"the start command on line {source_line(doc, ins.line)} needs devDependencies: {reason}"
     return None
 
 
@@ -146,13 +147,13 @@ class ProductionDeps(Transform):
                     continue
                 if ins.heredocs:
                     if any(_HEREDOC_INSTALL_RE.search(h.body) for h in ins.heredocs):
-                        yield Skip(self.code, f"the dependency install on line {ins.line} runs in a heredoc "
+                        yield Skip(self.code, f"the dependency install on line {source_line(doc, ins.line)} runs in a heredoc "
                                    "script; it is not rewritten", ins.line)
                     continue
                 if ins.is_json:
                     if ins.json_args and ins.json_args[0] in ("npm", "yarn", "pnpm") and len(ins.json_args) > 1 \
                             and ins.json_args[1] in ("install", "i", "ci"):
-                        yield Skip(self.code, f"the exec-form RUN on line {ins.line} is not rewritten", ins.line)
+                        yield Skip(self.code, f"the exec-form RUN on line {source_line(doc, ins.line)} is not rewritten", ins.line)
                     continue
                 for cmd in package_manager_commands(ins):
                     if not cmd.is_bare_install or cmd.tool not in LOCK_KINDS:
@@ -170,15 +171,15 @@ class ProductionDeps(Transform):
         what = " ".join(w.value for w in cmd.command.words)
         if ctx.package is None:
             why = ctx.package_error or "no package.json in the build context"
-            yield Skip(self.code, f"`{what}` on line {line} left as is: {why}", line)
+            yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {why}", line)
             return
         if ctx.lockfile is None:
-            yield Skip(self.code, f"`{what}` on line {line} left as is: no lockfile in the build context: "
+            yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: no lockfile in the build context: "
                        f"{LOCKED_FORM['npm' if cmd.tool == 'npm' else 'pnpm' if cmd.tool == 'pnpm' else 'yarn-v1']}"
                        " would fail", line)
             return
         if ctx.lock_kind not in LOCK_KINDS[cmd.tool]:
-            yield Skip(self.code, f"`{what}` on line {line} left as is: the build context's lockfile is "
+            yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: the build context's lockfile is "
                        f"{ctx.lockfile}, which {cmd.tool} does not read", line)
             return
         kind = ctx.lock_kind
@@ -190,7 +191,7 @@ class ProductionDeps(Transform):
                 if later.index > ins.index and later.keyword == "RUN":
                     keep_reason = dev_step_in_run(later, ctx.package)
                     if keep_reason:
-                        keep_reason += f" (line {later.line})"
+                        keep_reason += f" (line {source_line(doc, later.line)})"
                         break
         if keep_reason is None:
             for st in consumers:
@@ -198,18 +199,18 @@ class ProductionDeps(Transform):
                     if later.keyword == "RUN":
                         r = dev_step_in_run(later, ctx.package)
                         if r:
-                            keep_reason = f"{r} (line {later.line}, in a stage built on this one)"
+                            keep_reason = f"{r} (line {source_line(doc, later.line)}, in a stage built on this one)"
                             break
                 if keep_reason:
                     break
         prune_ok = reaches_final and keep_reason is None and runtime_reason is None
         notes: list[Skip] = []
         if keep_reason and ships:
-            notes.append(Skip(self.code, f"devDependencies kept on line {line} because {keep_reason}; leaving "
+            notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)} because {keep_reason}; leaving "
                               "them out of the runtime image belongs to a multi-stage split (build stage with all "
                               "dependencies, runtime stage with a production-only install)", line))
         elif runtime_reason and reaches_final:
-            notes.append(Skip(self.code, f"devDependencies kept on line {line}: {runtime_reason}", line))
+            notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: {runtime_reason}", line))
 
         edits: list[Edit] = []
         locked = False  # does the fix switch to a lockfile-only install?
@@ -280,7 +281,7 @@ class ProductionDeps(Transform):
                                              (" install" if cmd.sub is None else "") + " --immutable"))
                     locked = True
                 if prune_ok:
-                    notes.append(Skip(self.code, f"devDependencies kept on line {line}: a production-only yarn "
+                    notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: a production-only yarn "
                                       "berry install needs `yarn workspaces focus --all --production`, which needs "
                                       "yarn 4 (packageManager) or plugin-workspace-tools on yarn 2/3", line))
         elif cmd.tool == "pnpm" and cmd.action == "install":
@@ -302,7 +303,7 @@ class ProductionDeps(Transform):
         if locked:
             problem, extra = self._lockfile_reaches(doc, ctx, stage, ins, cmd.tool)
             if problem:
-                yield Skip(self.code, f"`{what}` on line {line} left as is: {problem}", line)
+                yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {problem}", line)
                 return
             edits += extra
         yield from notes
@@ -344,6 +345,6 @@ class ProductionDeps(Transform):
             prefix = "./" if word.value.startswith("./") else ""
             return None, [Edit.insert(word.span.end, f" {prefix}{lock}")]
         if unknown:
-            return f"cannot tell whether {lock} is in the image before line {ins.line}", []
-        return (f"{lock} is not copied into the image before line {ins.line}, so the lockfile-only install "
+            return f"cannot tell whether {lock} is in the image before line {source_line(doc, ins.line)}", []
+        return (f"{lock} is not copied into the image before line {source_line(doc, ins.line)}, so the lockfile-only install "
                 "would fail"), []

@@ -52,9 +52,10 @@ and cannot bind ports below 1024 without ``CAP_NET_BIND_SERVICE`` (Docker 20.10+
 default through ``net.ipv4.ip_unprivileged_port_start=0``; Kubernetes and ``--network host`` do
 not), so a privileged ``EXPOSE`` is reported.  Mounted volumes may hold root-owned files.
 Skipped, with a reason: bases other than the official ``node`` image (no known non-root user:
-nginx, python, distroless images...), a final ``USER root``/``USER 0`` (the steps after it were
-written to need root), a ``USER`` from a variable, a configured user other than ``node``/``1000``,
+nginx, python, distroless images...), a ``USER`` from a variable, a configured user other than ``node``/``1000``,
 a ``WORKDIR`` given by a variable or a relative path when a ``RUN`` would need to write to it.
+A final ``USER root``/``USER 0`` is reported (display-only, like hadolint DL3002): the steps
+after it were written to need root, so they must move before a non-root ``USER`` by hand.
 
 ## Related codes
 hadolint DL3002 (last user should not be root); Trivy DS-0002 / AVD-DS-0002; Checkov
@@ -69,6 +70,7 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import base_image, effective_user, is_root_user, keyword, new_line_after, new_line_before, shell_commands
@@ -133,12 +135,13 @@ class NonRoot(Transform):
         if current is not None:
             value = current.args_text
             if "$" in value:
-                yield Skip(self.code, f"USER on line {current.line} comes from a variable (`{value}`): cannot tell "
+                yield Skip(self.code, f"USER on line {source_line(doc, current.line)} comes from a variable (`{value}`): cannot tell "
                            "whether the image runs as root", current.line)
             elif is_root_user(value):
-                yield Skip(self.code, f"the final stage switches back to root (USER {value} on line {current.line}); "
-                           "the steps after it were written to need root, so move them before a non-root USER "
-                           "by hand", current.line)
+                # hadolint DL3002: a finding to fix by hand (report-only), so --check fails on it
+                yield Fix(self.code, f"the final stage switches back to root (USER {value} on line "
+                          f"{source_line(doc, current.line)}); the steps after it were written to need root, so "
+                          "move them before a non-root USER by hand", current.line, (), Applicability.DISPLAY_ONLY)
             else:
                 yield from self._ports(stage)
             return
@@ -182,7 +185,7 @@ class NonRoot(Transform):
             target = next((i for i in range(after + 1, len(body)) if body[i].keyword in _RUNTIME), None)
             if runs_after:
                 why = "there is no WORKDIR" if w_ins is None else f"WORKDIR `{w_ins.args_text}` is not a plain absolute path"
-                notes.append(f"RUN steps from line {body[runs_after[0]].line} on keep running as root: {why}, so "
+                notes.append(f"RUN steps from line {source_line(doc, body[runs_after[0]].line)} on keep running as root: {why}, so "
                              f"their directory cannot be made writable for {user}")
         user_line = f"{keyword(doc, 'USER', stage.from_)} {user}"
         if target is None:
@@ -190,7 +193,7 @@ class NonRoot(Transform):
             where = "at the end of the final stage"
         else:
             edits.append(new_line_before(doc, body[target], user_line))
-            where = f"before line {body[target].line}"
+            where = f"before line {source_line(doc, body[target].line)}"
 
         chowned = 0
         if w_ins is not None:

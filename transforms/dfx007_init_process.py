@@ -67,6 +67,7 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._helpers import (
@@ -109,7 +110,7 @@ class InitProcess(Transform):
     name = "init-process"
     summary = "Run the app under dumb-init as PID 1, with the command in exec form"
     default_applicability = Applicability.UNSAFE
-    related = ()
+    related = ("DL3025", "JSONArgsRecommended")  # it also turns a shell-form CMD into exec form
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage
@@ -134,11 +135,11 @@ class InitProcess(Transform):
             yield Skip(self.code, "the final stage sets no CMD or ENTRYPOINT", stage.from_.line)
             return
         if ep is not None and not ep.is_json:
-            yield Skip(self.code, f"ENTRYPOINT on line {ep.line} is in shell form: `/bin/sh -c` is PID 1 and "
+            yield Skip(self.code, f"ENTRYPOINT on line {source_line(doc, ep.line)} is in shell form: `/bin/sh -c` is PID 1 and "
                        "wrapping it would not reach the app; write it in exec form first", ep.line)
             return
         if ep is not None and not ep.json_args:
-            yield Skip(self.code, f"ENTRYPOINT on line {ep.line} is empty", ep.line)
+            yield Skip(self.code, f"ENTRYPOINT on line {source_line(doc, ep.line)} is empty", ep.line)
             return
 
         base = base_image(doc, stage)
@@ -162,7 +163,7 @@ class InitProcess(Transform):
             users = [i for i in parent.instructions if i.keyword == "USER"]
             if users and not is_root_user(users[-1].args_text):
                 yield Skip(self.code, f"stage `{parent.name}` switches to USER {users[-1].args_text} (line "
-                           f"{users[-1].line}), so a package install after FROM would fail", stage.from_.line)
+                           f"{source_line(doc, users[-1].line)}), so a package install after FROM would fail", stage.from_.line)
                 return
 
         edits: list[Edit] = []
