@@ -110,10 +110,10 @@ def _err(msg: str) -> None:
 
 
 def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Color, quiet: bool,
-         exit_non_zero_on_fix: bool, **options) -> int:
+         exit_non_zero_on_fix: bool, verbose: bool = False, show_skips: bool = False, **options) -> int:
     """Build the session, check the invocation as a whole, print what the session yields."""
     from .config import ConfigError
-    from .report import error_line, render_text
+    from .report import error_line, remaining_issues, render_text, rerun_flags
 
     try:
         session = Session(mode=mode, keep_text=output_format is not OutputFormat.text,
@@ -179,17 +179,27 @@ def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Co
     elif output_format is not OutputFormat.text:
         from .formats import render_format
 
-        sys.stdout.write(render_format(output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe))
+        sys.stdout.write(render_format(output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe,
+                                       show_skips=show_skips or verbose))
         sys.stdout.flush()
     else:
+        rerun = rerun_flags(paths=paths, select=options.get("select"), ignore=options.get("ignore") or (),
+                            offline=options.get("offline", False), config_path=options.get("config_path"),
+                            context_dir=options.get("context_dir"), stdin_filename=options.get("stdin_filename"))
+        width = None
+        if sys.stderr.isatty():
+            import shutil
+
+            width = shutil.get_terminal_size((100, 24)).columns
         sys.stderr.write(render_text(outcomes, mode=mode.value, unsafe_fixes=any_unsafe,
-                                     color=use_color(color.value, sys.stderr), quiet=quiet))
+                                     color=use_color(color.value, sys.stderr), quiet=quiet, verbose=verbose,
+                                     show_skips=show_skips, rerun=rerun, width=width))
         sys.stderr.flush()
 
     if any(o.status == "error" for o in outcomes):
         return EXIT_ERROR
-    if mode is Mode.check:
-        return EXIT_FIXABLE if any(o.result.fixable for o in outcomes) else EXIT_OK
+    if mode is Mode.check:  # findings remain (fixable, with --unsafe-fixes, or by hand): exit 1
+        return EXIT_FIXABLE if remaining_issues(outcomes, mode.value) else EXIT_OK
     if mode is Mode.diff:
         return EXIT_FIXABLE if any(o.diff for o in outcomes) else EXIT_OK
     if exit_non_zero_on_fix and any(o.written or (o.status == "changed" and stdin_write) for o in outcomes):
@@ -205,7 +215,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
            ignore: Optional[list[str]] = None, unsafe_fixes: Optional[bool] = None, offline: bool = False,
            refresh: bool = False, output_format: OutputFormat = OutputFormat.text,
            config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
-           stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False) -> int:
+           stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False,
+           verbose: bool = False, show_skips: bool = False) -> int:
     """Run the fix command with parsed options; returns the exit code."""
     modes = [m for m, on in ((Mode.check, check), (Mode.diff, diff), (Mode.write, write)) if on]
     if len(modes) > 1:
@@ -220,7 +231,7 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
                     unsafe_fixes=unsafe_fixes,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,
-                    exit_non_zero_on_fix=exit_non_zero_on_fix)
+                    verbose=verbose, show_skips=show_skips, exit_non_zero_on_fix=exit_non_zero_on_fix)
     except KeyboardInterrupt:
         _err("dockerfix: interrupted")
         return EXIT_INTERRUPTED
@@ -238,6 +249,9 @@ FAST_OPTIONS: dict[str, tuple] = {
     "--refresh": ("refresh", "flag"),
     "-q": ("quiet", "flag"),
     "--quiet": ("quiet", "flag"),
+    "-v": ("verbose", "flag"),
+    "--verbose": ("verbose", "flag"),
+    "--show-skips": ("show_skips", "flag"),
     "--unsafe-fixes": ("unsafe_fixes", "const", True),
     "--no-unsafe-fixes": ("unsafe_fixes", "const", False),
     "--select": ("select", "multi"),
@@ -342,7 +356,12 @@ def _build_app():
             "--stdin-filename", metavar="NAME", help="Name (and folder, for config and context) of -.")] = None,
         color: Annotated[Color, typer.Option("--color", help="Colour diffs and messages.",
                                              case_sensitive=False)] = Color.auto,
-        quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")] = False,
+        quiet: Annotated[bool, typer.Option(
+            "-q", "--quiet", help="Only errors and the one-line summary on stderr.")] = False,
+        verbose: Annotated[bool, typer.Option(
+            "-v", "--verbose", help="Also list fixed findings, notes and skips.")] = False,
+        show_skips: Annotated[bool, typer.Option(
+            "--show-skips", help="List each skipped check with its reason.")] = False,
         version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                         help="Print the version and exit.")] = None,
     ) -> None:
@@ -350,7 +369,7 @@ def _build_app():
             paths=paths, check=check, diff=diff, write=write, exit_non_zero_on_fix=exit_non_zero_on_fix,
             select=select, ignore=ignore, unsafe_fixes=unsafe_fixes, offline=offline, refresh=refresh,
             output_format=output_format, config_path=config_path, context_dir=context_dir,
-            stdin_filename=stdin_filename, color=color, quiet=quiet))
+            stdin_filename=stdin_filename, color=color, quiet=quiet, verbose=verbose, show_skips=show_skips))
 
     return app
 
