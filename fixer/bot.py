@@ -178,13 +178,18 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 # ---------------------------------------------------------------------------------------------
 # the fixer, in memory
 
-def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str]):
+def _fix_repo(root: Path, path: str, *, unsafe: bool | None, offline: bool, select: list[str], ignore: list[str],
+              **options):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
-    repository-relative (POSIX), plus the error lines of files that failed."""
-    from .session import Mode, Session, discover, split_codes
+    repository-relative (POSIX), plus the error lines of files that failed.  ``options``: more
+    :class:`~.session.Session` keywords (config_path, context_dir, refresh)."""
+    from .session import Mode, Session, UsageError, discover, split_codes
 
-    session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
-                      unsafe_fixes=True if unsafe else None, offline=offline)
+    try:
+        session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
+                          unsafe_fixes=unsafe, offline=offline, **options)
+    except UsageError as e:
+        raise BotError(str(e)) from None
     targets, _notes = discover([path])
     targets = [t for t in targets if not t.is_stdin]
     outcomes, errors = [], []
@@ -223,34 +228,36 @@ def _commit_message(outcomes, title: str, fp: str) -> str:
 # the command
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="dockerfix pr",
-        description="Open or update one pull request with dockerfix's fixes (GitHub).",
-        epilog="Environment: GITHUB_TOKEN (required unless --dry-run), GITHUB_API_URL (default "
-               "https://api.github.com), GITHUB_REPOSITORY (owner/repo when --repo is not given). "
-               "Exit codes: 0 nothing to do / PR opened, updated or up to date / closed by maintainers; "
-               "2 error; 3 blocked: the branch has commits that are not dockerfix's.")
-    ap.add_argument("path", nargs="?", default=".", metavar="PATH",
-                    help="folder (or file) inside the git clone to fix (default: .)")
-    ap.add_argument("--repo", metavar="OWNER/REPO", help="repository on the forge (default: GITHUB_REPOSITORY, "
-                                                        "else parsed from the remote URL)")
-    ap.add_argument("--branch", default=DEFAULT_BRANCH, help=f"head branch of the PR (default: {DEFAULT_BRANCH})")
-    ap.add_argument("--base", help="branch the PR targets (default: the checked-out branch)")
-    ap.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
-    ap.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (listed as such in the PR)")
-    ap.add_argument("--offline", action="store_true", help="no registry look-ups (digest pinning is skipped)")
-    ap.add_argument("--select", action="append", metavar="CODE", help="only these codes (repeatable)")
-    ap.add_argument("--ignore", action="append", metavar="CODE", help="never these codes (repeatable)")
+    from .options import add_shared, parser
+
+    ap = parser(
+        "dockerfix pr",
+        "Open or update one pull request with dockerfix's fixes (GitHub).",
+        "Environment: GITHUB_TOKEN (required unless --dry-run), GITHUB_API_URL (default\n"
+        "https://api.github.com), GITHUB_REPOSITORY (owner/repo when --repo is not given).\n\n"
+        "Exit codes: 0 nothing to do / PR opened, updated or up to date / closed by\n"
+        "maintainers; 2 error; 3 blocked: the branch has commits that are not dockerfix's.\n\n"
+        "The other options mean what they mean for dockerfix (dockerfix --help).",
+        "Folder (or file) inside the git clone to fix (default: .).")
+    ap.add_argument("--repo", metavar="OWNER/REPO", help="Repository on the forge (default: GITHUB_REPOSITORY, "
+                                                        "else parsed from the remote URL).")
+    ap.add_argument("--branch", default=DEFAULT_BRANCH, help=f"Head branch of the PR (default: {DEFAULT_BRANCH}).")
+    ap.add_argument("--base", help="Branch the PR targets (default: the checked-out branch).")
+    ap.add_argument("--remote", default="origin", help="Git remote to push to (default: origin).")
     ap.add_argument("--dry-run", action="store_true",
-                    help="print the title, body and diff; no git writes, no API calls")
+                    help="Print the title, body and diff; no git writes, no API calls.")
+    add_shared(ap, formats=("text", "json", "sarif", "github", "markdown"))
     return ap
 
 
 class _Out:
-    def __init__(self, scrub: Redactor):
+    def __init__(self, scrub: Redactor, quiet: bool = False):
         self.scrub = scrub
+        self.quiet = quiet
 
     def info(self, msg: str) -> None:
+        if self.quiet and not msg.startswith(("error", "internal error", "warning")):
+            return
         sys.stderr.write(self.scrub(f"dockerfix pr: {msg}") + "\n")
         sys.stderr.flush()
 
@@ -263,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     token = os.environ.get("GITHUB_TOKEN") or None
     scrub = token_redactor(token)
-    out = _Out(scrub)
+    out = _Out(scrub, quiet=getattr(args, "quiet", False))
     try:
         return run(args, token, out)
     except BotError as e:
@@ -305,7 +312,23 @@ def run(args, token: str | None, out: _Out) -> int:
         raise BotError(f"the checked-out branch is the bot's branch {args.branch}: check out the base branch")
 
     outcomes, errors, unsafe = _fix_repo(root, str(start.resolve()), unsafe=args.unsafe_fixes,
-                                         offline=args.offline, select=args.select or [], ignore=args.ignore or [])
+                                         offline=args.offline, select=args.select or [], ignore=args.ignore or [],
+                                         config_path=getattr(args, "config_path", None),
+                                         context_dir=getattr(args, "context_dir", None),
+                                         refresh=getattr(args, "refresh", False))
+    fmt = getattr(args, "output_format", "text")
+    if fmt != "text":  # the report of the fixes, as `dockerfix --format FMT` prints it
+        if fmt == "json":
+            import json
+
+            from .report import to_json
+
+            out.stdout(json.dumps(to_json(outcomes, mode="check", unsafe_fixes=unsafe), indent=2,
+                                  ensure_ascii=False) + "\n")
+        else:
+            from .formats import render_format
+
+            out.stdout(render_format(fmt, outcomes, mode="check", unsafe_fixes=unsafe))
     for e in errors:
         out.info(f"warning: {e} (left out of the pull request)")
     changes = changes_of(outcomes)

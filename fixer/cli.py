@@ -44,8 +44,17 @@ Safe fixes are applied by default; --unsafe-fixes adds the unsafe ones;
 display-only suggestions are reported, never applied.
 
 \b
+Output (stderr): one line per finding, PATH:LINE:COL: CODE [tag] message, in
+the file as read; [*] fixable with these flags, [unsafe] fixable with
+--unsafe-fixes, [by hand] report only.  Then "Found N issues in F files
+(...)", skips counted by rule, and the command that applies the fixes.
+-v also lists fixed findings, notes and skips; --show-skips the skips;
+-q only the summary line.
+
+\b
 Exit codes:
-  --check   0 nothing to fix, 1 fixes available (also unsafe ones), 2 error
+  --check   0 no findings, 1 findings remain (fixable, fixable with
+            --unsafe-fixes or to fix by hand), 2 error
   --diff    0 no changes, 1 diff shown, 2 error
   --write   0 (1 with --exit-non-zero-on-fix when a file was written), 2 error
   130 when interrupted (no file is ever left half-written).
@@ -378,14 +387,16 @@ def rules_command(code: Optional[str], output_format: RulesFormat) -> int:
     from . import docs
 
     if code is None:
-        out = docs.markdown() if output_format is RulesFormat.markdown else docs.text()
+        out = docs.markdown() if output_format is RulesFormat.markdown else docs.table_text()
     else:
         t = docs.find(code)
         if t is None:
             from dockerfix.transforms import ALL
 
-            _err(f"dockerfix: unknown rule code {code}; known codes: "
-                 + ", ".join(f"{x.code} ({x.name})" for x in sorted(ALL, key=lambda x: x.code)))
+            known = sorted(ALL, key=lambda x: x.code)
+            hint = docs.suggest(code, [x.code for x in known] + [x.name for x in known])
+            _err(f"dockerfix: unknown rule code {code}{hint}; known codes: "
+                 + ", ".join(f"{x.code} ({x.name})" for x in known))
             return EXIT_ERROR
         out = docs.transform_markdown(t, level=1) if output_format is RulesFormat.markdown else docs.transform_text(t)
     sys.stdout.write(out)
@@ -401,8 +412,12 @@ def _build_rules_app():
 
     @rules_app.command(help="Print the documentation of every transform, or of one CODE (or name).")
     def rules(
-        code: Annotated[Optional[str], typer.Argument(metavar="[CODE]", show_default=False)] = None,
-        output_format: Annotated[RulesFormat, typer.Option("--format", case_sensitive=False)] = RulesFormat.text,
+        code: Annotated[Optional[str], typer.Argument(
+            metavar="CODE", show_default=False,
+            help="A code (DFX001) or a transform name; without it, a table of all transforms.")] = None,
+        output_format: Annotated[RulesFormat, typer.Option(
+            "--format", case_sensitive=False,
+            help="text, or markdown (docs/transforms.md; the full documentation of all)." )] = RulesFormat.text,
     ) -> None:
         raise typer.Exit(rules_command(code, output_format))
 
@@ -423,11 +438,45 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+def _clean_framework_text(text: str) -> str:
+    """typer's help and errors without its leftovers: ``PATH <list[str]>`` (the Python type of a
+    variadic argument) and pydantic's "Value error, " prefix."""
+    import re
+
+    # padded to the removed width, so the help column stays aligned
+    text = re.sub(r"^(  [A-Z][A-Z_]*) <list\[str\]>", lambda m: m.group(1) + "..." + " " * 9, text, flags=re.M)
+    text = re.sub(r"^(  [A-Z][A-Z_]*) <str>", lambda m: m.group(1) + " " * 6, text, flags=re.M)
+    return text.replace("Value error, ", "")
+
+
+def _typer(app, args: list[str], prog: str) -> None:
+    """Run a typer app (help, --version, usage errors) with its output cleaned up."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    # stdout only for help and --version: a run parsed by typer may write bytes to stdout (stdin --write)
+    helping = any(a in ("-h", "--help", "--version") for a in args[: args.index("--") if "--" in args else None])
+    try:
+        with contextlib.redirect_stdout(out) if helping else contextlib.nullcontext(), \
+                contextlib.redirect_stderr(err):
+            app(args=args, prog_name=prog, standalone_mode=True)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.stdout.write(_clean_framework_text(out.getvalue()))
+        sys.stdout.flush()
+        sys.stderr.write(_clean_framework_text(err.getvalue()))
+        sys.stderr.flush()
+    sys.exit(code)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] == "rules":
-            __getattr__("rules_app")(args=args[1:], prog_name="dockerfix rules")
+            _typer(__getattr__("rules_app"), args[1:], "dockerfix rules")
         elif args and args[0] == "pr":
             from .bot import main as pr_main
 
@@ -435,7 +484,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         else:
             parsed = fast_parse(args)
             if parsed is None:
-                __getattr__("app")(args=args, prog_name="dockerfix")
+                _typer(__getattr__("app"), args, "dockerfix")
             else:
                 sys.exit(invoke(**parsed))
     except KeyboardInterrupt:

@@ -289,7 +289,7 @@ def test_select_ignore_and_unknown_codes(runner, seed):
     assert r.exit_code == 1  # names work as well as codes
     r = invoke(runner, ["--select", "DFX001,DFX999", "seed"])
     assert r.exit_code == 2
-    assert "unknown rule code DFX999 in --select; known codes: DFX001 (exec-form)" in r.stderr
+    assert "unknown rule code DFX999 (did you mean DFX009?) in --select; known codes: DFX001 (exec-form)" in r.stderr
     r = invoke(runner, ["--ignore", "BOGUS", "seed"])
     assert r.exit_code == 2 and "--ignore" in r.stderr
 
@@ -318,6 +318,8 @@ def test_config_unsafe_fixes_and_cli_override(runner, tmp_path, monkeypatch):
     ("select = [\n", "invalid TOML"),
     ('select = ["DFX999"]\n', "unknown rule code DFX999"),
     ("colour = true\n", "unknown key(s) colour"),
+    ("unsafe_fixes = true\n", "unknown key(s) unsafe_fixes (did you mean unsafe-fixes?)"),
+    ('ignore = ["DFX01O"]\n', "unknown rule code DFX01O (did you mean DFX010?)"),
 ])
 def test_broken_config_exit_2(runner, seed, body, msg):
     (seed / ".dockerfix.toml").write_text(body)
@@ -434,7 +436,22 @@ def test_fast_parser_defers_to_typer(argv):
 
 def test_rules_subcommand_subprocess(tmp_path):
     p = run(["rules"], tmp_path)
-    assert p.returncode == 0 and b"DFX001 (exec-form)" in p.stdout
+    lines = p.stdout.decode().splitlines()
+    assert p.returncode == 0 and lines[0].split() == ["CODE", "NAME", "SAFETY", "SUMMARY"]
+    assert lines[1].split()[:3] == ["DFX001", "exec-form", "safe"]
+    assert len(lines) < 20 and not any(line.strip() in ("diff", "text") for line in lines)
+    p = run(["rules", "DFX001"], tmp_path)
+    assert b"```" not in p.stdout and not any(line.strip() in (b"diff", b"text") for line in p.stdout.splitlines())
+    p = run(["rules", "exec-frm"], tmp_path)
+    assert p.returncode == 2 and b"(did you mean exec-form?)" in p.stderr
+    p = run(["--help"], tmp_path)
+    assert b"<list[str]>" not in p.stdout and b"PATH..." in p.stdout
+    p = run(["--format", "yaml", "."], tmp_path)
+    assert p.returncode == 2 and b"Value error" not in p.stderr and b"'yaml' is not one of" in p.stderr
+    p = run(["pr", "--help"], tmp_path)
+    assert p.stdout.startswith(b"Usage: dockerfix pr [OPTIONS] [PATH]")
+    for opt in (b"--config PATH", b"--context DIR", b"--format", b"--select CODE", b"--offline", b"--refresh"):
+        assert opt in p.stdout
     p = run(["rules", "DFX001", "--format", "markdown"], tmp_path)
     assert p.returncode == 0 and p.stdout.startswith(b"# DFX001 `exec-form`")
     assert b"## Fix safety" in p.stdout
