@@ -132,7 +132,10 @@ def suggest(word: str, candidates: Sequence[str]) -> str:
     import difflib
 
     by_upper = {c.upper(): c for c in candidates}
-    close = difflib.get_close_matches(word.upper(), list(by_upper), n=1, cutoff=0.6)
+    w = word.strip().upper()
+    if w.startswith("DFX") and w[3:].replace("O", "0") in {c[3:] for c in by_upper if c.startswith("DFX")}:
+        return f" (did you mean DFX{w[3:].replace('O', '0')}?)"  # a letter O for a zero
+    close = difflib.get_close_matches(w, list(by_upper), n=1, cutoff=0.6)
     return f" (did you mean {by_upper[close[0]]}?)" if close else ""
 
 
