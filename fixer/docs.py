@@ -135,8 +135,20 @@ def suggest(word: str, candidates: Sequence[str]) -> str:
     w = word.strip().upper()
     if w.startswith("DFX") and w[3:].replace("O", "0") in {c[3:] for c in by_upper if c.startswith("DFX")}:
         return f" (did you mean DFX{w[3:].replace('O', '0')}?)"  # a letter O for a zero
-    close = difflib.get_close_matches(w, list(by_upper), n=1, cutoff=0.6)
+    close = [c for c in difflib.get_close_matches(w, list(by_upper), n=3, cutoff=0.6)
+             if _distance(w, c) <= max(1, len(c) // 4)]  # a typo, not any code of the same shape
     return f" (did you mean {by_upper[close[0]]}?)" if close else ""
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions; a swap counts 2)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def write(path: Path = DEFAULT_OUTPUT) -> bool:

@@ -58,6 +58,7 @@ version 2 changed ``applied`` and ``fixes_applied`` to mean "written", see below
         "files": 1, "changed": 1, "unchanged": 0, "errors": 0, "written": 0,
         "issues": 8, "fixed": 0, "fixable": 1, "unsafe": 6, "manual": 1, "skipped": 1,
         "skipped_by_code": {"DFX002": 1},
+        "skipped_by_reason": [{"code": "DFX002", "reason": "digest look-up skipped (--offline)", "count": 1}],
         "fixes_applied": 0, "fixes_pending": 8, "skips": 1
       }
     }
@@ -173,6 +174,7 @@ def findings(outcomes: Sequence[Outcome], mode: str) -> list[Finding]:
 def counts(outcomes: Sequence[Outcome], mode: str) -> dict[str, Any]:
     c: dict[str, Any] = {k: 0 for k in STATUSES}
     by_code: dict[str, int] = {}
+    by_reason: dict[tuple[str, str], int] = {}
     files_with_issues = 0
     for o in outcomes:
         any_issue = False
@@ -180,13 +182,28 @@ def counts(outcomes: Sequence[Outcome], mode: str) -> dict[str, Any]:
             c[f.status] += 1
             if f.status == "skipped":
                 by_code[f.code] = by_code.get(f.code, 0) + 1
+                key = (f.code, reason_kind(f.skip.reason))
+                by_reason[key] = by_reason.get(key, 0) + 1
             else:
                 any_issue = True
         files_with_issues += any_issue
     c["issues"] = c["fixed"] + c["fixable"] + c["unsafe"] + c["manual"]
     c["skipped_by_code"] = dict(sorted(by_code.items()))
+    c["skipped_by_reason"] = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
     c["files_with_issues"] = files_with_issues
     return c
+
+
+def reason_kind(reason: str) -> str:
+    """What a skip's reason says, without the place: its last clause (after the last ": "),
+    numbers and quoted names left out, so that skips for the same reason count together
+    ("digest look-up skipped (--offline)")."""
+    import re
+
+    tail = reason.rsplit(": ", 1)[-1]
+    tail = re.sub(r"`[^`]*`", "…", tail)
+    tail = re.sub(r"\bline \d+", "line N", tail)
+    return tail if len(tail) <= 60 else tail[:59].rstrip() + "…"
 
 
 def remaining_issues(outcomes: Sequence[Outcome], mode: str) -> bool:
@@ -221,6 +238,7 @@ def summary(outcomes: Sequence[Outcome], mode: str = "check") -> dict[str, Any]:
         "written": sum(o.written for o in outcomes),
         "issues": c["issues"], "fixed": c["fixed"], "fixable": c["fixable"], "unsafe": c["unsafe"],
         "manual": c["manual"], "skipped": c["skipped"], "skipped_by_code": c["skipped_by_code"],
+        "skipped_by_reason": [{"code": code, "reason": why, "count": n} for (code, why), n in c["skipped_by_reason"]],
         # version 1 names, kept: fixes written, findings not written, skips listed
         "fixes_applied": c["fixed"],
         "fixes_pending": c["issues"] - c["fixed"],
@@ -321,9 +339,11 @@ def summary_lines(outcomes: Sequence[Outcome], *, mode: str, unsafe_fixes: bool,
     if errors:
         lines.append(s(f"{_plural(errors, 'file')} could not be processed (reasons above).", "red"))
     if c["skipped"]:
-        names = _names()
-        by = ", ".join(f"{n} {code} {names.get(code, '')}".rstrip() for code, n in c["skipped_by_code"].items())
-        tail = "" if show_skips else "; --show-skips lists why"
+        groups = c["skipped_by_reason"]
+        by = "; ".join(f"{n} {code}: {why}" for (code, why), n in groups[:3])
+        if len(groups) > 3:
+            by += f"; {sum(n for _k, n in groups[3:])} for other reasons"
+        tail = "" if show_skips else "; --show-skips lists them"
         lines.append(f"{_plural(c['skipped'], 'check')} skipped ({by}){tail}.")
     # hints
     unsafe_more = c["unsafe"] and not unsafe_fixes

@@ -289,7 +289,9 @@ def test_select_ignore_and_unknown_codes(runner, seed):
     assert r.exit_code == 1  # names work as well as codes
     r = invoke(runner, ["--select", "DFX001,DFX999", "seed"])
     assert r.exit_code == 2
-    assert "unknown rule code DFX999 (did you mean DFX009?) in --select; known codes: DFX001 (exec-form)" in r.stderr
+    assert "unknown rule code DFX999 in --select; known codes: DFX001 (exec-form)" in r.stderr
+    r = invoke(runner, ["--select", "exec-frm", "seed"])
+    assert r.exit_code == 2 and "unknown rule code exec-frm (did you mean exec-form?) in --select" in r.stderr
     r = invoke(runner, ["--ignore", "BOGUS", "seed"])
     assert r.exit_code == 2 and "--ignore" in r.stderr
 
@@ -360,7 +362,7 @@ def test_json_schema(runner, seed, tmp_path):
     assert bad_entry == {**bad_entry, "status": "error", "error": "empty file", "error_kind": "input", "fixes": []}
     assert doc["summary"] == {"files": 2, "changed": 1, "unchanged": 0, "errors": 1, "written": 0,
                               "issues": 1, "fixed": 0, "fixable": 1, "unsafe": 0, "manual": 0, "skipped": 0,
-                              "skipped_by_code": {}, "fixes_applied": 0, "fixes_pending": 1, "skips": 0}
+                              "skipped_by_code": {}, "skipped_by_reason": [], "fixes_applied": 0, "fixes_pending": 1, "skips": 0}
     assert "dockerfix: bad/Dockerfile: empty file" in r.stderr  # errors still on stderr
 
 

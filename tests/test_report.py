@@ -24,7 +24,7 @@ def test_a_skip_on_a_fixed_instruction_is_a_note_not_a_second_finding():
     assert found[1].notes == ("devDependencies kept: the build needs them",)
     text = render_text([o], mode="check", unsafe_fixes=False)
     assert text.count("DFX004") == 1 and "DFX002" not in text.split("\n")[0]
-    assert "1 check skipped (1 DFX002 pin-digest); --show-skips lists why." in text
+    assert "1 check skipped (1 DFX002: offline); --show-skips lists them." in text
     assert "devDependencies kept" not in text  # a note: shown with -v
     assert "devDependencies kept" in render_text([o], mode="check", unsafe_fixes=False, verbose=True)
     doc = to_json([o], mode="check", unsafe_fixes=False)
