@@ -241,7 +241,8 @@ def _placed(doc: Document, f):
     line, column = position(doc, f.line)
     if isinstance(f, Fix):
         origin = origin_of(doc)
-        return replace(f, line=line, column=column, step=len(origin.steps) if origin else 0)
+        step = len(origin.steps) if origin is not None and f.path is None else 0  # other files: their own text
+        return replace(f, line=line, column=column, step=step)
     return replace(f, line=line, column=column)
 
 

@@ -194,6 +194,22 @@ def counts(outcomes: Sequence[Outcome], mode: str) -> dict[str, Any]:
     return c
 
 
+def _mask_keeping_offsets(text: str) -> str:
+    """``text`` with secret values (as :func:`~.secrets.mask_dockerfile` finds them) replaced by
+    as many ``*`` as they have characters, so that edit offsets into it stay valid."""
+    from .secrets import mask_dockerfile
+
+    masked = mask_dockerfile(text)
+    if masked == text:
+        return text
+    import difflib
+
+    out = []
+    for tag, i1, i2, _j1, _j2 in difflib.SequenceMatcher(None, text, masked, autojunk=False).get_opcodes():
+        out.append(text[i1:i2] if tag == "equal" else "*" * (i2 - i1))
+    return "".join(out)
+
+
 def reason_kind(reason: str) -> str:
     """What a skip's reason says, without the place: its last clause (after the last ": "),
     numbers and quoted names left out, so that skips for the same reason count together
@@ -264,7 +280,7 @@ def to_json(outcomes: list[Outcome], *, mode: str, unsafe_fixes: bool) -> dict[s
             "error_kind": o.error_kind or r.error_kind,
             "fixable": any(f.status in ("fixable", "unsafe") for f in found) if r.status != "error" else False,
             "fixes": fixes,
-            "step_texts": {str(k): r.step_text(k) for k in steps} if r.before else {},
+            "step_texts": {str(k): _mask_keeping_offsets(r.step_text(k)) for k in steps} if r.before else {},
             "skips": [{"code": f.code, "line": f.line, "column": f.column, "reason": f.skip.reason}
                       for f in found if f.skip is not None],
             "suppressed": r.suppressed,

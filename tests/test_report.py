@@ -76,3 +76,12 @@ def test_rerun_flags_repeat_what_decides_the_fixes():
     assert rerun_flags(paths=["a b"], select=["DFX001"], offline=True, config_path="c.toml") == \
         ["--select", "DFX001", "--offline", "--config", "c.toml", "'a b'"]
     assert rerun_flags(paths=[f"services/app{i}/Dockerfile" for i in range(10)])[-1] == "PATH..."
+
+
+def test_step_texts_mask_secrets_and_keep_offsets():
+    from dockerfix.fixer.report import _mask_keeping_offsets
+
+    text = "FROM node:22\nARG NPM_TOKEN=npm_s3cr3tvalue\nCMD x\n"
+    masked = _mask_keeping_offsets(text)
+    assert "s3cr3t" not in masked and len(masked) == len(text)
+    assert masked.index("CMD") == text.index("CMD") and "NPM_TOKEN=" in masked
