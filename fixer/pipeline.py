@@ -5,6 +5,11 @@ requested applicability, apply the non-overlapping rest from the end, re-parse â
 until one changes nothing.  The result must parse (our parser and, when installed, BuildKit's) and
 a further round must change nothing; otherwise the file is left untouched and the result is an
 internal error naming the transforms involved.  ``run`` never raises for bad input.
+
+Every fix and skip is recorded in the file as read: each step's edits extend an exact offset map
+(:class:`~.positions.Origin`) attached to the document it produced, and a finding found on that
+document gets the line and column its instruction had in the input (``Fix.step`` names the text
+its edit offsets refer to; :meth:`FileResult.step_text` rebuilds it).
 """
 
 from __future__ import annotations
