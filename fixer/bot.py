@@ -179,7 +179,7 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 # the fixer, in memory
 
 def _fix_repo(root: Path, path: str, *, unsafe: bool | None, offline: bool, select: list[str], ignore: list[str],
-              **options):
+              update_pins: bool = True, **options):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
     repository-relative (POSIX), plus the error lines of files that failed.  ``options``: more
     :class:`~.session.Session` keywords (config_path, context_dir, refresh)."""
@@ -187,7 +187,8 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool | None, offline: bool, sele
 
     try:
         session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
-                          unsafe_fixes=unsafe, offline=offline, **options)
+                          unsafe_fixes=unsafe, offline=offline, stderr=sys.stderr, quiet=True,
+                          update_pins=update_pins, **options)
     except UsageError as e:
         raise BotError(str(e)) from None
     targets, _notes = discover([path])
@@ -244,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--branch", default=DEFAULT_BRANCH, help=f"Head branch of the PR (default: {DEFAULT_BRANCH}).")
     ap.add_argument("--base", help="Branch the PR targets (default: the checked-out branch).")
     ap.add_argument("--remote", default="origin", help="Git remote to push to (default: origin).")
+    ap.add_argument("--no-update-pins", dest="update_pins", action="store_false",
+                    help="Leave digests pinned beside a tag alone (default: refresh them when the tag has moved, "
+                         "so the open pull request follows the base images).")
     ap.add_argument("--dry-run", action="store_true",
                     help="Print the title, body and diff; no git writes, no API calls.")
     add_shared(ap, formats=("text", "json", "sarif", "github", "markdown"))
@@ -313,6 +317,7 @@ def run(args, token: str | None, out: _Out) -> int:
 
     outcomes, errors, unsafe = _fix_repo(root, str(start.resolve()), unsafe=args.unsafe_fixes,
                                          offline=args.offline, select=args.select or [], ignore=args.ignore or [],
+                                         update_pins=getattr(args, "update_pins", True),
                                          config_path=getattr(args, "config_path", None),
                                          context_dir=getattr(args, "context_dir", None),
                                          refresh=getattr(args, "refresh", False))

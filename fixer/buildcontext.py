@@ -10,7 +10,8 @@ context is taken from the first of these that names or implies it:
    Dockerfile (``build: DIR`` or ``build.context`` + ``build.dockerfile``);
 3. a GitHub Actions workflow: ``docker/build-push-action`` with ``context``/``file``, or a
    ``docker build``/``docker buildx build``/``podman build``/``buildah bud`` command in a ``run:`` step;
-4. the same build commands in a ``Makefile`` or in a ``package.json`` script;
+4. the same build commands in a ``Makefile``, a ``package.json`` script or a shell script (``*.sh``
+   at the top or in ``scripts/``, ``bin/`` …);
 5. the COPY/ADD sources that must exist: the nearest folder, from the Dockerfile's own upward to
    the repository root, that holds all of them;
 6. otherwise the Dockerfile's own folder.
@@ -29,6 +30,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from .document import Document
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 _MAX_FILE = 1_000_000  # bytes: larger evidence files are not read
@@ -164,12 +167,13 @@ def _line_of(node: Any, key: Any) -> int:
 
 def build_sites(root: Path) -> Iterator[BuildSite]:
     """Every build the repository describes, in evidence order (compose, workflows, Makefiles,
-    package.json scripts)."""
+    package.json scripts, shell scripts)."""
     root = root.resolve()
     yield from _compose_sites(root)
     yield from _workflow_sites(root)
     yield from _makefile_sites(root)
     yield from _package_script_sites(root)
+    yield from _script_sites(root)
 
 
 def compose_files(root: Path) -> list[Path]:
@@ -223,7 +227,7 @@ def _compose_sites(root: Path) -> Iterator[BuildSite]:
             yield BuildSite(rel_f, line, kind, ctx, dockerfile, note)
 
 
-def _workflow_files(root: Path) -> list[Path]:
+def workflow_files(root: Path) -> list[Path]:
     wf = root / ".github" / "workflows"
     if not wf.is_dir() or not _inside(wf.resolve(), root):
         return []
@@ -231,7 +235,7 @@ def _workflow_files(root: Path) -> list[Path]:
 
 
 def _workflow_sites(root: Path) -> Iterator[BuildSite]:
-    for f in _workflow_files(root):
+    for f in workflow_files(root):
         text = _read(f)
         data = _yaml(text or "")
         jobs = data.get("jobs") if isinstance(data, dict) else None
@@ -296,8 +300,52 @@ def _makefile_sites(root: Path) -> Iterator[BuildSite]:
         if text is None or not _inside(f.resolve(), root):
             continue
         # Recipe lines; make's own line continuations are joined by the command scanner.
-        recipe = "\n".join(line[1:] if line.startswith("\t") else line for line in text.splitlines())
+        recipe = make_recipe_text(text)
         yield from _command_sites(root, root, name, 1, "makefile", recipe, line_offset=True)
+
+
+def make_recipe_text(text: str) -> str:
+    """A Makefile as the shell sees its recipes: the recipe tab and, on the first line of a recipe
+    command, make's ``@``/``-``/``+`` prefixes become spaces (a continuation line loses only its
+    tab), so every line keeps its length and every position its place."""
+    out = []
+    cont = False
+    for line in text.split("\n"):
+        if line.startswith("\t"):
+            if cont:
+                line = " " + line[1:]
+            else:
+                body = line[1:]
+                stripped = body.lstrip(" @-+")
+                line = " " * (len(line) - len(stripped)) + stripped
+        out.append(line)
+        cont = line.rstrip("\r").endswith("\\")
+    return "\n".join(out)
+
+
+SCRIPT_FOLDERS = (".", "scripts", "script", "bin", "tools", "docker", ".ci", "ci", "deploy")
+_MAX_SCRIPTS = 200
+
+
+def script_files(root: Path) -> list[Path]:
+    """Shell scripts (``*.sh``) at the top of the repository and in its usual script folders."""
+    out: list[Path] = []
+    for folder in SCRIPT_FOLDERS:
+        d = root / folder
+        if not d.is_dir() or not _inside(d.resolve(), root):
+            continue
+        for p in sorted(d.iterdir()):
+            if p.suffix == ".sh" and p.is_file() and _inside(p.resolve(), root):
+                out.append(p)
+    return out[:_MAX_SCRIPTS]
+
+
+def _script_sites(root: Path) -> Iterator[BuildSite]:
+    for f in script_files(root):
+        text = _read(f)
+        if text is None:
+            continue
+        yield from _command_sites(root, root, f.relative_to(root).as_posix(), 1, "script", text, line_offset=True)
 
 
 def _package_script_sites(root: Path) -> Iterator[BuildSite]:
@@ -342,6 +390,8 @@ def build_commands(text: str) -> list[BuildCommand]:
     """The image-build commands in shell ``text`` (continuations joined, one per logical line)."""
     out: list[BuildCommand] = []
     for lineno, logical in _logical_lines(text):
+        # a GitHub Actions expression is one value: `${{ secrets.X }}` must not split into words
+        logical = re.sub(r"\$\{\{.*?\}\}", lambda m: "".join(m.group(0).split()), logical)
         try:
             words = shlex.split(logical, comments=True, posix=True)
         except ValueError:
@@ -444,22 +494,54 @@ def _command_sites(root: Path, base: Path, rel_f: str, first_line: int, kind: st
                    line_offset: bool = False) -> Iterator[BuildSite]:
     for bc in build_commands(text):
         line = bc.line if line_offset else first_line + bc.line - 1
-        if bc.context is None:
+        if bc.context is None or bc.file == "-":
             continue
-        ctx = _safe(root, base, bc.context)
+        ctx, dockerfile = resolve_command(root, base, bc)
         if ctx is None:
             yield BuildSite(rel_f, line, kind, None, None, "its context is filled in at build time or outside the repository")
             continue
-        if bc.file is None:
-            dockerfile = _safe(root, ctx, "Dockerfile")
-        elif bc.file == "-":
-            continue
-        else:
-            dockerfile = _safe(root, base, bc.file)
         yield BuildSite(rel_f, line, kind, ctx, dockerfile,
                         "" if dockerfile else "its -f value is filled in at build time or outside the repository")
+
+
+def copy_sources(doc: Document) -> list[str]:
+    """The context paths the Dockerfile's COPY/ADD instructions need to exist (``--from`` copies,
+    URLs, heredocs, globs, variables and the whole context ``.`` left out), context-relative."""
+    out: list[str] = []
+    for ins in doc.instructions:
+        if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None or ins.heredocs:
+            continue
+        values = list(ins.json_args) if ins.json_args is not None else [w.value for w in ins.words]
+        for v in values[:-1]:
+            if not v or any(c in v for c in "*?[$") or "://" in v or v.startswith("git@"):
+                continue
+            rel = context_relative(v)
+            if rel not in (".", "..") and not rel.startswith("../") and rel not in out:
+                out.append(rel)
+    return out
+
+
+def resolve_command(root: Path, base: Path, bc: BuildCommand) -> tuple[Path | None, Path | None]:
+    """(context, Dockerfile) that the build command ``bc``, run in ``base``, builds: each None when
+    it is filled in at build time, missing or outside ``root``."""
+    if bc.context is None:
+        return None, None
+    ctx = _safe(root, base, bc.context)
+    if ctx is None:
+        return None, None
+    if bc.file is None:
+        return ctx, _safe(root, ctx, "Dockerfile")
+    if bc.file == "-":
+        return ctx, None
+    return ctx, _safe(root, base, bc.file)
 
 
 def context_relative(path: str) -> str:
     """A COPY source as a context-relative path (``./a/../b`` → ``b``)."""
     return posixpath.normpath(path.lstrip("/")) if path else path
+
+
+def parse_build_command(words: list[str], line: int = 1) -> BuildCommand | None:
+    """The build command that ``words`` (one simple command, already split) run; None when it is
+    not an image build (``docker build``, ``docker buildx build``, ``podman build`` …)."""
+    return _as_build(words, line)

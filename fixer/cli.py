@@ -74,7 +74,7 @@ transforms that fix those rules (see "dockerfix rules").
 \b
 Configuration: [tool.dockerfix] in pyproject.toml or a .dockerfix.toml, found
 by looking upward from each Dockerfile's folder (or --config PATH); keys:
-select, ignore, unsafe-fixes, user, platforms, registry-mirrors, cache-ttl.
+select, ignore, unsafe-fixes, user, platforms, registry-mirrors, cache-ttl, runtime-variant.
 Command-line flags override it (--ignore adds to the configured list).
 
 \b
@@ -126,7 +126,8 @@ def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Co
 
     try:
         session = Session(mode=mode, keep_text=output_format is not OutputFormat.text,
-                          on_note=None if quiet else (lambda note: _err(f"dockerfix: note: {note}")), **options)
+                          on_note=None if quiet else (lambda note: _err(f"dockerfix: note: {note}")),
+                          stderr=sys.stderr, quiet=quiet, **options)  # network warnings, hint, progress
     except (UsageError, ConfigError) as e:
         _err(f"dockerfix: {e}")
         return EXIT_ERROR
@@ -225,7 +226,7 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
            refresh: bool = False, output_format: OutputFormat = OutputFormat.text,
            config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
            stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False,
-           verbose: bool = False, show_skips: bool = False) -> int:
+           update_pins: Optional[bool] = None, verbose: bool = False, show_skips: bool = False) -> int:
     """Run the fix command with parsed options; returns the exit code."""
     modes = [m for m, on in ((Mode.check, check), (Mode.diff, diff), (Mode.write, write)) if on]
     if len(modes) > 1:
@@ -240,7 +241,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
                     unsafe_fixes=unsafe_fixes,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,
-                    verbose=verbose, show_skips=show_skips, exit_non_zero_on_fix=exit_non_zero_on_fix)
+                    exit_non_zero_on_fix=exit_non_zero_on_fix, update_pins=update_pins, verbose=verbose,
+                    show_skips=show_skips)
     except KeyboardInterrupt:
         _err("dockerfix: interrupted")
         return EXIT_INTERRUPTED
@@ -263,6 +265,8 @@ FAST_OPTIONS: dict[str, tuple] = {
     "--show-skips": ("show_skips", "flag"),
     "--unsafe-fixes": ("unsafe_fixes", "const", True),
     "--no-unsafe-fixes": ("unsafe_fixes", "const", False),
+    "--update-pins": ("update_pins", "const", True),
+    "--no-update-pins": ("update_pins", "const", False),
     "--select": ("select", "multi"),
     "--ignore": ("ignore", "multi"),
     "--format": ("output_format", "choice", OutputFormat),
@@ -352,6 +356,10 @@ def _build_app():
             "--ignore", metavar="CODE", help="Never these codes (repeatable or comma list).")] = None,
         unsafe_fixes: Annotated[Optional[bool], typer.Option(
             "--unsafe-fixes/--no-unsafe-fixes", help="Also apply unsafe fixes.", show_default=False)] = None,
+        update_pins: Annotated[Optional[bool], typer.Option(
+            "--update-pins/--no-update-pins", show_default=False,
+            help="Also refresh digests pinned beside a tag (name:tag@sha256:...) when the tag has moved "
+                 "(config: update-pins).")] = None,
         offline: Annotated[bool, typer.Option(
             "--offline", help="No registry look-ups (digest pinning is skipped).")] = False,
         refresh: Annotated[bool, typer.Option("--refresh", help="Bypass the digest cache.")] = False,
@@ -378,7 +386,8 @@ def _build_app():
             paths=paths, check=check, diff=diff, write=write, exit_non_zero_on_fix=exit_non_zero_on_fix,
             select=select, ignore=ignore, unsafe_fixes=unsafe_fixes, offline=offline, refresh=refresh,
             output_format=output_format, config_path=config_path, context_dir=context_dir,
-            stdin_filename=stdin_filename, color=color, quiet=quiet, verbose=verbose, show_skips=show_skips))
+            stdin_filename=stdin_filename, color=color, quiet=quiet, update_pins=update_pins, verbose=verbose,
+            show_skips=show_skips))
 
     return app
 

@@ -9,6 +9,8 @@ Keys (all optional)::
     platforms = ["linux/amd64", "linux/arm64"]   # platforms a pinned base must offer
     registry-mirrors = { "docker.io" = "http://127.0.0.1:5000" }
     cache-ttl = 86400             # seconds a resolved digest stays fresh in the on-disk cache
+    runtime-variant = "slim"      # what DFX012 moves a full Debian node production stage to:
+                                  # "slim" (default) or "alpine" (only without native code)
 
 Unknown keys and unknown codes are errors (exit 2) rather than silently ignored.
 """
@@ -19,7 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KNOWN_KEYS = {"select", "ignore", "unsafe-fixes", "user", "platforms", "registry-mirrors", "cache-ttl"}
+KNOWN_KEYS = {"select", "ignore", "unsafe-fixes", "update-pins", "user", "platforms", "registry-mirrors", "cache-ttl",
+              "runtime-variant", "runtime_variant"}
+
+
+#: Values of ``runtime-variant`` (DFX012 slim-runtime).
+RUNTIME_VARIANTS = ("slim", "alpine")
 
 
 class ConfigError(ValueError):
@@ -35,6 +42,8 @@ class Config:
     platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64")
     registry_mirrors: dict[str, str] = field(default_factory=dict)
     cache_ttl: int = 86400
+    runtime_variant: str = "slim"  # DFX012's target variant: "slim" or "alpine"
+    update_pins: bool = False  # DFX002 also refreshes name:tag@digest pins whose tag has moved
     source: Path | None = None  # where it was read from
 
     @property
@@ -63,6 +72,10 @@ def parse_config(data: dict[str, Any], where: Path) -> Config:
         cfg.select = _codes(data["select"], "select", where)
     if "ignore" in data:
         cfg.ignore = _codes(data["ignore"], "ignore", where)
+    if "update-pins" in data:
+        if not isinstance(data["update-pins"], bool):
+            raise ConfigError(f"{where}: `update-pins` must be true or false")
+        cfg.update_pins = data["update-pins"]
     if "unsafe-fixes" in data:
         if not isinstance(data["unsafe-fixes"], bool):
             raise ConfigError(f"{where}: `unsafe-fixes` must be true or false")
@@ -89,6 +102,12 @@ def parse_config(data: dict[str, Any], where: Path) -> Config:
         if not isinstance(t, int) or t < 0:
             raise ConfigError(f"{where}: `cache-ttl` must be a number of seconds")
         cfg.cache_ttl = t
+    for key in ("runtime-variant", "runtime_variant"):
+        if key in data:
+            v = data[key]
+            if v not in RUNTIME_VARIANTS:
+                raise ConfigError(f"{where}: `{key}` must be one of {', '.join(map(repr, RUNTIME_VARIANTS))}")
+            cfg.runtime_variant = v
     return cfg
 
 

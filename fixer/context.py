@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from types import MappingProxyType
+from typing import Any, Mapping, Protocol
 
 from .config import Config
+from .facts import ContextFiles, LockFacts, lock_facts, snapshot
 
 #: Lockfile names and the kind they stand for, in the order a tool would prefer them.
 LOCKFILES: tuple[tuple[str, str], ...] = (
@@ -64,36 +66,50 @@ class PackageJson:
         return d if isinstance(d, dict) else {}
 
 
-class DigestResolver(Protocol):
-    """What digest pinning needs from the registry client (see ``fixer/registry.py``)."""
+class DigestLookup(Protocol):
+    """Digests looked up before the pipeline (see ``fixer/resolving.py``): the answer for a
+    reference — a resolution, or the error the registry gave — or None when it was not looked up.
+    It never reaches the network."""
 
-    def resolve(self, ref: Any, platforms: tuple[str, ...]) -> Any: ...
+    def __call__(self, ref: Any, platforms: tuple[str, ...]) -> Any: ...
 
 
-@dataclass
+def _no_digests(_ref: Any, _platforms: tuple[str, ...]) -> None:
+    return None
+
+
+@dataclass(frozen=True)
 class Context:
-    """The build context of one Dockerfile.  Transforms read it; they never change it."""
+    """The facts of one Dockerfile's build, gathered before any transform runs and frozen:
+    transforms read them and never change them, and nothing here reaches the file system or the
+    network (files come from a snapshot, digests and the release table were fetched before)."""
 
     dockerfile: Path | None = None
     context_dir: Path | None = None
+    #: Why this folder is the build context (compose file, workflow, COPY sources, --context …).
+    context_evidence: str = ""
     config: Config = field(default_factory=Config)
     package: PackageJson | None = None
     package_error: str | None = None  # why package.json could not be read, if it exists
     lockfile: str | None = None  # file name of the lockfile found, e.g. "package-lock.json"
     lock_kind: str | None = None  # npm | yarn-v1 | yarn-berry | pnpm | bun | None
+    lock: LockFacts | None = None  # what an npm lockfile says (install scripts, engines)
     nvmrc: str | None = None
     dockerignore: str | None = None  # text of an existing .dockerignore
+    files: ContextFiles = field(default_factory=ContextFiles)
     offline: bool = False
-    resolver: DigestResolver | None = None
+    #: Digests looked up before the run; None answers mean "not looked up" (see DigestLookup).
+    digests: DigestLookup | None = None
     #: "Today" for release-line decisions (LTS / end-of-life); fixed in tests for determinism.
     today: date = field(default_factory=date.today)
-    #: Reads a text file of the build context by relative path (None when absent/unreadable).
-    read_file: Callable[[str], str | None] = field(default=lambda _p: None, repr=False)
-    #: Returns the Node.js release table to decide LTS lines with (the CLI refreshes it online,
-    #: once per run and only when asked); default: the table bundled with dockerfix.
-    node_releases: Callable[[], Any] = field(default=lambda: _bundled_releases(), repr=False)
+    #: The Node.js release table to decide LTS lines with (None: the table bundled with dockerfix).
+    releases: Any = None
     #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
-    overrides: dict[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def read_file(self, rel: str) -> str | None:
+        """A text file of the build context as read before the run (None: absent or not text)."""
+        return self.files.text(rel)
 
     def file_text(self, rel: str) -> str | None:
         """A build-context file as the transforms should see it (earlier fixes included)."""
@@ -102,6 +118,21 @@ class Context:
         if rel == ".dockerignore":
             return self.dockerignore
         return self.read_file(rel)
+
+    def digest(self, ref: Any, platforms: tuple[str, ...]) -> Any:
+        """The looked-up digest of ``ref`` (a resolution or the registry's error), or None."""
+        return (self.digests or _no_digests)(ref, platforms)
+
+    def node_releases(self) -> Any:
+        """The Node.js release table of this run."""
+        return self.releases if self.releases is not None else _bundled_releases()
+
+    def with_files(self, overrides: Mapping[str, str]) -> "Context":
+        """The same facts with other context files as fixes left them (the pipeline's only change)."""
+        new = dict(self.overrides)
+        new.update(overrides)
+        return replace(self, overrides=MappingProxyType(new),
+                       dockerignore=new.get(".dockerignore", self.dockerignore))
 
     @property
     def has_package_json(self) -> bool:
@@ -112,15 +143,6 @@ def _bundled_releases():
     from .node_releases import bundled
 
     return bundled()
-
-
-def _read_text(path: Path, limit: int = 2_000_000) -> str | None:
-    try:
-        if not path.is_file() or path.stat().st_size > limit:
-            return None
-        return path.read_bytes().decode("utf-8")  # no newline translation: CRLF files stay CRLF
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def lock_kind_of(name: str, text: str | None) -> str:
@@ -137,44 +159,43 @@ def load_context(
     config: Config,
     *,
     offline: bool = False,
-    resolver: DigestResolver | None = None,
+    digests: DigestLookup | None = None,
+    releases: Any = None,
+    today: date | None = None,
+    evidence: str = "",
+    files: ContextFiles | None = None,
 ) -> Context:
-    """Read the build context of ``dockerfile`` (default: its folder)."""
+    """Gather the build facts of ``dockerfile`` with ``context_dir`` as its context (default: its
+    folder).  ``files`` is a snapshot of that folder already taken in this run, if any."""
     if context_dir is None:
         context_dir = dockerfile.parent if dockerfile is not None else None
-    ctx = Context(dockerfile=dockerfile, context_dir=context_dir, config=config, offline=offline, resolver=resolver)
+    base = dict(dockerfile=dockerfile, context_dir=context_dir, config=config, offline=offline, digests=digests,
+                releases=releases, context_evidence=evidence)
+    if today is not None:
+        base["today"] = today
     if context_dir is None:
-        return ctx
+        return Context(**base)  # type: ignore[arg-type]
     root = context_dir.resolve()
-
-    seen: dict[str, str | None] = {}
-
-    def read_file(rel: str) -> str | None:
-        if rel not in seen:  # transforms ask for the same files every round: read each once
-            p = (root / rel).resolve()
-            inside = root == p or root in p.parents  # never read outside the context
-            seen[rel] = _read_text(p) if inside else None
-        return seen[rel]
-
-    ctx.read_file = read_file
-    pj = root / "package.json"
-    if pj.exists():
-        text = _read_text(pj)
+    snap = files if files is not None else snapshot(root)
+    package = package_error = None
+    text = snap.text("package.json")
+    if snap.exists("package.json"):
         if text is None:
-            ctx.package_error = "package.json is not a readable UTF-8 file"
+            package_error = "package.json is not a readable UTF-8 file"
         else:
             try:
                 data = json.loads(text)
             except ValueError as e:
-                ctx.package_error = f"package.json is not valid JSON ({e.msg} at line {e.lineno})"
+                package_error = f"package.json is not valid JSON ({e.msg} at line {e.lineno})"
             else:
                 if isinstance(data, dict):
-                    ctx.package = PackageJson(data)
+                    package = PackageJson(data)
                 else:
-                    ctx.package_error = "package.json does not hold a JSON object"
+                    package_error = "package.json does not hold a JSON object"
+    lockfile = lock_kind = None
     for name, _kind in LOCKFILES:
-        if (root / name).is_file():
-            ctx.lockfile = name
+        if name in snap.listing:
+            lockfile = name
             head = None
             if name == "yarn.lock":
                 try:
@@ -182,9 +203,9 @@ def load_context(
                         head = fh.read(4096)
                 except OSError:
                     head = None
-            ctx.lock_kind = lock_kind_of(name, head)
+            lock_kind = lock_kind_of(name, head)
             break
-    nvm = _read_text(root / ".nvmrc")
-    ctx.nvmrc = nvm.strip() if nvm else None
-    ctx.dockerignore = _read_text(root / ".dockerignore")
-    return ctx
+    nvm = snap.text(".nvmrc")
+    return Context(**base, files=snap, package=package, package_error=package_error,  # type: ignore[arg-type]
+                   lockfile=lockfile, lock_kind=lock_kind, lock=lock_facts(root, lockfile),
+                   nvmrc=nvm.strip() if nvm else None, dockerignore=snap.text(".dockerignore"))

@@ -151,6 +151,7 @@ class CredentialStore:
         self._cache: dict[str, Credentials | None] = {}
         self._lock = threading.Lock()
         self._config: dict | None = None
+        self._checked = False
 
     def __call__(self, host: str) -> Credentials | None:
         return self.get(host)
@@ -165,6 +166,9 @@ class CredentialStore:
     # -- sources -----------------------------------------------------------------------------
 
     def _lookup(self, host: str) -> Credentials | None:
+        if not self._checked:
+            self.check()
+            self._checked = True
         env_value = self._env.get(AUTH_ENV)
         if env_value:
             creds = parse_auth_env(env_value).get(host)
@@ -185,22 +189,54 @@ class CredentialStore:
                 return creds
         return self._from_auths(config.get("auths") or {}, host)
 
+    def check(self) -> None:
+        """Read and check every configured source up front (``DOCKERFIX_REGISTRY_AUTH`` and the
+        Docker config file), so that a broken one is a configuration error before any look-up,
+        not a surprise half-way.  Raises :class:`CredentialError` (one line, no secret).  Helpers
+        are not run here: they answer per host."""
+        env_value = self._env.get(AUTH_ENV)
+        if env_value:
+            parse_auth_env(env_value)
+        config = self._load_config()
+        where = str(self.config_path)
+        for key in ("auths", "credHelpers"):
+            if not isinstance(config.get(key, {}), dict):
+                raise CredentialError(f"{where}: {key!r} must be an object")
+        for key, name in (config.get("credHelpers") or {}).items():
+            if not isinstance(name, str) or not name:
+                raise CredentialError(f"{where}: credHelpers[{key!r}] must name a helper")
+        store = config.get("credsStore")
+        if store is not None and not isinstance(store, str):
+            raise CredentialError(f"{where}: 'credsStore' must be a string")
+        for key, entry in (config.get("auths") or {}).items():
+            if not isinstance(entry, dict):
+                raise CredentialError(f"{where}: auths[{key!r}] must be an object")
+            self._from_auths({key: entry}, canonical_host(key))  # raises for a bad 'auth' field
+
     def _load_config(self) -> dict:
+        """The Docker config file as a dict ({} when there is none); ``CredentialError`` when it
+        exists but cannot be read or is not a JSON object (carrying on anonymously would hide the
+        problem behind 401 answers)."""
         if self._config is None:
             try:
                 text = self.config_path.read_text(encoding="utf-8")
             except FileNotFoundError:
                 self._config = {}
-            except OSError as exc:
-                log.warning("cannot read %s: %s", self.config_path, exc.strerror)
-                self._config = {}
+                return self._config
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+                raise CredentialError(f"cannot read {self.config_path}: {why}") from None
+            if not text.strip():
+                data: object = {}
             else:
                 try:
                     data = json.loads(text)
-                except ValueError:
-                    log.warning("ignoring %s: not valid JSON", self.config_path)
-                    data = {}
-                self._config = data if isinstance(data, dict) else {}
+                except ValueError as exc:
+                    pos = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+                    raise CredentialError(f"{self.config_path} is not valid JSON{pos}") from None
+            if not isinstance(data, dict):
+                raise CredentialError(f"{self.config_path} must hold a JSON object")
+            self._config = data
         return self._config
 
     def _from_auths(self, auths: Mapping[str, object], host: str) -> Credentials | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from typing import Any
 
 from .document import Span
 
@@ -50,6 +51,20 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretMigration:
+    """A build input a fix turned into a build secret, for rewriting the commands that build the
+    Dockerfile (``fixer/callsites.py``).  ``source``: ``"value"`` when the secret holds the
+    build-arg's value as is (``--build-arg NPM_TOKEN=x`` becomes ``--secret id=npm_token,env=...``),
+    ``"file"`` when it is a whole file (``file`` names it in the build context when known)."""
+
+    build_arg: str | None  # e.g. "NPM_TOKEN"; None when no build-arg fed it (a copied .npmrc)
+    secret_id: str  # e.g. "npm_token"
+    source: str = "value"  # "value" | "file"
+    file: str | None = None  # context-relative file the secret is read from (source == "file")
+    content: str = ""  # for "file" secrets: what the file must hold (tokens masked), one line per line
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     """One reviewable change.  All its edits apply together or not at all."""
 
@@ -63,6 +78,9 @@ class Fix:
     #: The file the edits apply to: None for the Dockerfile, else a path relative to the build
     #: context (e.g. ".dockerignore"; a missing file counts as empty text and is created).
     path: str | None = None
+    #: Build-args this fix turned into build secrets (DFX009): the call sites that pass them
+    #: are rewritten with the Dockerfile.
+    secrets: tuple[SecretMigration, ...] = ()
     #: Set by the pipeline, never by a transform: the column (1-based, in the file as read) of the
     #: instruction the fix concerns (``line`` is rewritten to the file as read too), and the step
     #: whose text the edit offsets refer to (0: the file as read; see ``FileResult.step_text``).
@@ -84,6 +102,9 @@ class Skip:
     code: str
     reason: str
     line: int = 0
+    #: Network facts the transform would have needed (image references whose digest was not
+    #: looked up before the run); the session looks them up and runs the file once more.
+    wants: tuple[Any, ...] = field(default=(), compare=False, repr=False)
     column: int = 0  # set by the pipeline (the file as read), like Fix.column
 
 

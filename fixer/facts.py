@@ -40,6 +40,13 @@ class ContextFiles:
     #: False when the walk or the text budget was cut short: a missing entry is then "unknown".
     complete: bool = True
 
+    @classmethod
+    def of(cls, texts: Mapping[str, str]) -> ContextFiles:
+        """A snapshot holding exactly ``texts`` (for tests and in-memory runs)."""
+        listing = frozenset(_norm(k) for k in texts)
+        return cls(listing, frozenset(d for p in listing for d in _parents(p)),
+                   MappingProxyType({_norm(k): v for k, v in texts.items()}))
+
     def text(self, rel: str) -> str | None:
         return self.texts.get(_norm(rel))
 
@@ -85,7 +92,7 @@ def snapshot(root: Path) -> ContextFiles:
                 stack.clear()
                 break
             listing.add(rel)
-            if not (e.name in TEXT_NAMES or os.path.splitext(e.name)[1] in TEXT_SUFFIXES) or e.name.endswith(".lock"):
+            if not _is_text_name(e.name):
                 continue
             if e.name in ("package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml"):
                 continue  # lockfiles are summarised by lock_facts, not kept whole
@@ -104,6 +111,13 @@ def snapshot(root: Path) -> ContextFiles:
 def _parents(rel: str) -> list[str]:
     parts = rel.split("/")[:-1]
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _is_text_name(name: str) -> bool:
+    if name.endswith(".lock"):
+        return False
+    return (name in TEXT_NAMES or os.path.splitext(name)[1] in TEXT_SUFFIXES
+            or "npmrc" in name or "yarnrc" in name or name.startswith("Dockerfile"))
 
 
 def _read_inside(root: Path, rel: str, limit: int) -> str | None:

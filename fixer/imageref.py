@@ -28,7 +28,7 @@ resolve or pin it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "DEFAULT_DOMAIN",
@@ -122,6 +122,14 @@ class ImageRef:
     def is_scratch(self) -> bool:
         """``FROM scratch``: the empty image. Never pulled, never pinned."""
         return self.name == SCRATCH and self.tag is None and self.digest is None
+
+    def without_digest(self) -> "ImageRef":
+        """The tag alone (``node:22@sha256:…`` → ``node:22``): what the tag points to now."""
+        return replace(self, digest=None)
+
+    def without_tag(self) -> "ImageRef":
+        """The digest alone (``node:22@sha256:…`` → ``node@sha256:…``): the pinned image."""
+        return replace(self, tag=None)
 
     # -- rendering ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """What a registry says, without the network: the manifest media types, the answer of a look-up
 (:class:`Resolution`) and its error (:class:`ResolveError`), manifest bodies classified and their
 platforms listed (:func:`describe_manifest`), ``WWW-Authenticate`` challenges, platform strings and
-the registry mirror mapping (``DOCKERFIX_REGISTRY_MIRROR``).
+the registry mirror mapping (``DOCKERFIX_REGISTRY_MIRROR``, defined in :mod:`.mirrors` and
+re-exported here).
 
 The HTTP client that asks the registry is :mod:`.registry`; it re-exports these names.
 """
@@ -9,16 +10,14 @@ The HTTP client that asks the registry is :mod:`.registry`; it re-exports these 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from .credentials import canonical_host
 from .imageref import is_valid_digest
+from .mirrors import MIRROR_ENV, is_loopback, mirrors_from_env, normalise_base_url, parse_mirrors  # noqa: F401 (re-exported)
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -29,8 +28,6 @@ MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
-
-MIRROR_ENV = "DOCKERFIX_REGISTRY_MIRROR"
 
 # ---------------------------------------------------------------------------------------------
 # Results and errors
@@ -74,6 +71,16 @@ class Resolution:
     missing_platforms: tuple[str, ...]
     children: Mapping[str, str] = field(default_factory=dict)
     from_cache: bool = False
+    #: When the image was built (its config's ``created``; for an index, that of its linux/amd64
+    #: or first manifest); only looked up by clients that want it (``--update-pins``).
+    created: str | None = None
+
+    def for_platforms(self, platforms: Sequence[str]) -> Resolution:
+        """The same resolution with ``missing_platforms`` computed for ``platforms`` (a look-up
+        does not depend on the platforms asked for, so one answer serves every configuration)."""
+        wanted = tuple(normalise_platform(p) for p in platforms)
+        missing = tuple(p for p in wanted if not any(platform_matches(p, have) for have in self.platforms))
+        return self if missing == self.missing_platforms else replace(self, missing_platforms=missing)
 
     def child_for(self, platform: str) -> str | None:
         """The child manifest digest for ``platform`` (``linux/arm64``), or ``None``."""
@@ -89,54 +96,8 @@ class Resolution:
 # ---------------------------------------------------------------------------------------------
 
 
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def normalise_base_url(url: str) -> str:
-    import httpx
-
-    parsed = httpx.URL(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"registry URL {url!r} must be http(s)://host[:port]")
-    if parsed.userinfo:
-        raise ValueError(
-            "registry URL must not contain credentials; use DOCKERFIX_REGISTRY_AUTH or docker login"
-        )
-    if parsed.scheme == "http" and not is_loopback(parsed.host):
-        raise ValueError(f"plain http is only allowed for loopback registries, not {parsed.host}")
-    if parsed.path not in ("", "/") or parsed.query:
-        raise ValueError(f"registry URL {url!r} must not have a path or query")
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
-
-
-def parse_mirrors(text: str) -> dict[str, str]:
-    """Parse ``docker.io=http://127.0.0.1:5000[,ghcr.io=https://mirror.example]``.
-
-    Keys are registry domains (Docker Hub aliases fold to ``docker.io``); values are base URLs.
-    Raises ``ValueError`` for a malformed entry or a URL that is not allowed.
-    """
-    out: dict[str, str] = {}
-    for entry in re.split(r"[,\s]+", text.strip()):
-        if not entry:
-            continue
-        domain, eq, url = entry.partition("=")
-        if not eq or not domain or not url:
-            raise ValueError(f"{MIRROR_ENV}: entry {entry!r} is not domain=url")
-        out[canonical_host(domain)] = normalise_base_url(url)
-    return out
-
-
-def mirrors_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The mirror mapping from ``DOCKERFIX_REGISTRY_MIRROR`` (empty when unset)."""
-    env = os.environ if env is None else env
-    return parse_mirrors(env.get(MIRROR_ENV, ""))
+# The mirror helpers live in .mirrors (checked up front, without importing httpx) and are
+# re-exported here: is_loopback, normalise_base_url, parse_mirrors, mirrors_from_env, MIRROR_ENV.
 
 
 @cache
@@ -201,9 +162,13 @@ class ManifestContent:
     platforms: list[str]
     children: dict[str, str]
     config: dict[str, str] | None = None  # single manifest: its config descriptor
+    created: str | None = None  # the image config's ``created`` (see Resolution.created)
 
     def as_cache(self) -> dict[str, Any]:
-        return {"media_type": self.media_type, "kind": self.kind, "platforms": self.platforms, "children": self.children}
+        out = {"media_type": self.media_type, "kind": self.kind, "platforms": self.platforms, "children": self.children}
+        if self.created is not None:
+            out["created"] = self.created
+        return out
 
 
 

@@ -154,7 +154,7 @@ class Pipeline:
     def _apply_other_files(fixes: list[Fix], ctx: Context, result: FileResult, doc: Document) -> Context:
         """Apply fixes to other build-context files (e.g. .dockerignore); the transforms see the
         new text through the returned context in later rounds."""
-        overrides = dict(ctx.overrides)
+        overrides: dict[str, str] = {}
         by_path: dict[str, list[Fix]] = {}
         for f in fixes:
             by_path.setdefault(f.path, []).append(f)
@@ -165,10 +165,7 @@ class Pipeline:
             kept, _deferred = select_non_overlapping(group)
             overrides[path] = apply_edits(current or "", [e for f in kept for e in f.edits])
             result.applied.extend(_placed(doc, _masked(f)) for f in kept)
-        new = replace(ctx, overrides=overrides)
-        if ".dockerignore" in overrides:
-            new.dockerignore = overrides[".dockerignore"]
-        return new
+        return ctx.with_files(overrides)
 
     def run(self, text: str, ctx: Context, path: str = "<stdin>") -> FileResult:
         result = FileResult(path=path, before=text, after=text)

@@ -20,9 +20,13 @@ What it does (``/work/shared/reference/protocols.md`` §2–§3, DESIGN.md §4):
   Credentials are never sent to another origin on a redirect, a 401 that comes from another
   origin after a redirect is not answered with credentials, and credentials only travel in
   clear text to loopback hosts.
-* Retries with exponential backoff on 429, 5xx and connection errors / timeouts, honouring
+* Retries with exponential backoff on 429, 5xx and connection resets, honouring
   ``Retry-After`` (capped); errors are :class:`ResolveError` with a clear message that never
   contains a credential or a token.
+* A connect failure (DNS, refused, unreachable) or a timeout is never retried: it trips the
+  per-host circuit breaker of the run's :class:`NetworkGuard`, and the rest of that host's
+  look-ups fail at once (:class:`HostSkipped`).  The guard's optional total deadline cuts
+  request timeouts to the time left and then skips the rest (:class:`DeadlineExceeded`).
 * An optional :class:`~dockerfix.fixer.cache.DigestCache`: tag → digest entries expire (TTL);
   digest → contents entries are content-addressed and never stale.
 
@@ -41,7 +45,8 @@ HTTP requests per reference, cold cache (anonymous registry, first contact with 
     warm cache                       0
     tag entry expired, digest known  1   (HEAD only: the contents of a digest never change)
 
-Retries add one request per retry. ``RegistryClient.request_count`` counts every request sent
+Retries add one request per retry (never after a connect failure or a timeout: a host that
+fails that way costs one attempt per run). ``RegistryClient.request_count`` counts every request sent
 (token requests, redirects and retries included). HEAD requests do not count towards Docker
 Hub's pull limit; each GET of a manifest does.
 
@@ -51,8 +56,10 @@ Concurrency: :meth:`RegistryClient.resolve_many` runs one look-up per distinct
 that its auth scheme is learnt once; the rest then authenticate up front.
 
 Layout: what needs no network (media types, :class:`Resolution`, :class:`ResolveError`, manifest
-classification, challenges, platforms, mirrors) lives in :mod:`.oci` and is re-exported here.  This
-module (~700 lines) keeps the client and its httpx auth flow together on purpose: the flow reads
+classification, challenges, platforms) lives in :mod:`.oci`, the mirror settings in :mod:`.mirrors`
+(checked up front without importing httpx); both are re-exported here.  This module keeps the
+:class:`NetworkGuard` (breaker and deadline, which act on httpx requests), the client and its httpx
+auth flow together on purpose: the flow reads
 the client's credentials, token cache and secret redactor under one lock, and splitting them would
 turn that shared state into a cross-module protocol of private attributes.
 """
@@ -67,7 +74,7 @@ import random
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -101,6 +108,9 @@ __all__ = [
     "ACCEPT",
     "DEFAULT_PLATFORMS",
     "MIRROR_ENV",
+    "DeadlineExceeded",
+    "HostSkipped",
+    "NetworkGuard",
     "RegistryClient",
     "Resolution",
     "ResolveError",
@@ -118,6 +128,144 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 MAX_TOKEN_BYTES = 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REPO_IN_PATH = re.compile(r"/v2/(?P<repo>.+)/(?:manifests|blobs)/[^/]+$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Network guard: circuit breaker and deadline
+# ---------------------------------------------------------------------------------------------
+
+
+class HostSkipped(ResolveError):
+    """A look-up not sent because its host failed earlier in the run (circuit breaker)."""
+
+
+class DeadlineExceeded(ResolveError):
+    """A look-up not sent (or cut short) because the run's network deadline passed."""
+
+
+def _host_of(url: httpx.URL) -> str:
+    return url.netloc.decode("ascii")
+
+
+def _connect_reason(exc: Exception) -> tuple[str, str]:
+    """(what the host did, in the past tense, for the breaker; the detail for the first error)."""
+    text = str(exc)
+    low = text.lower()
+    if any(s in low for s in ("name or service not known", "name resolution", "nodename nor servname",
+                              "no address associated", "getaddrinfo failed", "errno -2", "errno -3", "errno -5")):
+        return "did not resolve (DNS)", "its name does not resolve (DNS)"
+    if "refused" in low:
+        return "refused the connection", "connection refused"
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"could not be reached ({detail})", detail
+
+
+class NetworkGuard:
+    """What every registry client of one run shares: a per-host circuit breaker and a deadline.
+
+    * **Circuit breaker**: after a connect failure (DNS, refused, unreachable) or a timeout on a
+      host (``host[:port]``, a token server or redirect target included), that host is *down* for
+      the rest of the run: every later request to it fails at once with :class:`HostSkipped`, and
+      the failed request is not retried.  ``on_trip(host, reason)`` is called once per host.
+    * **Deadline**: ``deadline`` seconds of network work for the run: the clock runs while at
+      least one look-up is under way (not while the run does other work between look-ups).
+      Each request's timeouts are cut to the time left; once it has passed, requests fail at
+      once with :class:`DeadlineExceeded`; ``on_deadline(seconds)`` is called once.
+
+    Thread-safe.  A client without an explicit guard gets its own (no deadline).
+    """
+
+    def __init__(self, deadline: float | None = None, *, on_trip=None, on_deadline=None, clock=time.monotonic) -> None:
+        if deadline is not None and deadline <= 0:
+            raise ValueError("the network deadline must be a positive number of seconds")
+        self.deadline = deadline
+        self.on_trip = on_trip
+        self.on_deadline = on_deadline
+        self._clock = clock
+        self._spent = 0.0
+        self._active = 0
+        self._since = 0.0
+        self._down: dict[str, str] = {}
+        self._expired_reported = False
+        self._lock = threading.Lock()
+
+    # -- deadline ----------------------------------------------------------------------------
+
+    def enter(self) -> None:
+        """A look-up starts: the deadline clock runs while any look-up is under way."""
+        with self._lock:
+            if self._active == 0:
+                self._since = self._clock()
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self._spent += self._clock() - self._since
+
+    def spent(self) -> float:
+        """Seconds of network work so far (time with at least one look-up under way)."""
+        with self._lock:
+            return self._spent + (self._clock() - self._since if self._active else 0.0)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline)."""
+        if self.deadline is None:
+            return None
+        return self.deadline - self.spent()
+
+    def expired(self) -> bool:
+        left = self.remaining()
+        return left is not None and left <= 0
+
+    def deadline_error(self, what: str) -> DeadlineExceeded:
+        report = False
+        with self._lock:
+            if not self._expired_reported:
+                self._expired_reported = report = True
+        if report and self.on_deadline is not None:
+            self.on_deadline(self.deadline)
+        return DeadlineExceeded(f"{what}: the run's network deadline of {self.deadline:g}s passed")
+
+    # -- breaker -----------------------------------------------------------------------------
+
+    def down(self, host: str) -> str | None:
+        """Why ``host`` is skipped for the rest of the run, or ``None`` while it is usable."""
+        with self._lock:
+            return self._down.get(host.lower())
+
+    @property
+    def hosts_down(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._down)
+
+    def trip(self, host: str, reason: str) -> bool:
+        """Mark ``host`` down (``reason``: "timed out after 10s"); True the first time."""
+        with self._lock:
+            if host.lower() in self._down:
+                return False
+            self._down[host.lower()] = reason
+        if self.on_trip is not None:
+            self.on_trip(host, reason)
+        return True
+
+    def check(self, request: httpx.Request) -> None:
+        """Refuse a request to a host that is down or past the deadline; cut its timeouts."""
+        host = _host_of(request.url)
+        why = self.down(host)
+        if why is not None:
+            raise HostSkipped(f"{host} {why} earlier in this run, so its other look-ups are skipped")
+        left = self.remaining()
+        if left is None:
+            return
+        if left <= 0:
+            raise self.deadline_error(f"{host} not contacted")
+        timeouts = dict(request.extensions.get("timeout") or {})
+        for key in ("connect", "read", "write", "pool"):
+            value = timeouts.get(key)
+            timeouts[key] = left if value is None else min(value, left)
+        request.extensions["timeout"] = timeouts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,6 +428,9 @@ class RegistryClient:
     ``backoff * 2**attempt`` (with jitter), or ``Retry-After`` capped at ``max_retry_after``.
     ``offline=True``: no network at all; every look-up fails with
     ``ResolveError("offline: digest look-up skipped")``.
+    ``guard``: a :class:`NetworkGuard` shared with the other clients of the run (circuit breaker
+    per host, total deadline); by default the client has its own, without a deadline.  A connect
+    failure or a timeout is never retried: it marks the host down for the rest of the run.
     """
 
     def __init__(
@@ -294,6 +445,8 @@ class RegistryClient:
         backoff: float = 0.5,
         max_retry_after: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        guard: NetworkGuard | None = None,
+        want_created: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -307,6 +460,7 @@ class RegistryClient:
         self.concurrency = concurrency
         self.cache = cache
         self.offline = offline
+        self.want_created = want_created  # also learn when each image was built (2 requests more an index)
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self._credentials = credentials if credentials is not None else CredentialStore()
@@ -318,6 +472,7 @@ class RegistryClient:
         self._auth = _RegistryAuth(self)
         self._http: httpx.Client | None = None
         self._transport = transport
+        self.guard = guard if guard is not None else NetworkGuard()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -353,6 +508,7 @@ class RegistryClient:
     # -- counters ----------------------------------------------------------------------------
 
     def _on_request(self, request: httpx.Request) -> None:
+        self.guard.check(request)  # a host that is down, or the deadline: not sent, not counted
         line = f"{request.method} {request.url.copy_with(query=None)}"
         with self._lock:
             self._request_count += 1
@@ -472,7 +628,10 @@ class RegistryClient:
     def _fetch(
         self, method: str, url: str, *, limit: int, what: str, registry: str
     ) -> tuple[httpx.Response, bytes]:
-        """Send with auth and retries; return the response and its (capped) body."""
+        """Send with auth and retries; return the response and its (capped) body.
+
+        429/5xx and connection resets are retried; a connect failure or a timeout is not: it
+        trips the circuit breaker for its host (see :class:`NetworkGuard`)."""
         client = self._client()
         headers = {"Accept": ACCEPT} if "/manifests/" in url else {}
         attempt = 0
@@ -485,29 +644,55 @@ class RegistryClient:
                     if response.status_code in RETRY_STATUSES and attempt < self.retries:
                         delay = self._retry_delay(attempt, response)
                         log.info("registry %s answered %s for %s; retrying in %.1fs", registry, response.status_code, what, delay)
+                        last = f"registry {registry} answered {response.status_code} for {what}"
                     else:
                         body = _read_capped(response, limit, f"registry {registry}")
                         return response, body
                 finally:
                     response.close()
+            except HostSkipped as exc:
+                raise HostSkipped(f"registry {registry} not contacted for {what}: {exc}") from None
+            except DeadlineExceeded:
+                raise DeadlineExceeded(f"registry {registry} not contacted for {what}: the run's network "
+                                       f"deadline of {self.guard.deadline:g}s passed") from None
             except ResolveError:
                 raise
-            except httpx.TimeoutException:
+            except httpx.PoolTimeout:
+                if self.guard.expired():
+                    raise self.guard.deadline_error(f"registry {registry} did not answer for {what} in time") from None
                 if attempt >= self.retries:
-                    raise ResolveError(
-                        f"registry {registry} timed out after {self.timeout:g}s for {what}"
-                        + (f" ({attempt + 1} attempts)" if attempt else "")
-                    ) from None
+                    raise ResolveError(f"registry {registry}: no free connection within {self.timeout:g}s for {what}") from None
                 delay = self._retry_delay(attempt, None)
+                last = f"registry {registry}: no free connection for {what}"
+            except (httpx.TimeoutException, httpx.ConnectError) as exc:
+                if self.guard.expired():  # the timeout was cut short by the deadline: not the host's fault
+                    raise self.guard.deadline_error(f"registry {registry} did not answer for {what} in time") from None
+                host = _host_of(exc.request.url) if _has_request(exc) else _host_of(httpx.URL(url))
+                if isinstance(exc, httpx.TimeoutException):
+                    reason = f"timed out after {self.timeout:g}s"
+                    message = f"registry {registry} timed out after {self.timeout:g}s for {what}"
+                else:
+                    reason, detail = _connect_reason(exc)
+                    message = f"cannot reach registry {registry} for {what}: {detail}"
+                if host != _host_of(httpx.URL(url)):
+                    message += f" (at {host})"
+                self.guard.trip(host, reason)
+                raise ResolveError(message) from None
             except httpx.TooManyRedirects:
                 raise ResolveError(f"registry {registry}: too many redirects for {what}") from None
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # reset, protocol error: worth another try
                 if attempt >= self.retries:
                     raise ResolveError(
                         f"cannot reach registry {registry} for {what}: {type(exc).__name__}: {exc}"
+                        + (f" ({attempt + 1} attempts)" if attempt else "")
                     ) from None
                 delay = self._retry_delay(attempt, None)
+                last = f"cannot reach registry {registry} for {what}: {type(exc).__name__}: {exc}"
             attempt += 1
+            left = self.guard.remaining()
+            if left is not None and delay >= left:
+                self.guard.deadline_error(what)  # the warning, once per run
+                raise DeadlineExceeded(f"{last}; no time left to retry before the run's network deadline of {self.guard.deadline:g}s")
             time.sleep(delay)
 
     def _error_for(
@@ -554,13 +739,14 @@ class RegistryClient:
                 self.cache.save()
 
     def resolve_many(
-        self, refs: Iterable[ImageRef], platforms: Sequence[str] = DEFAULT_PLATFORMS
+        self, refs: Iterable[ImageRef], platforms: Sequence[str] = DEFAULT_PLATFORMS, *, on_done=None
     ) -> dict[str, Resolution | ResolveError]:
         """Resolve many references concurrently (at most ``concurrency`` at a time).
 
         One look-up per distinct (registry, repository, tag-or-digest); the result for every
         input is stored under its ``ref.canonical``. Never raises for a failed reference: its
-        value is the :class:`ResolveError`.
+        value is the :class:`ResolveError`.  ``on_done(done, total)`` is called (from a worker
+        thread) after each distinct look-up, for progress displays.
         """
         wanted = tuple(normalise_platform(p) for p in platforms)
         groups: dict[tuple[str, str, str], list[ImageRef]] = {}
@@ -571,11 +757,13 @@ class RegistryClient:
             return results
         try:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups)), thread_name_prefix="dockerfix-registry") as pool:
-                futures = {key: pool.submit(self._resolve_safe, members[0], wanted) for key, members in groups.items()}
-                for key, future in futures.items():
+                futures = {pool.submit(self._resolve_safe, members[0], wanted): key for key, members in groups.items()}
+                for done, future in enumerate(as_completed(futures), start=1):
                     outcome = future.result()
-                    for ref in groups[key]:
+                    for ref in groups[futures[future]]:
                         results[ref.canonical] = outcome
+                    if on_done is not None:
+                        on_done(done, len(futures))
         finally:
             if self.cache is not None and not self.offline:
                 self.cache.save()
@@ -599,10 +787,13 @@ class RegistryClient:
             raise ResolveError("offline: digest look-up skipped", reference=reference)
         if ref.is_scratch:
             raise ResolveError("scratch is not a registry image; nothing to resolve", reference=reference)
+        self.guard.enter()
         try:
             return self._resolve_online(ref, platforms, reference)
         except ResolveError as exc:
-            raise ResolveError(self._redact(exc.message), reference=reference, status=exc.status) from None
+            raise type(exc)(self._redact(exc.message), reference=reference, status=exc.status) from None
+        finally:
+            self.guard.leave()
 
     def _resolve_online(self, ref: ImageRef, platforms: tuple[str, ...], reference: str) -> Resolution:
         base = self.base_url(ref.domain)
@@ -662,8 +853,19 @@ class RegistryClient:
             from_cache = False
 
         if content.kind == "manifest" and content.config is not None:
-            content.platforms = [self._config_platform(base, registry, path, content.config)]
+            platform, content.created = self._config_facts(base, registry, path, content.config)
+            content.platforms = [platform]
             content.config = None
+        if self.want_created and content.created is None and content.kind == "index" and content.children:
+            child = next((d for p, d in content.children.items() if platform_matches("linux/amd64", p)),
+                         next(iter(content.children.values())))
+            try:
+                content.created = self._resolve_online(ImageRef(ref.name, None, child, ref.domain, ref.path),
+                                                       (), f"{ref.repository}@{child}").created
+            except ResolveError:
+                content.created = None  # the age is a nicety: its absence never fails a look-up
+            if self.cache is not None and from_cache and content.created is not None:
+                self.cache.put_content(base, path, digest, content.as_cache())
         if self.cache is not None and not from_cache:
             if not by_digest:
                 self.cache.put_tag(base, path, target, digest, content.media_type)
@@ -680,9 +882,11 @@ class RegistryClient:
             missing_platforms=missing,
             children=dict(content.children),
             from_cache=from_cache,
+            created=content.created,
         )
 
-    def _config_platform(self, base: str, registry: str, path: str, config: dict[str, str]) -> str:
+    def _config_facts(self, base: str, registry: str, path: str, config: dict[str, str]) -> tuple[str, str | None]:
+        """(platform, created) from a manifest's config blob."""
         digest = config["digest"]
         url = f"{base}/v2/{path}/blobs/{digest}"
         response, body = self._fetch("GET", url, limit=MAX_CONFIG_BYTES, what=f"{path} config blob", registry=registry)
@@ -698,13 +902,21 @@ class RegistryClient:
         except (ValueError, KeyError, TypeError):
             raise ResolveError(f"registry {registry} served a config blob for {path} without os/architecture") from None
         variant = data.get("variant") if isinstance(data.get("variant"), str) else None
-        return platform_string(os_, arch, variant)
+        created = data.get("created") if isinstance(data.get("created"), str) else None
+        return platform_string(os_, arch, variant), created
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
 
+
+def _has_request(exc: httpx.RequestError) -> bool:
+    try:
+        exc.request
+    except RuntimeError:
+        return False
+    return True
 
 def _read_capped(response: httpx.Response, limit: int, where: str) -> bytes:
     """Read a streamed body, refusing more than ``limit`` bytes (HEAD bodies are empty)."""

@@ -26,16 +26,17 @@ httpx) is imported only for an online look-up, the pipeline and context modules 
 
 from __future__ import annotations
 
+import io
 import os
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, TextIO, Union
 
 from .files import Source, Target, discover
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config, ConfigError
-    from .context import DigestResolver
+    from .resolving import NetworkSession, RunResolver
     from .report import Outcome
 
 
@@ -49,16 +50,20 @@ class UsageError(Exception):
     """A problem with the invocation or configuration as a whole: exit 2 before any file runs."""
 
 
-def make_resolver(config: "Config", offline: bool, refresh: bool) -> "DigestResolver | None":
-    """The registry resolver for digest pinning (``Context.resolver``): None when ``offline``;
-    otherwise a per-run memo over the registry client, which reads ``config.registry_mirrors`` and
+def make_resolver(config: "Config", offline: bool, refresh: bool,
+                  network: "NetworkSession | None" = None) -> "RunResolver | None":
+    """The registry resolver for digest pinning: None when ``offline``; otherwise a per-run memo
+    over the registry client, which reads ``config.registry_mirrors`` and
     ``DOCKERFIX_REGISTRY_MIRROR`` and uses the on-disk digest cache (bypassed with ``refresh``).
-    The client (and httpx) is only created when a reference is actually looked up."""
+    ``network``: the run's :class:`~.resolving.NetworkSession` (circuit breaker, deadline,
+    warnings), shared by the resolvers of one run.  The network settings are checked here
+    (:class:`~.resolving.NetworkConfigError`, a ``ConfigError``); the client (and httpx) is only
+    created when a reference is actually looked up."""
     if offline:
         return None
     from .resolving import RunResolver
 
-    return RunResolver(config, refresh=refresh)
+    return RunResolver(config, refresh=refresh, network=network)
 
 
 
@@ -105,18 +110,26 @@ class Session:
     also renders the unified diff, ``write`` replaces the file atomically.  ``keep_text=False``
     drops each result's before/after text once processed (a text summary needs neither; memory
     stays flat over thousands of files).  ``on_note`` receives one-line notes for the user (the
-    session itself never prints).  Raises :class:`UsageError` for unknown codes."""
+    session itself never prints).  Raises :class:`UsageError` for unknown codes.
+
+    The network side of an online run is one :class:`~.resolving.NetworkSession` (``network``):
+    a per-host circuit breaker, a deadline for the run's look-ups, one warning per failed host.
+    Its warnings, its hint and (on a terminal) its progress line go to ``stderr`` when given (the
+    command line passes ``sys.stderr``), else nowhere (they stay in ``network.warnings``);
+    ``quiet`` drops the hint and the progress line, not the warnings."""
 
     def __init__(self, *, mode: Mode = Mode.check, select: Optional[list[str]] = None,
                  ignore: Sequence[str] = (), unsafe_fixes: Optional[bool] = None, offline: bool = False,
                  refresh: bool = False, config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
-                 stdin_filename: Optional[str] = None, keep_text: bool = True,
-                 on_note: Optional[Callable[[str], None]] = None):
+                 stdin_filename: Optional[str] = None, keep_text: bool = True, update_pins: Optional[bool] = None,
+                 on_note: Optional[Callable[[str], None]] = None, stderr: Optional[TextIO] = None,
+                 quiet: bool = False):
         from dockerfix.transforms import ALL
 
         self.mode, self.offline, self.refresh = Mode(mode), offline, refresh
         self.config_path, self.context_dir, self.stdin_filename = config_path, context_dir, stdin_filename
         self.keep_text, self.on_note = keep_text, on_note
+        self.stderr, self.quiet = stderr, quiet
         self.transform_classes = {t.code: t for t in ALL}
         self.known = {t.code: t.name for t in ALL}
         if select is not None and not select:
@@ -124,11 +137,15 @@ class Session:
         self.cli_select = resolve_codes(select, "--select", self.known) if select else None
         self.cli_ignore = resolve_codes(list(ignore), "--ignore", self.known)
         self.cli_unsafe = unsafe_fixes
+        self.cli_update_pins = update_pins
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
         self._node_table = None
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
+        self.network: "NetworkSession | None" = None  # made with the first online resolver
+        self._snapshots: dict[Path, object] = {}  # context folder -> its files, taken once a run
+        self._sites: dict[Path, list] = {}  # repository root -> the builds its files describe
         self.any_unsafe = bool(unsafe_fixes)
 
     # -- configuration ------------------------------------------------------------------------
@@ -138,15 +155,23 @@ class Session:
         if self.config_path is not None:
             key = Path("<explicit>")
             if key not in self._configs:
-                self._configs[key] = load_config(self.config_path)  # ConfigError: whole run
+                self._configs[key] = self._with_cli(load_config(self.config_path))  # ConfigError: whole run
             return self._configs[key]
         folder = folder.resolve()
         if folder not in self._configs:
             try:
-                self._configs[folder] = load_config(start=folder, memo=self._config_memo)
+                self._configs[folder] = self._with_cli(load_config(start=folder, memo=self._config_memo))
             except Exception as e:  # ConfigError: reported for the files under that folder
                 self._configs[folder] = e
         return self._configs[folder]
+
+    def _with_cli(self, config):
+        """A folder's configuration with the command line's settings over it."""
+        if self.cli_update_pins is not None and config.update_pins != self.cli_update_pins:
+            import dataclasses
+
+            config = dataclasses.replace(config, update_pins=self.cli_update_pins)
+        return config
 
     def pipeline_for(self, config):
         from .edits import Applicability
@@ -173,7 +198,12 @@ class Session:
         """One resolver per configuration for the whole run, so each reference is looked up once."""
         key = config.source or "<default>"
         if key not in self._resolvers:
-            self._resolvers[key] = make_resolver(config, self.offline, self.refresh)
+            if self.network is None and not self.offline:
+                from .resolving import NetworkSession
+
+                stream = self.stderr if self.stderr is not None else io.StringIO()  # the session never prints
+                self.network = NetworkSession(stream=stream, quiet=self.quiet)
+            self._resolvers[key] = make_resolver(config, self.offline, self.refresh, self.network)
         return self._resolvers[key]
 
     def prefetch(self, targets) -> None:
@@ -202,12 +232,16 @@ class Session:
             refs = groups.setdefault(id(config), (config, {}))[1]
             for ref in references_in([text]):  # keep the references, not every file's text
                 refs.setdefault(ref.canonical, ref)
+        from .config import ConfigError
+        from .resolving import prefetch_all
+
+        try:  # network settings are checked here, before any network use
+            jobs = [(self.resolver_for(c), list(refs.values())) for c, refs in groups.values() if refs]
+        except (ConfigError, UsageError):
+            return  # reported (exit 2) when the first file asks for its resolver
         if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
             self.node_releases()  # settled once here, before any worker process forks
-        for config, refs in groups.values():
-            resolver = self.resolver_for(config) if refs else None
-            if resolver is not None:
-                resolver.prefetch(list(refs.values()), config.platforms)
+        prefetch_all(jobs)  # all configurations at once: one look-up per distinct reference, concurrently
 
     def node_releases(self):
         """The Node.js release table for this run: bundled when --offline, else refreshed from the
@@ -258,17 +292,29 @@ class Session:
             pipeline = self.pipeline_for(config)
         except UsageError as e:
             return failed(str(e), "config", src.text), src
-        context_dir = self.context_dir
-        if context_dir is None and target.is_stdin:
-            context_dir = folder
+        context_dir, evidence, repo = self.context_for(target, dockerfile, folder, src.text)
+        resolver = self.resolver_for(config)
+        releases = self.node_releases() if "DFX003" in {t.code for t in pipeline.transforms} else None
+        snap = self._snapshots.get(context_dir.resolve()) if context_dir is not None else None
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
-                           resolver=self.resolver_for(config))
-        ctx.node_releases = self.node_releases
+                           digests=resolver.lookup if resolver is not None else None, releases=releases,
+                           evidence=evidence, files=snap)  # type: ignore[arg-type]
+        if context_dir is not None:
+            self._snapshots[context_dir.resolve()] = ctx.files
         result = pipeline.run(src.text, ctx, path=display)
+        wanted = {r.canonical: r for s in result.skips for r in s.wants}
+        if wanted and resolver is not None:
+            # a fix wrote a reference nobody looked up (e.g. a new tag): look it up, then run again
+            resolver.prefetch(list(wanted.values()), config.platforms)
+            result = pipeline.run(src.text, ctx, path=display)
         if self.mode is not Mode.write:
             from .pipeline import lines_to_original
 
             lines_to_original(result)  # the reader looks at the file as it is on disk
+        if not target.is_stdin:  # build commands that still pass a build-arg DFX009 made a secret
+            from .callsites import attach
+
+            attach(result, dockerfile, ctx.context_dir, limit=repo or target.root)
         outcome = Outcome(result)
         if result.status == "changed":
             if self.mode is Mode.diff:
@@ -293,7 +339,7 @@ class Session:
                     else:
                         try:
                             write_atomic(p, new, old.encode("utf-8") if old is not None else None,
-                                         root=target.root, display=str(p))
+                                         root=repo or target.root, display=str(p))
                             outcome.written = True
                             continue
                         except InputError as e:
@@ -306,6 +352,29 @@ class Session:
                 outcome.notes.append("other files this fix wants to write are not written in stdin mode: "
                                      + ", ".join(sorted(result.extra_files)))
         return outcome, src
+
+    def context_for(self, target: "Target", dockerfile: Optional[Path], folder: Path,
+                    text: str) -> tuple[Optional[Path], str, Optional[Path]]:
+        """(build context folder, the evidence for it, repository root) of one Dockerfile:
+        ``--context`` when given, else found from the repository (see fixer/buildcontext.py)."""
+        if self.context_dir is not None:
+            return self.context_dir, "--context", None
+        if target.is_stdin or dockerfile is None:
+            return folder, "the folder of --stdin-filename", None
+        from .buildcontext import choose_context, copy_sources, repository_root
+        from .document import ParseError, parse
+
+        repo = repository_root(dockerfile.parent, limit=target.root)
+        try:
+            needed = copy_sources(parse(text))
+        except ParseError:
+            needed = []  # the pipeline reports the parse error
+        if repo not in self._sites:
+            from .buildcontext import build_sites
+
+            self._sites[repo] = list(build_sites(repo))
+        choice = choose_context(dockerfile, repo, needed, self._sites[repo])
+        return choice.directory, choice.evidence, repo
 
     @staticmethod
     def _extra_path(name: str, ctx) -> Path:

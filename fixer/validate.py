@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .document import _GO_SPACE, Document, ParseError, parse
+from .document import GO_SPACE, Document, ParseError, parse
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +30,7 @@ def buildkit_boundaries(text: str) -> list[tuple[str, int, int]]:
             # (e.g. a flag name with U+29800); boundaries do not depend on which non-blank
             # character stands where, so ask again with such characters replaced by "x"
             cmds = dockerfile.parse_string("".join(
-                c if c < "\x80" or c in _GO_SPACE else "x" for c in text))
+                c if c < "\x80" or c in GO_SPACE else "x" for c in text))
     except dockerfile.GoParseError as e:
         raise ParseError(f"BuildKit: {e}") from None
     return [(c.cmd.upper(), c.start_line, c.end_line) for c in cmds]

@@ -88,10 +88,9 @@ class Case:
         cfg = parse_config(opts.get("config", {}), self.folder / "case.toml") if "config" in opts else Config()
         ctx_dir = self.folder / "context"
         resolver = DictResolver(opts["digests"]) if "digests" in opts else None
-        ctx = load_context(self.folder / "before.Dockerfile", ctx_dir if ctx_dir.is_dir() else None, cfg,
-                           offline=resolver is None, resolver=resolver)
-        ctx.today = date.fromisoformat(opts.get("today", "2026-11-26"))
-        return ctx
+        return load_context(self.folder / "before.Dockerfile", ctx_dir if ctx_dir.is_dir() else None, cfg,
+                            offline=resolver is None, digests=resolver.lookup if resolver else None,
+                            today=date.fromisoformat(opts.get("today", "2026-11-26")))
 
     def run(self, text: str | None = None, files: dict[str, str] | None = None) -> FileResult:
         """Run the case; ``files`` replaces context files (e.g. a first run's .dockerignore)."""
@@ -99,9 +98,7 @@ class Case:
         pipe = Pipeline(self.transforms(), required=required)
         ctx = self.context()
         if files:
-            ctx.overrides = dict(files)
-            if ".dockerignore" in files:
-                ctx.dockerignore = files[".dockerignore"]
+            ctx = ctx.with_files(files)
         return pipe.run(self.before if text is None else text, ctx, path=self.id)
 
 
@@ -126,6 +123,10 @@ class _Resolution:
     platforms: list = field(default_factory=lambda: ["linux/amd64", "linux/arm64"])
     missing_platforms: list = field(default_factory=list)
     children: dict = field(default_factory=dict)
+    created: str | None = None
+
+    def child_for(self, platform: str) -> str | None:
+        return self.children.get(platform)
 
 
 class DictResolver:
@@ -135,15 +136,26 @@ class DictResolver:
     def __init__(self, table: dict):
         self.table = table
 
+    def lookup(self, ref, platforms):
+        """What the run's look-up before the pipeline would hold: the answer or the error."""
+        try:
+            return self.resolve(ref, platforms)
+        except Exception as e:
+            return e
+
     def resolve(self, ref, platforms):
         from dockerfix.fixer.registry import ResolveError
 
-        answer = self.table.get(ref.format(digest=False))
+        # a tag is looked up by name:tag, a pinned image (no tag) by name@sha256:...
+        key = ref.format() if ref.tag is None and ref.digest else ref.format(digest=False)
+        answer = self.table.get(key)
         if answer is None:
-            raise ResolveError(f"manifest unknown: {ref.format(digest=False)}")
+            raise ResolveError(f"manifest unknown: {key}")
         if isinstance(answer, str):
             if answer.startswith("error:"):
                 raise ResolveError(answer[6:].strip())
             return _Resolution(answer)
         return _Resolution(answer["digest"], missing_platforms=answer.get("missing", []),
-                           kind=answer.get("kind", "index"))
+                           kind=answer.get("kind", "index"), created=answer.get("created"),
+                           platforms=answer.get("platforms", ["linux/amd64", "linux/arm64"]),
+                           children=answer.get("children", {}))

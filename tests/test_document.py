@@ -137,3 +137,97 @@ def test_spans_of_words_across_continuations():
 def test_span_helpers():
     assert Span(1, 3).overlaps(Span(2, 4)) and not Span(1, 2).overlaps(Span(2, 3))
     assert Span(0, 10).contains(Span(2, 3))
+
+
+# -- the command layer (fixer/commands.py) -------------------------------------------------------
+
+
+def _run(text: str):
+    return parse("FROM node:22\n" + text + "\n").instructions[1]
+
+
+def test_commands_split_on_operators_with_argv_and_spans():
+    doc = parse("FROM node:22\nRUN FOO=1 npm ci --omit=dev && cd /app ; exec node x.js | tee log\n")
+    ins = doc.instructions[1]
+    assert [c.argv for c in ins.commands] == [("npm", "ci", "--omit=dev"), ("cd", "/app"), ("node", "x.js"),
+                                              ("tee", "log")]
+    first = ins.commands[0]
+    assert doc.source[first.start:first.end] == "npm ci --omit=dev"
+    assert [w.value for w in first.all_words] == ["FOO=1", "npm", "ci", "--omit=dev"]
+    assert first.before is None and first.after.text == "&&"
+    assert ins.commands[0].program == "npm"
+    assert ins.shell.simple and len(ins.shell.simple_commands) == 4
+
+
+def test_commands_are_computed_once_per_parse():
+    ins = _run("RUN npm ci")
+    assert ins.commands is ins.commands
+    assert ins.assignments is ins.assignments and ins.mounts is ins.mounts
+
+
+def test_redirections_take_their_target():
+    ins = _run("RUN echo a > out && echo b >| out2 && echo c 2>/dev/null && cat <> f x && echo d &>> log y")
+    assert [c.argv for c in ins.commands] == [("echo", "a"), ("echo", "b"), ("echo", "c"), ("cat", "x"),
+                                              ("echo", "d", "y")]
+    assert ins.commands[0].stdout_target == ("out", False)
+    assert ins.commands[1].stdout_target == ("out2", False)
+    assert ins.commands[2].stdout_target is None
+    assert _run("RUN echo x >>.npmrc").commands[0].stdout_target == (".npmrc", True)
+    assert _run("RUN echo x >&2").commands[0].stdout_target is None  # a descriptor copy, not a file
+
+
+def test_compound_shell_is_not_a_simple_list():
+    for text in ("RUN if true; then npm ci; fi", "RUN (cd x && npm ci)", "RUN npm ci &&", "RUN && npm ci",
+                 "RUN find . -exec rm {} \\;"):
+        ins = _run(text)
+        assert ins.shell.simple_commands is None, text
+    assert [c.argv for c in _run("RUN if true; then npm ci; fi").commands] == [("true",), ("npm", "ci"), ("fi",)]
+
+
+def test_exec_form_and_other_instructions_have_no_commands():
+    assert _run('RUN ["npm", "ci"]').commands == ()
+    assert _run("CMD npm start").commands == ()
+    heredoc = parse("FROM node:22\nRUN <<EOF\nnpm ci\nEOF\n").instructions[1]
+    assert heredoc.commands == () and heredoc.shell.simple_commands is None
+
+
+def test_assignments_of_arg_and_env():
+    assert [(a.name, a.value) for a in _run("ARG A B=1 C=").assignments] == [("A", None), ("B", "1"), ("C", "")]
+    assert [(a.name, a.value) for a in _run('ENV A=1 B="two words"').assignments] == [("A", "1"), ("B", "two words")]
+    legacy = _run("ENV NODE_ENV production mode").assignments
+    assert [(a.name, a.value) for a in legacy] == [("NODE_ENV", "production mode")]
+    assert legacy[0].word.value == "NODE_ENV"
+    assert _run("RUN A=1 true").assignments == ()
+
+
+def test_mount_options_are_split_and_located():
+    ins = _run("RUN --mount=type=cache,target=/root/.npm --mount=Type=bind,from=node:22,source=/x npm ci")
+    cache, bind = ins.mounts
+    assert cache.type == "cache" and cache.get("target", "dst") == "/root/.npm"
+    assert bind.type == "bind" and bind.get("from") == "node:22" and bind.get("source", "src") == "/x"
+    o = next(o for o in bind.options if o.key == "from")
+    assert bind.flag.value[o.start:o.end] == "node:22"
+    assert _run("RUN --mount=target=/x true").mounts[0].type == "bind"  # BuildKit's default
+
+
+def test_stage_chain_follows_stage_names():
+    doc = parse("FROM node:22 AS base\nFROM base AS build\nFROM alpine\nFROM build\n")
+    assert [s.index for s in doc.stage_chain(doc.stages[3])] == [3, 1, 0]
+    assert [s.index for s in doc.stage_chain(doc.stages[2])] == [2]
+
+
+def test_heredoc_scripts_are_split_like_run_lines():
+    doc = parse("FROM node:22\nRUN <<EOF\nset -e\n# a comment\nnpm ci \\\n  --omit=dev  # why\ncd x && echo hi > f\nEOF\n"
+                "RUN python3 <<EOF\nprint('npm ci')\nEOF\nRUN bash <<-EOF\n\tnpm i\nEOF\n"
+                "RUN <<EOF\n#!/usr/bin/env node\nconsole.log(1)\nEOF\nRUN <<EOF\n#!/bin/sh -e\nyarn\nEOF\n")
+    run, python, bash, node, sh = doc.instructions[1:]
+    (script,) = run.heredoc_scripts
+    assert [c.argv for c in script.commands] == [("set", "-e"), ("npm", "ci", "--omit=dev"), ("cd", "x"),
+                                                 ("echo", "hi")]
+    npm = script.commands[1]
+    assert doc.source[npm.start:npm.end] == "npm ci \\\n  --omit=dev"
+    assert script.commands[3].stdout_target == ("f", False)
+    assert python.heredoc_scripts == () and node.heredoc_scripts == ()
+    assert [c.argv for c in bash.heredoc_scripts[0].commands] == [("npm", "i")]
+    assert [c.argv for c in sh.heredoc_scripts[0].commands] == [("yarn",)]
+    assert run.heredoc_scripts is run.heredoc_scripts

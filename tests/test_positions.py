@@ -26,7 +26,7 @@ LINES = SEED.splitlines()
 
 #: what each finding on the seed concerns: the keyword of the instruction on its line of the input
 CONCERNS = {"DFX001": "CMD", "DFX002": "FROM", "DFX003": "FROM", "DFX004": "RUN", "DFX005": "FROM",
-            "DFX006": "FROM", "DFX007": "CMD", "DFX008": "CMD", "DFX011": "FROM"}
+            "DFX006": "FROM", "DFX007": "CMD", "DFX008": "CMD", "DFX011": "FROM", "DFX012": "FROM"}
 #: numbers inside messages: the instruction they name in the input
 MENTIONS = {"DFX005": "RUN npm install", "DFX006": "RUN npm install"}
 

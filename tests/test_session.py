@@ -65,10 +65,55 @@ def test_no_module_imports_private_names_of_another():
                  for p in sorted((ROOT / "fixer").glob("*.py"))
                  for mod, names in _imports(p) for name in names
                  if name.startswith("_") and not name.startswith("__")]
-    # validate.py's _GO_SPACE belongs to document.py, which another change is reworking
-    assert [o for o in offenders if not o.startswith("validate.py: from .document import _GO_SPACE")] == []
+    assert offenders == []
 
 
 def test_cli_and_bot_do_not_import_each_other_for_the_run():
     bot_imports = {mod for mod, _ in _imports(ROOT / "fixer" / "bot.py")}
     assert "cli" not in bot_imports and "session" in bot_imports
+
+
+def test_lookup_reads_the_run_memo_for_each_configurations_platforms(tmp_path):
+    """Transforms get ``RunResolver.lookup``: the memo of the run's network session (shared by
+    configurations with the same registry settings), never the network, never a new client."""
+    import io
+
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.imageref import parse
+    from dockerfix.fixer.oci import Resolution
+    from dockerfix.fixer.resolving import NetworkSession, RunResolver
+
+    net = NetworkSession(stream=io.StringIO(), env={"DOCKERFIX_NO_CACHE": "1", "DOCKER_CONFIG": str(tmp_path)})
+    two = RunResolver(Config(platforms=("linux/amd64", "linux/s390x")), network=net)
+    ref = parse("node:22-alpine")
+    assert two.lookup(ref, ("linux/amd64",)) is None  # nothing looked up yet ...
+    assert net.existing(two.mirrors, None, two.config.cache_ttl, False) is None  # ... and no client made
+    one = RunResolver(Config(platforms=("linux/amd64",)), network=net)
+    one.shared.memo[ref.canonical] = Resolution(
+        reference="library/node:22-alpine", registry="docker.io", digest="sha256:" + "a" * 64,
+        media_type="application/vnd.oci.image.index.v1+json", kind="index",
+        platforms=("linux/amd64", "linux/arm64"), missing_platforms=())
+    assert one.lookup(ref, ("linux/amd64",)).missing_platforms == ()
+    found = two.lookup(ref, two.config.platforms)  # same settings: the same memo
+    assert found.digest == "sha256:" + "a" * 64 and found.missing_platforms == ("linux/s390x",)
+
+
+def test_online_session_keeps_network_warnings_without_printing(tmp_path, monkeypatch, capsys):
+    """A refused mirror trips the breaker: the warning is kept in ``session.network.warnings``;
+    a session without ``stderr`` still prints nothing (the command line passes ``sys.stderr``)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connections are refused
+    monkeypatch.setenv("DOCKERFIX_REGISTRY_MIRROR", f"docker.io=http://127.0.0.1:{port}")
+    monkeypatch.setenv("DOCKERFIX_NO_CACHE", "1")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
+    monkeypatch.delenv("DOCKERFIX_REGISTRY_AUTH", raising=False)
+    (tmp_path / "Dockerfile").write_text("FROM node:22-alpine\nCMD [\"node\", \"server.js\"]\n")
+    session = Session(mode=Mode.check, select=["DFX002"])
+    [(outcome, _src)] = list(session.run(discover([str(tmp_path / "Dockerfile")])[0]))
+    assert outcome.status != "changed"  # no digest, no pin
+    assert capsys.readouterr() == ("", "")
+    assert session.network is not None
+    assert [w for w in session.network.warnings if "refused the connection" in w], session.network.warnings

@@ -1,9 +1,10 @@
 """The rewrite passes, one module each.  ``ALL`` is the single ordered registry: the pipeline runs
-the transforms in this order (codes are permanent and independent of the order)."""
+the transforms in this order, which is derived from what each transform says must run before it
+(its ``after``), not written by hand."""
 
 from __future__ import annotations
 
-from dockerfix.fixer.transform import Transform
+from dockerfix.fixer.transform import Transform, run_order
 
 from .dfx001_exec_form import ExecForm
 from .dfx002_pin_digest import PinDigest
@@ -16,20 +17,16 @@ from .dfx008_graceful_shutdown import GracefulShutdown
 from .dfx009_secret_mounts import SecretMounts
 from .dfx010_multi_stage import MultiStage
 from .dfx011_dockerignore import Dockerignore
+from .dfx012_slim_runtime import SlimRuntime
 
-ALL: tuple[type[Transform], ...] = (
-    NodeLtsTag,  # choose the tag first ...
-    PinDigest,  # ... then pin what it points to
-    SecretMounts,  # before the install rewrite: the install RUN gets its secret mount first
-    MultiStage,  # split after FROM and the install are final; the passes below harden the production stage
-    ProductionDeps,
-    NodeEnv,
-    InitProcess,  # adds ENTRYPOINT/CMD in exec form itself, before exec-form looks
-    ExecForm,
-    NonRoot,
-    GracefulShutdown,  # report-only, last: sees the final command
-    Dockerignore,  # after every Dockerfile edit: sees the final COPY sources
+#: Every transform, by code (this order means nothing; codes are permanent).  A new transform is
+#: one more name here.
+REGISTERED: tuple[type[Transform], ...] = (
+    ExecForm, PinDigest, NodeLtsTag, ProductionDeps, NodeEnv, NonRoot, InitProcess, GracefulShutdown,
+    SecretMounts, MultiStage, Dockerignore, SlimRuntime,
 )
+#: The order the pipeline runs them in: a topological sort of each one's ``after``, ties by code.
+ALL: tuple[type[Transform], ...] = run_order(REGISTERED)
 
 
 def by_code() -> dict[str, type[Transform]]:

@@ -37,7 +37,6 @@ hadolint DL3025; BuildKit JSONArgsRecommended.
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
@@ -46,7 +45,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import command_reason, json_array, plain_words, shell_reason
+from ._shell import json_array, needs_shell, plain_words
 
 
 def _single_quoted_array(text: str) -> list[str] | None:
@@ -63,19 +62,15 @@ def _single_quoted_array(text: str) -> list[str] | None:
     return None
 
 
-def _word_reason(cmd: str) -> str | None:
-    try:
-        return command_reason(shlex.split(cmd, posix=True))
-    except ValueError:
-        return None
-
-
 class ExecForm(Transform):
     code = "DFX001"
     name = "exec-form"
     summary = "Write CMD and ENTRYPOINT in exec (JSON) form"
     default_applicability = Applicability.SAFE
     related = ("DL3025", "JSONArgsRecommended")
+    after = (
+        "DFX007",  # DFX007 writes ENTRYPOINT/CMD in exec form itself, with the init
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         for stage in doc.stages:
@@ -114,7 +109,7 @@ class ExecForm(Transform):
             yield Fix(self.code, f"use exec form for {kw} so the process gets signals directly", ins.line,
                       (Edit.replace(ins.args_span, json_array(words)),), Applicability.SAFE)
             return
-        reason = shell_reason(ins.args_text) or _word_reason(ins.args_text) or "needs a shell"
+        reason = needs_shell(ins.args_text) or "needs a shell"
         yield Fix(self.code, f"{kw} {reason}, so it needs a shell; the explicit form "
                   "[\"/bin/sh\", \"-c\", ...] is what Docker runs today (the shell stays PID 1)", ins.line,
                   (Edit.replace(ins.args_span, json_array(["/bin/sh", "-c", ins.args_text])),),

@@ -19,14 +19,28 @@ production unreviewed.  With it, every change of base is a visible diff.
 +FROM node:26-alpine@sha256:3f1c…
 ```
 
+With ``--update-pins``, when ``node:26-alpine`` has moved since:
+
+```diff
+-FROM node:26-alpine@sha256:3f1c…
++FROM node:26-alpine@sha256:9a0e…
+```
+
 ## Fix safety
 Safe: the digest is what the tag resolves to at the time of the run, so the build is the same
-image it would pull today.  Not touched: ``scratch``, earlier stage names, images that already
-carry a digest (their format is checked; refreshing is Renovate's and Dependabot's job), and
-references whose tag comes from a variable (a digest beside a variable tag would be a lie) or an
-ARG used elsewhere.  A failed or skipped look-up (``--offline``, network, credentials) leaves the
-line as it is and says why.  When the index lacks a platform the configuration asks for
-(``platforms``, default linux/amd64 and linux/arm64) the pin is made and the gap reported.
+image it would pull today.  Not touched: ``scratch``, earlier stage names, references whose tag
+comes from a variable (a digest beside a variable tag would be a lie) or an ARG used elsewhere.
+A failed or skipped look-up (``--offline``, network, credentials) leaves the line as it is and
+says why.  When the index lacks a platform the configuration asks for (``platforms``, default
+linux/amd64 and linux/arm64) the pin is made and the gap reported.
+
+Pins go stale: a pinned base gets no OS security fixes until someone moves the pin.  With
+``--update-pins`` (config ``update-pins = true``; the bot's default) every ``name:tag@sha256:…``
+whose tag has moved gets the tag's digest of today, and the message says how old the pinned image
+is and how old the new one is (from the image configs' ``created``, when the registry serves
+them).  A pin of one platform's manifest stays per-platform (that platform's manifest of the new
+index).  A pin without a tag beside it is reported, never touched: nothing says what to refresh
+it to.  Without the option, pins are left alone (Renovate and Dependabot can refresh them too).
 
 ## Related codes
 hadolint DL3006/DL3007 (loosely); Docker Scout ``not_pinned_digest``; semgrep
@@ -37,12 +51,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from datetime import date
+from typing import Any, Iterable, Iterator
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Span
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.imageref import ImageRefError, parse as parse_ref
+from dockerfix.fixer.imageref import ImageRef, ImageRefError
+from dockerfix.fixer.imageref import parse as parse_ref
 from dockerfix.fixer.transform import Transform
 
 _VAR_RE = re.compile(r"^\$(?:\{(\w+)\}|(\w+))$")
@@ -89,21 +105,17 @@ def image_targets(doc: Document) -> Iterator[Target | Skip]:
                     else:
                         yield Target(f.value, span, ins.line, "COPY --from")
             if ins.keyword == "RUN":
-                for f in ins.flags:
-                    if f.name != "mount" or not f.value:
-                        continue
-                    offset = 0
-                    for part in f.value.split(","):
-                        k, _, v = part.partition("=")
-                        if k.strip() == "from" and v and not v.isdigit() and v.lower() not in stage_names and "$" not in v:
-                            whole = value_span(doc, f.span, "--mount=", f.value)
+                for mount in ins.mounts:
+                    for o in mount.options:
+                        v = o.value
+                        if o.key == "from" and v and not v.isdigit() and v.lower() not in stage_names and "$" not in v:
+                            whole = value_span(doc, mount.flag.span, "--mount=", mount.flag.value or "")
                             if whole is None:
                                 yield Skip(PinDigest.code, f"RUN --mount from={v} is quoted or split across "
                                            "lines; pin it by hand", ins.line)
                             else:
-                                start = whole.start + offset + len(part) - len(v)
+                                start = whole.start + o.start
                                 yield Target(v, Span(start, start + len(v)), ins.line, "RUN --mount from")
-                        offset += len(part) + 1
 
 
 def value_span(doc: Document, span: Span, prefix: str, value: str) -> Span | None:
@@ -128,13 +140,13 @@ def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
                    "tag would be a lie", line)
         return
     var = m.group(1) or m.group(2)
-    arg_ins = None
+    arg_ins = arg = None
     for ins in doc.instructions:
         if ins.stage == -1 and ins.keyword == "ARG":
-            for w in ins.words:
-                if w.value.split("=", 1)[0] == var:
-                    arg_ins, word = ins, w
-    if arg_ins is None or "=" not in word.value or not word.value.split("=", 1)[1]:
+            for a in ins.assignments:
+                if a.name == var:
+                    arg_ins, arg = ins, a
+    if arg_ins is None or arg is None or not arg.value:
         yield Skip(code, f"FROM {base}: the ARG {var} has no default to pin", line)
         return
     uses = 0
@@ -147,11 +159,11 @@ def _arg_target(doc: Document, base: str, line: int) -> Iterator[Target | Skip]:
         yield Skip(code, f"FROM {base}: ARG {var} is used elsewhere too; pin it by hand where it is "
                    "meant to be an image", line)
         return
-    image = word.value.split("=", 1)[1]
+    image = arg.value
     if "$" in image:
         yield Skip(code, f"FROM {base}: the default of ARG {var} contains variables", line)
         return
-    span = value_span(doc, word.span, f"{var}=", image)
+    span = value_span(doc, arg.word.span, f"{var}=", image)
     if span is None:
         yield Skip(code, f"FROM {base}: the default of ARG {var} is written with escapes or across lines; "
                    "pin it by hand", line)
@@ -165,6 +177,9 @@ class PinDigest(Transform):
     summary = "Pin base images to the digest their tag points to today"
     default_applicability = Applicability.SAFE
     related = ("DL3006", "DL3007")
+    after = (
+        "DFX003",  # pin the tag DFX003 chose, not the one it replaces
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         for t in image_targets(doc):
@@ -179,15 +194,20 @@ class PinDigest(Transform):
                 yield Skip(self.code, f"{t.what} {t.text}: {e}", t.line)
                 continue
             if ref.digest:
+                if ctx.config.update_pins:
+                    yield from self._refresh(t, ref, ctx)
                 continue  # already pinned and well-formed (parse checked the format)
-            if ctx.resolver is None:
+            if ctx.offline or ctx.digests is None:
                 reason = "--offline" if ctx.offline else "no registry client"
                 yield Skip(self.code, f"{t.what} {t.text} not pinned: digest look-up skipped ({reason})", t.line)
                 continue
-            try:
-                res = ctx.resolver.resolve(ref, tuple(ctx.config.platforms))
-            except Exception as e:  # ResolveError and anything the client raises
-                yield Skip(self.code, f"{t.what} {t.text} not pinned: {e}", t.line)
+            res = ctx.digest(ref, tuple(ctx.config.platforms))
+            if res is None:  # not looked up before the run (e.g. a tag another fix just wrote)
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: its digest was not looked up", t.line,
+                           wants=(ref,))
+                continue
+            if isinstance(res, Exception):  # the registry's answer was an error
+                yield Skip(self.code, f"{t.what} {t.text} not pinned: {res}", t.line)
                 continue
             try:
                 pinned = ref.format(digest=res.digest)
@@ -201,3 +221,66 @@ class PinDigest(Transform):
             if missing:
                 yield Fix(self.code, f"{t.text} is not published for {', '.join(missing)} (wanted by the "
                           "`platforms` setting)", t.line, (), Applicability.DISPLAY_ONLY)
+
+    def _refresh(self, t: Target, ref: ImageRef, ctx: Context) -> Iterator[Fix | Skip]:
+        """``--update-pins``: move a ``name:tag@sha256:…`` pin to what the tag points to now."""
+        if ref.tag is None:
+            yield Fix(self.code, f"{t.text} is pinned without a tag: dockerfix cannot tell what to refresh it to "
+                      "(write the tag beside the digest, e.g. node:22-alpine@sha256:…)", t.line, (),
+                      Applicability.DISPLAY_ONLY)
+            return
+        if ctx.offline or ctx.digests is None:
+            reason = "--offline" if ctx.offline else "no registry client"
+            yield Skip(self.code, f"{t.what} {t.text}: pin not refreshed, look-up skipped ({reason})", t.line)
+            return
+        platforms = tuple(ctx.config.platforms)
+        tag_ref = ref.without_digest()
+        old_ref = ref.without_tag()
+        now, old = ctx.digest(tag_ref, platforms), ctx.digest(old_ref, platforms)
+        if now is None or old is None:
+            yield Skip(self.code, f"{t.what} {t.text}: pin not refreshed, the tag was not looked up", t.line,
+                       wants=tuple(r for r, v in ((tag_ref, now), (old_ref, old)) if v is None))
+            return
+        if isinstance(now, Exception):
+            yield Skip(self.code, f"{t.what} {t.text}: pin not refreshed: {now}", t.line)
+            return
+        if now.digest == ref.digest or ref.digest in now.children.values():
+            return  # the tag still points to the pinned image (or its platform's manifest of it)
+        new_digest = now.digest
+        what = "index"
+        if not isinstance(old, Exception) and old.kind != "index" and now.kind == "index":
+            # a per-platform pin stays per-platform: the same platform's manifest of the new index
+            plat = old.platforms[0] if len(old.platforms) == 1 else None
+            child = now.child_for(plat) if plat else None
+            if child is None:
+                yield Skip(self.code, f"{t.what} {t.text}: pinned to a single-platform manifest whose platform "
+                           "the new index does not name; refresh it by hand", t.line)
+                return
+            new_digest, what = child, f"{plat} manifest"
+        try:
+            pinned = ref.format(digest=new_digest)
+        except ImageRefError as e:
+            yield Skip(self.code, f"{t.what} {t.text}: pin not refreshed: registry answered {e}", t.line)
+            return
+        ages = _ages(None if isinstance(old, Exception) else old, now, ctx)
+        yield Fix(self.code, f"refresh the pin of {ref.format(digest=False)}: the tag has moved to a newer {what}"
+                  f"{ages}", t.line, (Edit.replace(t.span, pinned),), Applicability.SAFE)
+
+
+def _ages(old: Any, now: Any, ctx: Context) -> str:
+    """`` (pinned image built 2026-09-01, 89 days old; new one built 2026-11-20)`` from the image
+    configs' ``created``, when the registry answer has them."""
+    def day(res: Any) -> date | None:
+        created = getattr(res, "created", None) if res is not None else None
+        try:
+            return date.fromisoformat(created[:10]) if isinstance(created, str) else None
+        except ValueError:
+            return None
+
+    o, n = day(old), day(now)
+    parts = []
+    if o is not None:
+        parts.append(f"pinned image built {o.isoformat()}, {(ctx.today - o).days} days old")
+    if n is not None:
+        parts.append(f"new one built {n.isoformat()}")
+    return f" ({'; '.join(parts)})" if parts else ""

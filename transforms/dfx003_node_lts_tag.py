@@ -44,17 +44,16 @@ from typing import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
+from dockerfix.fixer.imageref import ImageRefError
+from dockerfix.fixer.imageref import parse as parse_ref
 from dockerfix.fixer.node_releases import major_filter
 from dockerfix.fixer.transform import Transform
+
+from ._images import is_official_node
 
 _MOVING = ("latest", "current", "lts")
 _VERSION_TAG = re.compile(r"^(\d+)(?:\.\d+){0,2}(?:-(.+))?$")
 _OLD_DEBIAN = {"stretch", "buster", "bullseye", "jessie"}
-
-
-def is_official_node(ref: ImageRef) -> bool:
-    return ref.path == "library/node" or ref.path.endswith("/library/node")
 
 
 def _variant_of_moving(tag: str | None) -> tuple[str, str] | None:

@@ -14,7 +14,10 @@ later needs them:
 | ``pnpm-lock.yaml`` | ``pnpm install --frozen-lockfile --prod`` | ``pnpm install --frozen-lockfile`` |
 
 An existing ``npm ci`` in a runtime stage gets ``--omit=dev``; the deprecated
-``npm install --production`` / ``--only=production`` becomes ``npm ci --omit=dev``.  Only the
+``npm install --production`` / ``--only=production`` becomes ``npm ci --omit=dev``, and the same
+flags on ``npm ci`` (``--production``, ``--only=prod``) become ``--omit=dev``.  On the official
+node image up to Node.js 14 (npm 6, which ignores ``--omit=dev`` and installs devDependencies)
+only the lockfile part is applied and the old flags stay.  Only the
 command's own words are edited: ``RUN --mount=type=cache,...`` flags, ``&&`` chains,
 continuations and comments stay as they are.  When the stage copies ``package.json`` but not the
 lockfile before the install (``COPY package.json ./``), the same fix adds the lockfile to that
@@ -26,7 +29,25 @@ stage after the install, or in any stage built ``FROM`` it or copying ``--from``
 whose body runs a build or dev tool (``tsc``, ``next build``, ``vite build``, ``nest build``,
 ``webpack``, ``babel``, ...) or a command from a devDependency.  They also stay when the image's
 start command needs one (``CMD ["npx", "ts-node", ...]``, a ``start`` script running ``nodemon``),
-and in stages that do not end up in the final image (separate ``dev``/``test`` targets).
+and in stages that do not end up in the final image (separate ``dev``/``test`` targets).  The
+start command is resolved through the script it names (``npm start``, ``npm run start:prod``,
+``yarn start:prod``, ``pnpm run serve``, with npm's ``pre``/``post`` hooks), in the package.json
+whose scripts run there: in an npm/yarn/pnpm workspace (root ``workspaces``,
+``pnpm-workspace.yaml``) the package the final WORKDIR holds, found from the COPY lines
+(``COPY . /app`` + ``WORKDIR /app/packages/api``: ``packages/api/package.json``), or the one the
+command selects (``yarn workspace api start``, ``npm start -w api``, ``pnpm --filter api start``).
+
+The project's own install-time scripts (``preinstall``, ``install``, ``postinstall``, ``prepare``...,
+also of workspace packages) run during the install too: one that needs a devDependency
+(``"prepare": "husky"``) fails a production-only install with ``husky: not found``.  When every
+such script only sets up git hooks (husky, lefthook, simple-git-hooks, ``is-ci``), the production
+install skips it: with ``--ignore-scripts`` when that loses nothing (every lifecycle script is a
+git-hook one and the npm lockfile, parsed, shows no production package with ``hasInstallScript``),
+else by ``npm pkg delete scripts.prepare && `` in front of the install (``npm pkg`` exists from npm
+7.20: Node.js 16.6 and later on the official image; the script is removed from the image's
+package.json only).  Any other such script (``"postinstall": "patch-package"``, ``"prepare":
+"tsc"``), yarn and pnpm installs, and images whose npm is unknown keep devDependencies, with the
+reason.
 
 ## Why
 ``npm install`` resolves versions again at build time, so two builds of one commit can ship
@@ -56,7 +77,14 @@ at run time (a common mistake) then fails on start, which no static check can ru
 ``yarn workspaces focus`` does not check the lockfile the way ``--immutable`` does, and on yarn
 2/3 it needs ``plugin-workspace-tools``: it is used only when ``packageManager`` says yarn 4 or
 ``.yarnrc.yml`` lists the plugin; otherwise berry gets ``yarn install --immutable`` and a report
-line.  Nothing is changed, and a reason is reported, when there is no ``package.json`` or no
+line.  ``--ignore-scripts`` also skips the install scripts of dependencies, so it is used only
+when the npm lockfile proves there are none in production (``hasInstallScript``); ``npm pkg
+delete`` leaves the image's package.json without the git-hook script (a later ``COPY . .``
+brings it back).  Checked with real npm: ``npm pkg delete scripts.prepare && npm ci --omit=dev``
+and ``npm ci --omit=dev --ignore-scripts`` install a ``"prepare": "husky"`` project on npm 7.20 and
+11, where plain ``npm ci --omit=dev`` fails; npm 7.19 prints its usage for ``npm pkg`` and exits 0
+(the install then still fails), hence the version check.  In a workspace whose COPY lines do not tell which package the WORKDIR holds,
+devDependencies stay.  Nothing is changed, and a reason is reported, when there is no ``package.json`` or no
 lockfile in the build context, the lockfile belongs to another package manager, ``.dockerignore``
 leaves the lockfile out, the lockfile cannot be seen reaching the image before the install, or the
 install runs in a heredoc script or an exec-form ``RUN``.  Installs of named packages
@@ -72,30 +100,28 @@ import re
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
+from dockerfix.fixer.workspaces import read_package, workspace_folders, workspace_patterns
 
-from ._helpers import (
-    final_command,
-    command_words,
+from ._devdeps import LIFECYCLE_SCRIPTS, dev_step_in_run, is_git_hook_script, lifecycle_dev_scripts, runtime_dev_reason
+from ._pkgmanagers import (
+    LOCK_KINDS,
     PackageManagerCommand,
-    copies_root_file,
-    copy_sources,
-    dev_dependency_reason,
-    dev_step_in_run,
-    dockerignore_matches,
+    npm_without_omit,
+    npm_without_pkg,
     package_manager_commands,
-    stage_consumers,
-    stage_chain,
+    package_manager_commands_of,
 )
+from ._startcmd import final_package
+from ._stages import copies_root_file, copy_sources, stage_consumers
 
-LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
 LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
                "pnpm": "pnpm install --frozen-lockfile"}
-_HEREDOC_INSTALL_RE = re.compile(r"(?m)\b(?:npm\s+(?:install|i|ci)\b|yarn(?:\s+install)?\s*(?:$|&&|;)|pnpm\s+(?:install|i)\b)")
 _NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod")
 _NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
 
@@ -111,33 +137,22 @@ def _berry_can_focus(ctx: Context) -> bool:
     return "plugin-workspace-tools" in rc or "@yarnpkg/plugin-workspace-tools" in rc
 
 
-def runtime_dev_reason(doc: Document, ctx: Context) -> str | None:
-    """Why the final image's start command needs devDependencies, or None."""
-    entry, cmd = final_command(doc)
-    for ins in (entry, cmd):
-        if ins is None or not ins.args_text:
-            continue
-        argv = command_words(ins)
-        if argv[:2] == ["/bin/sh", "-c"] or argv[:2] == ["sh", "-c"]:
-            argv = argv[2:3][0].split() if len(argv) > 2 else []
-        reason = dev_dependency_reason(tuple(argv), ctx.package)
-        if reason:
-            return f"the start command on line {source_line(doc, ins.line)} needs devDependencies: {reason}"
-    return None
-
-
 class ProductionDeps(Transform):
     code = "DFX004"
     name = "production-deps"
     summary = "Install dependencies from the lockfile, without devDependencies in the runtime image"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX009",  # the install RUN gets its secret mount before it is rewritten
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage
         if final is None:
             return
-        final_lineage = stage_chain(doc, final)
+        final_lineage = doc.stage_chain(final)
         runtime_reason: list[str | None] = []  # computed once, lazily
         for stage in doc.stages:
             consumers = stage_consumers(doc, stage)
@@ -146,12 +161,13 @@ class ProductionDeps(Transform):
                 if ins.keyword != "RUN":
                     continue
                 if ins.heredocs:
-                    if any(_HEREDOC_INSTALL_RE.search(h.body) for h in ins.heredocs):
+                    if any(c.action in ("install", "ci", "focus")
+                           for s in ins.heredoc_scripts for c in package_manager_commands_of(s.commands)):
                         yield Skip(self.code, f"the dependency install on line {source_line(doc, ins.line)} runs in a heredoc "
                                    "script; it is not rewritten", ins.line)
                     continue
                 if ins.is_json:
-                    if ins.json_args and ins.json_args[0] in ("npm", "yarn", "pnpm") and len(ins.json_args) > 1 \
+                    if ins.json_args and ins.json_args[0] in LOCK_KINDS and len(ins.json_args) > 1 \
                             and ins.json_args[1] in ("install", "i", "ci"):
                         yield Skip(self.code, f"the exec-form RUN on line {source_line(doc, ins.line)} is not rewritten", ins.line)
                     continue
@@ -159,7 +175,7 @@ class ProductionDeps(Transform):
                     if not cmd.is_bare_install or cmd.tool not in LOCK_KINDS:
                         continue
                     if not runtime_reason:
-                        runtime_reason.append(runtime_dev_reason(doc, ctx) if ctx.package else None)
+                        runtime_reason.append(self._runtime_reason(doc, ctx) if ctx.package else None)
                     yield from self._one(doc, ctx, stage, ins, cmd, consumers, reaches_final,
                                          stage in final_lineage, runtime_reason[0])
 
@@ -205,6 +221,18 @@ class ProductionDeps(Transform):
                     break
         prune_ok = reaches_final and keep_reason is None and runtime_reason is None
         notes: list[Skip] = []
+        old_npm = npm_without_omit(doc, stage) if cmd.tool == "npm" else None
+        if prune_ok and old_npm:
+            prune_ok = False
+            notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: {old_npm}", line))
+        lifecycle_fix: list[Edit] = []  # `npm pkg delete scripts.X && ` before the install
+        ignore = ""  # or " --ignore-scripts" after --omit=dev
+        lifecycle_what = ""
+        if prune_ok:
+            lifecycle_fix, ignore, lifecycle_what, lifecycle_reason = self._lifecycle(doc, ctx, stage, ins, cmd)
+            if lifecycle_reason:
+                prune_ok = False
+                notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: {lifecycle_reason}", line))
         if keep_reason and ships:
             notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)} because {keep_reason}; leaving "
                               "them out of the runtime image belongs to a multi-stage split (build stage with all "
@@ -224,7 +252,11 @@ class ProductionDeps(Transform):
                 a.value == "--omit" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
             keeps = any(v.startswith(_NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or \
                 any(a.value == "--include" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
-            if cmd.action == "install":
+            if old_npm:  # npm 6: `--production` is the flag it knows; only the lockfile part
+                if cmd.action == "install":
+                    locked = True
+                    edits.append(Edit.replace(cmd.sub.span, "ci"))
+            elif cmd.action == "install":
                 locked = True
                 if legacy or only_pair:
                     edits.append(Edit.replace(cmd.sub.span, "ci"))
@@ -236,10 +268,17 @@ class ProductionDeps(Transform):
                 elif omits or keeps or not prune_ok:
                     edits.append(Edit.replace(cmd.sub.span, "ci"))
                 else:
-                    edits.append(Edit.replace(cmd.sub.span, "ci --omit=dev"))
+                    edits.append(Edit.replace(cmd.sub.span, "ci --omit=dev" + ignore))
+                    edits += lifecycle_fix
                     pruned = True
+            elif cmd.action == "ci" and (legacy or only_pair) and not keeps:
+                for w in legacy:  # deprecated since npm 7: the same install, spelled --omit=dev
+                    edits.append(Edit.replace(w.span, "--omit=dev"))
+                for w, n in only_pair:
+                    edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
             elif cmd.action == "ci" and prune_ok and not (legacy or only_pair or omits or keeps):
-                edits.append(Edit.insert(cmd.sub.span.end, " --omit=dev"))
+                edits.append(Edit.insert(cmd.sub.span.end, " --omit=dev" + ignore))
+                edits += lifecycle_fix
                 pruned = True
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-v1":
             add = []
@@ -312,11 +351,75 @@ class ProductionDeps(Transform):
             parts.append(f"install exactly what {ctx.lockfile} pins")
         if pruned:
             parts.append("leave devDependencies out of the runtime image")
+        if pruned and lifecycle_what:
+            parts.append(lifecycle_what)
+        if not locked and not pruned and cmd.tool == "npm":
+            parts.append("spell the deprecated production flag as --omit=dev")
         msg = " and ".join(parts) if parts else "install from the lockfile"
         msg = msg[0].upper() + msg[1:]
         if len(edits) > 1 and any(e.start < ins.span.start for e in edits):
             msg += f"; copy {ctx.lockfile} into the image before the install"
         yield Fix(self.code, msg, line, tuple(edits), self.default_applicability)
+
+    def _runtime_reason(self, doc: Document, ctx: Context) -> str | None:
+        """Why the start command keeps devDependencies (it needs one, or which package.json it runs
+        cannot be told in a workspace), or None."""
+        pkg, _folder, why = final_package(doc, ctx)
+        if why:
+            return f"which scripts the start command runs cannot be told: {why}"
+        return runtime_dev_reason(doc, ctx, pkg)
+
+    def _lifecycle(self, doc: Document, ctx: Context, stage: Stage, ins: Instruction,
+                   cmd: PackageManagerCommand) -> tuple[list[Edit], str, str, str | None]:
+        """The project's own install-time scripts under a production-only install:
+        ``(prefix edits, extra flag, message part, reason to keep devDependencies)``.
+
+        A lifecycle script that needs a devDependency fails a production install (``"prepare":
+        "husky"``: ``husky: not found``).  When every such script only sets up git hooks it is
+        skipped for this install: with ``--ignore-scripts`` when no script is lost by it (every
+        lifecycle script is a git-hook one and the npm lockfile shows no production package with an
+        install script), else with ``npm pkg delete scripts.X &&`` before the install (npm 7.20+);
+        otherwise devDependencies stay and the reason says why."""
+        packages = [("", ctx.package)]
+        patterns = workspace_patterns(ctx.files, ctx.package)
+        if patterns is not None:
+            packages += [(f, read_package(ctx.files, f).package) for f in workspace_folders(ctx.files, patterns)]
+        found = [(folder, name, reason, pkg) for folder, pkg in packages
+                 for name, reason in lifecycle_dev_scripts(pkg)]
+        if not found:
+            return [], "", "", None
+        folder, name, reason, pkg = found[0]
+        where = f"{folder}/package.json" if folder else "package.json"
+        failing = f"{where} scripts.{name} runs at install time and needs devDependencies ({reason})"
+        for folder, name, reason, pkg in found:
+            if not is_git_hook_script(pkg.scripts[name]):
+                where = f"{folder}/package.json" if folder else "package.json"
+                return [], "", "", (f"{where} scripts.{name} runs at install time and needs devDependencies "
+                                    f"({reason}), so a production-only install would fail")
+        if cmd.tool != "npm":
+            return [], "", "", f"{failing}; {cmd.tool} has no way here to skip it for the production install alone"
+        names = [n for f, n, _r, _p in found]
+        every = all(is_git_hook_script(p.scripts[n]) for _f, p in packages if p is not None
+                    for n in LIFECYCLE_SCRIPTS if n in p.scripts)
+        lock = ctx.lock
+        if every and lock is not None and not lock.install_scripts and patterns is None:
+            return [], " --ignore-scripts", (f"skip scripts.{'/'.join(names)} (git hooks only; it needs a "
+                                             "devDependency) with --ignore-scripts: the lockfile shows no "
+                                             "production package with an install script"), None
+        if any(f for f, *_ in found):
+            return [], "", "", f"{failing}; the script is in a workspace package"
+        sh = ins.shell
+        before = cmd.command.before
+        if not sh.simple or (before is not None and before.text not in ("&&", ";")):
+            return [], "", "", f"{failing}; the install is not a plain step of its RUN to put `npm pkg delete` before"
+        old = npm_without_pkg(doc, stage)
+        if old:
+            return [], "", "", f"{failing}; {old}"
+        keys = " ".join(f"scripts.{n}" for n in names)
+        at = cmd.command.all_words[0].span.start
+        return ([Edit.insert(at, f"npm pkg delete {keys} && ")], "",
+                f"remove scripts.{'/'.join(names)} (git hooks only; it needs a devDependency) before the "
+                "production install with `npm pkg delete`", None)
 
     def _lockfile_reaches(self, doc: Document, ctx: Context, stage: Stage, ins: Instruction,
                           tool: str) -> tuple[str | None, list[Edit]]:
@@ -327,7 +430,7 @@ class ProductionDeps(Transform):
         names = LOCK_NAMES[tool]
         candidate: Instruction | None = None
         unknown = False
-        for st in stage_chain(doc, stage):
+        for st in doc.stage_chain(stage):
             for i in reversed(st.instructions):
                 if st is stage and i.index >= ins.index:
                     continue

@@ -10,7 +10,12 @@ Adds ``ENV NODE_ENV=production`` (``key=value`` form) to the final stage of a No
   (``npm run build``, ``tsc``, ``next build``, ``npm test``... — the detection DFX004 uses), so the
   build still gets its tools;
 * below the install when the start command itself needs a devDependency (``ts-node``,
-  ``nodemon``), so the install keeps them;
+  ``nodemon``) -- through the script it names (``npm start``, ``npm run start:prod``, ``yarn
+  serve``, with npm's ``pre``/``post`` hooks), in the package.json that runs there (in a
+  workspace, the package the final WORKDIR holds) -- so the install keeps them;
+* below the install when a lifecycle script the install runs (``prepare``, ``postinstall``...,
+  of the project or a workspace package) needs a devDependency (``"prepare": "husky"``): under
+  ``NODE_ENV=production`` the install would fail with ``husky: not found``;
 * right after ``FROM`` when the stage installs nothing (it copies ``node_modules`` from another
   stage), so the variable is in place for every later step.
 
@@ -46,6 +51,9 @@ owner can accept.  An install after the new line leaves devDependencies out; a p
 listed under devDependencies but needed at run time then fails on start.  Placing the line after
 every detected build/test step and keeping installs for ``ts-node``/``nodemon`` start commands
 avoids the failures that can be seen statically, not those hidden in the application's code.
+Nothing is added, and the reason names the missing fact, when there is no readable
+``package.json`` in the build context (the install and start command cannot be checked) or, in a
+workspace, when the COPY lines do not tell which package the WORKDIR holds.
 
 ## Related codes
 none (peers only report; no hadolint or BuildKit rule checks NODE_ENV).
@@ -60,37 +68,27 @@ from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
+from dockerfix.fixer.workspaces import read_package, workspace_folders, workspace_patterns
 
-from ._helpers import (
-    dev_step_in_run,
-    new_line_after,
-    new_line_before,
-    is_node_image,
-    keyword,
-    package_manager_commands,
-    plain_words,
-    stage_chain,
-)
-from .dfx004_production_deps import runtime_dev_reason
+from ._devdeps import dev_step_in_run, lifecycle_dev_scripts, runtime_dev_reason
+from ._images import is_node_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._pkgmanagers import LOCK_KINDS, package_manager_commands
+from ._startcmd import command_words, final_package, package_at
 
 VAR = "NODE_ENV"
-_NODE_PROGRAMS = {"node", "npm", "npx", "yarn", "pnpm", "corepack", "nodejs"}
+_NODE_PROGRAMS = {*LOCK_KINDS, "node", "nodejs", "npx", "corepack"}
 
 
 def env_keys(ins: Instruction) -> list[str]:
     """Names an ``ENV`` (both syntaxes) or ``ARG`` instruction sets."""
-    words = [w.value for w in ins.words]
-    if not words:
-        return []
-    if ins.keyword == "ENV" and "=" not in words[0]:
-        return [words[0]]  # legacy `ENV KEY value with spaces`
-    return [w.split("=", 1)[0] for w in words]
+    return [a.name for a in ins.assignments]
 
 
 def is_node_stage(doc: Document, stage: Stage) -> bool:
     """Is ``stage`` a Node.js stage: a Node base image somewhere in its FROM chain, or it runs
     npm/yarn/pnpm/node?"""
-    lineage = stage_chain(doc, stage)
+    lineage = doc.stage_chain(stage)
     if any(is_node_image(st.base) for st in lineage):
         return True
     for st in lineage:
@@ -98,11 +96,24 @@ def is_node_stage(doc: Document, stage: Stage) -> bool:
             if ins.keyword == "RUN" and package_manager_commands(ins):
                 return True
             if ins.keyword in ("CMD", "ENTRYPOINT", "RUN") and ins.args_text:
-                argv = list(ins.json_args) if ins.json_args is not None else (plain_words(ins.args_text)
-                                                                               or ins.args_text.split())
+                argv = command_words(ins)
                 if argv and argv[0].rsplit("/", 1)[-1] in _NODE_PROGRAMS:
                     return True
     return False
+
+
+def _lifecycle_needs_dev(ctx: Context) -> str | None:
+    """Why an install under NODE_ENV=production would fail: a lifecycle script of the project (or
+    of a workspace package) that the install runs needs a devDependency (``"prepare": "husky"``)."""
+    packages = [("", ctx.package)]
+    patterns = workspace_patterns(ctx.files, ctx.package)
+    if patterns is not None:
+        packages += [(f, read_package(ctx.files, f).package) for f in workspace_folders(ctx.files, patterns)]
+    for folder, pkg in packages:
+        for name, reason in lifecycle_dev_scripts(pkg):
+            where = f"{folder}/package.json" if folder else "package.json"
+            return f"{where} scripts.{name} runs at install time and needs devDependencies ({reason})"
+    return None
 
 
 def _is_install(ins: Instruction) -> bool:
@@ -115,6 +126,9 @@ class NodeEnv(Transform):
     summary = "Set NODE_ENV=production in the runtime stage"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX010",  # hardens the production stage the split made
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         final = doc.final_stage
@@ -125,7 +139,7 @@ class NodeEnv(Transform):
                 yield Skip(self.code, f"the final stage (FROM {final.base}, line {source_line(doc, final.from_.line)}) is not a Node "
                            "stage, so NODE_ENV would have no effect there", final.from_.line)
             return
-        for st in stage_chain(doc, final):
+        for st in doc.stage_chain(final):
             for ins in st.instructions:
                 if ins.keyword == "ENV" and VAR in env_keys(ins):
                     return  # already set: nothing to do
@@ -138,17 +152,30 @@ class NodeEnv(Transform):
                        "ENV NODE_ENV=production not added", final.from_.line)
             return
 
+        if ctx.package is None:
+            why = ctx.package_error or "no package.json in the build context"
+            yield Skip(self.code, f"ENV NODE_ENV=production not added: {why}, so whether the install and the "
+                       "start command work without devDependencies cannot be checked", final.from_.line)
+            return
+        package, _folder, why = final_package(doc, ctx)
+        if package is None:
+            yield Skip(self.code, f"ENV NODE_ENV=production not added: {why}", final.from_.line)
+            return
+
         runs = [i for i in final.instructions if i.keyword == "RUN"]
         install = next((i for i in runs if _is_install(i)), None)
-        dev_steps = [i for i in runs if dev_step_in_run(i, ctx.package)]
+        dev_steps = [i for i in runs if dev_step_in_run(i, package_at(doc, ctx, final, i.index)[0] or ctx.package)]
         last_dev = dev_steps[-1] if dev_steps else None
         line = keyword(doc, "ENV", final.from_) + f" {VAR}=production"
         if last_dev is not None and (install is None or install.index <= last_dev.index):
             edit = new_line_after(doc, last_dev, line)
             where = f"after the build step on line {source_line(doc, last_dev.line)}, which needs devDependencies"
-        elif install is not None and ctx.package is not None and runtime_dev_reason(doc, ctx):
+        elif install is not None and runtime_dev_reason(doc, ctx, package):
             edit = new_line_after(doc, install, line)
-            where = f"after the install on line {source_line(doc, install.line)}: {runtime_dev_reason(doc, ctx)}"
+            where = f"after the install on line {source_line(doc, install.line)}: {runtime_dev_reason(doc, ctx, package)}"
+        elif install is not None and _lifecycle_needs_dev(ctx):
+            edit = new_line_after(doc, install, line)
+            where = f"after the install on line {source_line(doc, install.line)}: {_lifecycle_needs_dev(ctx)}"
         elif install is not None:
             edit = new_line_before(doc, install, line)
             where = f"before the install on line {source_line(doc, install.line)}, so it installs for production"

@@ -73,10 +73,13 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import base_image, effective_user, is_root_user, keyword, new_line_after, new_line_before, shell_commands
+from ._images import base_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._pkgmanagers import PACKAGE_MANAGERS, PACKAGE_RUNNERS
+from ._stages import effective_user, is_root_user
 
 #: Programs a project-local RUN may call as the ``node`` user.
-_NODE_TOOLS = frozenset({"npm", "yarn", "pnpm", "npx", "node", "bun", "bunx", "pnpx"})
+_NODE_TOOLS = PACKAGE_MANAGERS | PACKAGE_RUNNERS | {"node"}
 #: Harmless commands allowed when all their paths are relative (inside the WORKDIR).
 _LOCAL_TOOLS = frozenset({"rm", "mkdir", "cp", "mv", "touch", "echo", "true", "ls", "test", "["})
 _GLOBAL_FLAGS = frozenset({"-g", "--global", "--location=global", "--unsafe-perm", "--prefix", "-C", "--dir"})
@@ -86,14 +89,11 @@ _RUNTIME = ("CMD", "ENTRYPOINT")
 def runs_as_node(ins: Instruction) -> bool:
     """Can this RUN run unprivileged?  Only plain project-local package-manager/node commands
     (and relative-path file commands); anything else is assumed to need root."""
-    if ins.keyword != "RUN" or ins.is_json or ins.heredocs or ins.flags:
-        return False
-    cmds = shell_commands(ins)
-    if not cmds:
+    cmds = ins.commands  # none for exec form or another instruction
+    if not cmds or ins.heredocs or ins.flags:
         return False
     for cmd in cmds:
-        argv = cmd.argv
-        prog = argv[0].rsplit("/", 1)[-1]
+        argv, prog = cmd.argv, cmd.program
         if prog in _NODE_TOOLS:
             if any(a in _GLOBAL_FLAGS or a.startswith("--prefix=") for a in argv[1:]):
                 return False
@@ -124,6 +124,11 @@ class NonRoot(Transform):
     summary = "Run the final stage as the non-root node user"
     default_applicability = Applicability.UNSAFE
     related = ("DL3002", "DS002", "AVD-DS-0002", "CKV_DOCKER_3", "CKV_DOCKER_8")
+    after = (
+        "DFX010",  # hardens the production stage the split made
+        "DFX007",  # USER goes in after the final command is written (init ENTRYPOINT, exec form)...
+        "DFX001",  # ... so the lines around CMD keep one layout
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage

@@ -70,21 +70,16 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    final_command,
+from ._images import base_image
+from ._layout import keyword, new_line_after, new_line_before
+from ._shell import json_array, shell_reason
+from ._stages import is_root_user
+from ._startcmd import (
     INITS,
     argv_of,
-    base_image,
+    final_command,
     is_init,
-    is_root_user,
-    json_array,
-    keyword,
-    new_line_after,
-    new_line_before,
-    shell_reason,
-    stage_chain,
-    start_script_command,
-    start_script_runner,
+    script_command,
 )
 
 INSTALL = {
@@ -111,12 +106,16 @@ class InitProcess(Transform):
     summary = "Run the app under dumb-init as PID 1, with the command in exec form"
     default_applicability = Applicability.UNSAFE
     related = ("DL3025", "JSONArgsRecommended")  # it also turns a shell-form CMD into exec form
+    after = (
+        "DFX010",  # hardens the production stage the split made
+        "DFX012",  # picks apt-get or apk for the variant the production stage ends on
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage
         if stage is None:
             return
-        chain = stage_chain(doc, stage)
+        chain = doc.stage_chain(stage)
         entrypoints = [i for st in chain for i in st.instructions if i.keyword == "ENTRYPOINT"]
         cmds = [i for st in chain for i in st.instructions if i.keyword == "CMD"]
         ep, cmd = final_command(doc)
@@ -199,10 +198,9 @@ class InitProcess(Transform):
         if cmd is None or cmd.stage != final or args[1:] not in ([], ["--"]):
             return
         argv = argv_of(cmd)
-        runner = start_script_runner(argv or [])
-        if runner is None:
+        run, resolved, why = script_command(doc, ctx, argv)
+        if run is None:
             return
-        resolved, why = start_script_command(ctx, runner)
         if resolved is None:
             yield Skip(self.code, f"`{' '.join(argv)}` stays (under {args[0].rsplit('/', 1)[-1]}): {why}", cmd.line)
             return
@@ -219,9 +217,8 @@ class InitProcess(Transform):
         argv = argv_of(cmd)
         if not argv:
             return None, None
-        runner = start_script_runner(argv)
-        if runner is not None:
-            resolved, why = start_script_command(ctx, runner)
+        run, resolved, why = script_command(doc, ctx, argv)
+        if run is not None:
             if resolved is not None:
                 return resolved, None
             skip = Skip(self.code, f"`{' '.join(argv)}` stays (under dumb-init): {why}", cmd.line)

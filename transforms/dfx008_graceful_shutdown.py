@@ -54,13 +54,12 @@ from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Fix, Skip
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    final_command,
+from ._startcmd import (
     argv_of,
+    final_command,
     node_entry_file,
-    stage_chain,
+    script_invocation,
     start_script_command,
-    start_script_runner,
     strip_init,
 )
 
@@ -89,12 +88,17 @@ class GracefulShutdown(Transform):
     summary = "Report an app entry file without a SIGTERM handler"
     default_applicability = Applicability.DISPLAY_ONLY
     related = ()
+    after = (
+        "DFX001",  # report-only: looks at the final command, after every rewrite of it
+        "DFX007",  # (same)
+        "DFX010",  # (same)
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         stage = doc.final_stage
         if stage is None:
             return
-        chain = stage_chain(doc, stage)
+        chain = doc.stage_chain(stage)
         instrs = sorted((i for st in chain for i in st.instructions), key=lambda i: i.index)
         ep, cmd = final_command(doc)
         line = (cmd or ep or stage.from_).line
@@ -131,11 +135,11 @@ class GracefulShutdown(Transform):
             file = node_entry_file(argv)
             if file is not None:
                 return file, "the final command"
-            runner = start_script_runner(argv)
-            if runner is not None:
-                resolved, why = start_script_command(ctx, runner)
+            run = script_invocation(argv)
+            if run is not None:
+                resolved, why = start_script_command(ctx, run.runner, run.script)
                 if resolved is not None:
-                    return node_entry_file(resolved), "scripts.start"
+                    return node_entry_file(resolved), f"scripts.{run.script}"
                 return None, why
         main = ctx.package.main if ctx.package is not None else None
         if main:

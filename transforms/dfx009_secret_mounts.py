@@ -9,16 +9,34 @@ supported ones so the token never reaches a layer, the image history or the fina
 * an ``.npmrc`` written by ``echo``/``printf`` (``RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}"
   > .npmrc``, ``>>`` appends included), usually fed by a secret-named ``ARG``/``ENV``.
 
-The rewrite: every ``RUN`` between the ``.npmrc`` appearing and its removal that runs npm, npx,
-yarn, pnpm or bun gets ``--mount=type=secret,id=npmrc,target=<path>``, where ``<path>`` is where
-the ``.npmrc`` used to be (``<WORKDIR>/.npmrc``; ``/root/.npmrc`` - the user config npm reads in
-any directory - when the stage has no ``WORKDIR``; ``uid=1000`` is added when the ``RUN`` runs
-as ``node``).  The ``COPY`` of the ``.npmrc`` goes (or just its source word), the ``echo``/``printf``
-and ``rm`` commands go (``cmd && `` out of a chain, or the whole ``RUN`` when nothing else is
-left), and so do the ``ARG``/``ENV`` lines whose only use was the removed ``echo``.  The fix's
-notes give the build command: ``docker build --secret id=npmrc,src=$HOME/.npmrc .``, plus the
-Docker Compose (``build: secrets:``) and GitHub Actions (``docker/build-push-action`` ``secrets:``)
-equivalents.
+The rewrite depends on how the token arrives:
+
+* **token form**, when a build argument (``ARG NPM_TOKEN``, perhaps through ``ENV``) feeds an
+  ``.npmrc`` that is written, used and removed in one ``RUN``: that ``RUN`` keeps writing the same
+  file (registry host, ``@scope:registry=`` lines, ``always-auth``: the settings keep their
+  meaning) but reads the token from a secret, ``$(cat /run/secrets/npm_token)``, mounted with
+  ``--mount=type=secret,id=npm_token,required=true``; the ``ARG``/``ENV`` lines go.  The secret
+  holds exactly what the build argument held, so the commands that build the image change
+  mechanically: ``--build-arg NPM_TOKEN=...`` becomes ``--secret id=npm_token,env=NPM_TOKEN``.
+  The fix records the mapping (build argument -> secret id) so that ``dockerfix`` rewrites those
+  call sites (compose files, GitHub workflows, Makefiles, scripts, ``package.json`` scripts; see
+  ``fixer/callsites.py``) in the same run.
+* **file form**, otherwise: every ``RUN`` between the ``.npmrc`` appearing and its removal that
+  runs npm, npx, yarn, pnpm or bun gets ``--mount=type=secret,id=npmrc,target=<path>,required=true``,
+  where ``<path>`` is where the ``.npmrc`` used to be (``<WORKDIR>/.npmrc``; ``/root/.npmrc`` - the
+  user config npm reads in any directory - when the stage has no ``WORKDIR``; ``uid=1000`` is added
+  when the ``RUN`` runs as ``node``).  The ``COPY`` of the ``.npmrc`` goes (or just its source
+  word), the ``echo``/``printf`` and ``rm`` commands go (``cmd && `` out of a chain, or the whole
+  ``RUN`` when nothing else is left), and so do the ``ARG``/``ENV`` lines whose only use was the
+  removed ``echo``.  The secret is the whole file: its content is what the Dockerfile wrote or
+  copied (the notes show it, tokens masked).  When a later ``COPY .`` would now take a copied
+  ``.npmrc`` from the build context, ``.npmrc`` is added to ``.dockerignore`` (DFX011 reads the
+  file and does not add it twice).
+
+Mounts are ``required=true``: a build that does not pass the secret fails at once instead of
+installing without credentials (or installing a public package of the same name).  The notes give
+the build command, the Docker Compose (``build: secrets:``) and GitHub Actions equivalents, with
+the project's own registry host and scope lines (never the public registry by default).
 
 Any other ``ARG``/``ENV`` whose name looks like a secret (BuildKit's ``SecretsUsedInArgOrEnv``
 word list: a ``_``-separated word ``apikey``, ``auth``, ``credential(s)``, ``key``, ``password``,
@@ -43,23 +61,37 @@ The secret is the whole ``.npmrc``, which also carries registry URLs and scopes.
 ## Example
 ```diff
  FROM node:22-slim
+-ARG NPM_TOKEN
+ WORKDIR /app
+ COPY package.json package-lock.json ./
+-RUN echo "//npm.acme.dev/:_authToken=${NPM_TOKEN}" > .npmrc && \\
++RUN --mount=type=secret,id=npm_token,required=true echo "//npm.acme.dev/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
+     npm ci --omit=dev && rm -f .npmrc
+ COPY . .
+ CMD ["node", "server.js"]
+```
+Build with ``NPM_TOKEN=... docker build --secret id=npm_token,env=NPM_TOKEN .``.  A copied
+``.npmrc`` becomes the whole-file secret:
+```diff
+ FROM node:22-slim
  WORKDIR /app
 -COPY .npmrc package.json package-lock.json ./
 -RUN npm ci --omit=dev && rm -f .npmrc
 +COPY package.json package-lock.json ./
-+RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci --omit=dev
- COPY . .
++RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci --omit=dev
+ COPY server.js .
  CMD ["node", "server.js"]
 ```
-Build with ``docker build --secret id=npmrc,src=$HOME/.npmrc .`` (``DOCKER_BUILDKIT=1`` on
+Build with ``docker build --secret id=npmrc,src=./.npmrc .`` (``DOCKER_BUILDKIT=1`` on
 Docker 20.10-22; BuildKit is the default since 23.0).  Older BuildKit releases leave an empty
 ``/app/.npmrc`` mount point in the layer: empty, so nothing leaks.
 
 ## Fix safety
-Unsafe: the build command changes.  A build without ``--secret id=npmrc,...`` still runs (the
-mount is optional by default) but the install then has no credentials and fails on private
-packages; CI pipelines and Compose files must pass the secret (see the notes of each fix).
-The secret file must hold what the removed ``echo`` wrote, with the real token.
+Unsafe: the build command changes.  A build without the ``--secret`` now fails (``required=true``);
+``dockerfix`` rewrites the call sites it can prove build this Dockerfile and reports the others
+(documentation, GitLab CI, other CI systems, values filled in at build time) with the exact change
+to make.  In the file form the secret file must hold what the removed ``echo`` wrote, with the
+real token.
 Skipped, with a reason, and reported display-only instead: a secret-named ``ARG``/``ENV`` that
 other lines still use (including an ``.npmrc`` in the build context that reads ``${NPM_TOKEN}``
 from the environment), an ``ENV`` with a literal secret value, an ``.npmrc`` written or removed
@@ -77,96 +109,23 @@ secret files).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
+from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.context import Context
-from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
-from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.dockerignore import clean_context_path
+from dockerfix.fixer.document import Document, Instruction, Span, Stage
+from dockerfix.fixer.edits import Applicability, Edit, Fix, SecretMigration, Skip
 from dockerfix.fixer.positions import source_line
-from dockerfix.fixer.secrets import is_secret_name, mask_secrets
+from dockerfix.fixer.secrets import is_secret_name
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import clean_context_path, effective_user, is_root_user, stage_chain
+from ._pkgmanagers import NPM_CONFIG_READERS
+from ._secrets import (SECRET_ID, NpmrcSource, dockerignore_fix, join_path, npmrc_path, npmrc_settings, refers_to,
+                       token_edits, token_form, token_notes, usage_notes, written_lines)
+from ._stages import effective_user, is_root_user
 
-SECRET_ID = "npmrc"
-_SEPARATORS = frozenset({"&&", ";", "||", "|", "&"})
-_REDIRECT_RE = re.compile(r"^(\d?)(>>?|>\|)(.*)$")
-_PM_TOOLS = frozenset({"npm", "npx", "yarn", "pnpm", "pnpx", "bun", "bunx", "corepack"})
 _WRITERS = frozenset({"echo", "printf"})
-
-
-def _var_refs(text: str, name: str) -> bool:
-    return re.search(r"\$(?:\{" + re.escape(name) + r"(?:[:}?+-]|\}|$)|" + re.escape(name) + r"(?![A-Za-z0-9_]))",
-                     text) is not None
-
-
-@dataclass
-class _Cmd:
-    """One simple command of a shell-form RUN, with the separator words around it."""
-
-    words: list[Word]
-    before: Word | None = None  # separator word before (None for the first command)
-    after: Word | None = None  # separator word after (None for the last)
-    redirect_target: str | None = None
-    redirect_append: bool = False
-
-    @property
-    def argv(self) -> list[str]:
-        return [w.value for w in self.words]
-
-
-def _commands(ins: Instruction) -> list[_Cmd] | None:
-    """Split a shell-form RUN into simple commands; None when it uses shell syntax this pass does
-    not take apart (subshells, ``if``, heredocs, exec form)."""
-    if ins.keyword != "RUN" or ins.is_json or ins.heredocs:
-        return None
-    cmds: list[_Cmd] = []
-    cur = _Cmd([])
-    pending_redirect: tuple[bool] | None = None
-    for w in ins.words:
-        t = w.text
-        if t in _SEPARATORS:
-            if not cur.words:
-                return None
-            cur.after = w
-            cmds.append(cur)
-            cur = _Cmd([], before=w)
-            continue
-        if t in ("(", ")", "{", "}", "if", "then", "fi", "for", "while", "do", "done", "case", "esac", ";;") \
-                or t.endswith(";") or t.startswith("<<"):
-            return None
-        if pending_redirect is not None:
-            cur.redirect_target, cur.redirect_append = w.value, pending_redirect[0]
-            cur.words.append(w)
-            pending_redirect = None
-            continue
-        m = _REDIRECT_RE.match(t)
-        if m and m.group(1) in ("", "1"):
-            cur.words.append(w)
-            if m.group(3):
-                cur.redirect_target, cur.redirect_append = w.value[len(m.group(1)) + len(m.group(2)):], m.group(2) == ">>"
-            else:
-                pending_redirect = (m.group(2) == ">>",)
-            continue
-        cur.words.append(w)
-    if cur.words:
-        cmds.append(cur)
-    elif cur.before is not None:
-        return None
-    return cmds
-
-
-@dataclass
-class _Source:
-    """Where a stage's .npmrc comes from."""
-
-    kind: str  # "copy" | "write"
-    ins: Instruction
-    path: str  # absolute path in the image
-    word: Word | None = None  # the COPY source word
-    cmds: list[_Cmd] = field(default_factory=list)  # the echo/printf commands (kind == "write")
-    context_path: str | None = None  # the .npmrc's path in the build context (kind == "copy")
 
 
 class SecretMounts(Transform):
@@ -175,6 +134,7 @@ class SecretMounts(Transform):
     summary = "Pass npm credentials as a BuildKit secret mount instead of ARG/ENV or a copied .npmrc"
     default_applicability = Applicability.UNSAFE
     related = ("SecretsUsedInArgOrEnv", "DL3064", "DS031", "DS-0031", "AVD-DS-0031")
+    after = ()  # needs nothing before it
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         handled: set[int] = set()  # indexes of ARG/ENV instructions the rewrite removes
@@ -187,7 +147,7 @@ class SecretMounts(Transform):
         for ins in doc.instructions:
             if ins.keyword not in ("ARG", "ENV") or ins.index in handled:
                 continue
-            for name, _w, _value in _keys(ins):
+            for name in (a.name for a in ins.assignments):
                 if not is_secret_name(name):
                     continue
                 msg = (f"{ins.keyword} {name} passes a secret through the build: its value ends up in the image "
@@ -204,8 +164,8 @@ class SecretMounts(Transform):
         body = list(stage.instructions[1:])
         workdir: str | None = _inherited_workdir(doc, stage)
         workdir_known = True
-        sources: list[_Source] = []
-        removals: list[tuple[Instruction, _Cmd]] = []
+        sources: list[NpmrcSource] = []
+        removals: list[tuple[Instruction, ShellCommand]] = []
         problems: list[tuple[int, str]] = []
         for ins in body:
             if ins.keyword == "WORKDIR":
@@ -213,7 +173,7 @@ class SecretMounts(Transform):
                 if val is None or "$" in val:
                     workdir_known = False
                 else:
-                    workdir = val if val.startswith("/") else _join(workdir or "/", val)
+                    workdir = val if val.startswith("/") else join_path(workdir or "/", val)
                 continue
             if ins.keyword in ("COPY", "ADD") and ins.flag("from") is None:
                 npmrc_words = [w for w in (ins.words[:-1] if not ins.is_json else ())
@@ -230,7 +190,7 @@ class SecretMounts(Transform):
                 if len(npmrc_words) > 1 or ins.flags and any(f.name not in ("chown", "chmod", "link") for f in ins.flags):
                     problems.append((ins.line, f"{ins.keyword} on line {source_line(doc, ins.line)} is not a plain copy of one .npmrc"))
                     continue
-                sources.append(_Source("copy", ins, dest, word=npmrc_words[0],
+                sources.append(NpmrcSource("copy", ins, dest, word=npmrc_words[0],
                                        context_path=clean_context_path(npmrc_words[0].value)))
                 continue
             if ins.keyword != "RUN":
@@ -238,16 +198,16 @@ class SecretMounts(Transform):
             text = ins.logical + "".join(h.body for h in ins.heredocs)
             if ".npmrc" not in text and "_authToken" not in text:
                 continue
-            cmds = _commands(ins)
+            cmds = ins.shell.simple_commands
             if cmds is None:
                 problems.append((ins.line, f"the RUN on line {source_line(doc, ins.line)} touches .npmrc with shell syntax this fix "
                                  "does not rewrite"))
                 continue
-            writes: list[_Cmd] = []
+            writes: list[ShellCommand] = []
             for c in cmds:
-                argv = c.argv
+                argv = _words_of(c)
                 prog = argv[0].rsplit("/", 1)[-1] if argv else ""
-                target = c.redirect_target
+                target = (c.stdout_target or (None, False))[0]
                 if target is not None and target.rsplit("/", 1)[-1] == ".npmrc":
                     if prog not in _WRITERS:
                         problems.append((ins.line, f"`{prog}` writes the .npmrc on line {source_line(doc, ins.line)}"))
@@ -260,17 +220,18 @@ class SecretMounts(Transform):
                         continue
                     removals.append((ins, c))
                 elif ".npmrc" in " ".join(argv) or "_authToken" in " ".join(argv):
-                    if prog in _PM_TOOLS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
+                    if prog in NPM_CONFIG_READERS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
                         continue
                     problems.append((ins.line, f"`{' '.join(argv[:3])}` on line {source_line(doc, ins.line)} uses the .npmrc in a way "
                                      "this fix does not rewrite"))
             if writes:
                 user = _user_at(stage, ins)
-                paths = {_resolve(w.redirect_target or "", workdir if workdir_known else None, user) for w in writes}
+                paths = {npmrc_path((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user)
+                         for w in writes}
                 if None in paths or len(paths) != 1:
                     problems.append((ins.line, f"cannot tell where the RUN on line {source_line(doc, ins.line)} writes the .npmrc"))
                     continue
-                sources.append(_Source("write", ins, paths.pop(), cmds=writes))
+                sources.append(NpmrcSource("write", ins, paths.pop(), cmds=writes))
 
         if not sources and not removals and not problems:
             return
@@ -283,7 +244,7 @@ class SecretMounts(Transform):
                 yield Skip(self.code, f".npmrc credentials not moved to a secret mount: {why}", line)
             yield Fix(self.code, "an .npmrc with registry credentials is put into a layer; pass it with "
                       "RUN --mount=type=secret,id=npmrc,target=<path> instead", problems[0][0],
-                      applicability=Applicability.DISPLAY_ONLY, notes=_usage_notes(None))
+                      applicability=Applicability.DISPLAY_ONLY, notes=usage_notes([]))
             return
 
         first = min(sources, key=lambda s: s.ins.index)
@@ -305,7 +266,7 @@ class SecretMounts(Transform):
         if removal_idx is None:
             # the .npmrc stays: a stage built FROM this one may use it
             for st in doc.stages[stage.index + 1:]:
-                if stage in stage_chain(doc, st)[1:] and any(_uses_pm(i) for i in st.instructions):
+                if stage in doc.stage_chain(st)[1:] and any(_uses_pm(i) for i in st.instructions):
                     yield Skip(self.code, f"the .npmrc is never removed and stage {st.name or st.index} built from "
                                "this one may use it", first.ins.line)
                     return
@@ -319,17 +280,33 @@ class SecretMounts(Transform):
                        "that removes it", first.ins.line)
             return
 
+        write_texts = [doc.source[c.all_words[0].span.start:c.all_words[-1].span.end] for s in sources if s.kind == "write"
+                       for c in s.cmds]
+        if any("/run/secrets/" in t for t in write_texts) \
+                and any(m.type == "secret" for s in sources for m in s.ins.mounts):
+            return  # already written from a secret mount (this fix's token form): nothing to do
+        npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
+        candidates = []
+        for ins in _arg_env_in_scope(doc, stage):
+            keys = ins.assignments
+            secret = [(a.name, a.word) for a in keys if is_secret_name(a.name)]
+            used = [(n, w) for n, w in secret if any(refers_to(t, n) for t in write_texts)]
+            if used:
+                candidates.append((ins, keys, used))
+        token_ids = token_form(doc, sources, removals, users, candidates)
+
         edits: list[Edit] = []
         removed_ins: set[int] = set()
-        per_ins_cmds: dict[int, list[_Cmd]] = {}
+        per_ins_cmds: dict[int, list[ShellCommand]] = {}
         for s in sources:
-            if s.kind == "write":
+            if s.kind == "write" and token_ids is None:
                 per_ins_cmds.setdefault(s.ins.index, []).extend(s.cmds)
         for ins, c in removals:
-            per_ins_cmds.setdefault(ins.index, []).append(c)
+            if token_ids is None:
+                per_ins_cmds.setdefault(ins.index, []).append(c)
         for idx, cmds in per_ins_cmds.items():
             ins = doc.instructions[idx]
-            all_cmds = _commands(ins) or []
+            all_cmds = ins.shell.simple_commands or []
             if len(cmds) == len(all_cmds):
                 edits.append(_delete_instruction(doc, ins))
                 removed_ins.add(idx)
@@ -354,25 +331,18 @@ class SecretMounts(Transform):
                 else:
                     edits.append(Edit(srcs[i - 1].span.end, s.word.span.end, ""))
 
-        # secret-named ARG/ENV whose only uses are the removed writes
-        write_texts = [doc.source[c.words[0].span.start:c.words[-1].span.end] for s in sources if s.kind == "write"
-                       for c in s.cmds]
-        npmrc_in_context = ctx.file_text(first.context_path) if first.kind == "copy" and first.context_path else None
-        candidates = []
-        for ins in _arg_env_in_scope(doc, stage):
-            keys = _keys(ins)
-            secret = [(n, w) for n, w, _v in keys if is_secret_name(n)]
-            used = [(n, w) for n, w in secret if any(_var_refs(t, n) for t in write_texts)]
-            if used:
-                candidates.append((ins, keys, used))
+        # secret-named ARG/ENV whose only uses are the removed (or rewritten) writes
         kept_texts = _remaining_texts(doc, stage, sources, removals,
                                       removed_ins | {c[0].index for c in candidates if len(c[2]) == len(c[1])})
+        build_args: list[str] = []
         for ins, keys, used in candidates:
             for n, _w in used:
-                if any(_var_refs(t, n) for t in kept_texts) or (npmrc_in_context and _var_refs(npmrc_in_context, n)):
+                if any(refers_to(t, n) for t in kept_texts) or (npmrc_in_context and refers_to(npmrc_in_context, n)):
                     yield Skip(self.code, f"{ins.keyword} {n} on line {source_line(doc, ins.line)} is still used by other lines, so the "
                                ".npmrc is not moved to a secret mount", ins.line)
                     return
+                if ins.keyword == "ARG" and n not in build_args:
+                    build_args.append(n)
             if len(used) == len(keys):
                 edits.append(_delete_instruction(doc, ins))
             else:
@@ -382,10 +352,32 @@ class SecretMounts(Transform):
                     edits.append(Edit(ws[i - 1].span.end, w.span.end, "") if i > 0 else Edit(w.span.start, ws[i + 1].span.start, ""))
             handled.add(ins.index)
 
+        if token_ids is not None:
+            # the token form: the .npmrc lines stay as the Dockerfile writes them (registry, scopes,
+            # always-auth), only the token is read from the secret, in the RUN that removes the file
+            run = sources[0].ins
+            opt = _uid_option(doc, stage, run)
+            if opt is None:
+                yield Skip(self.code, f"the RUN on line {source_line(doc, run.line)} runs as `{_user_at(stage, run)}`, whose uid is "
+                           "unknown: the secret mount would not be readable", run.line)
+                return
+            mounts = "".join(f" --mount=type=secret,id={sid},required=true{opt}" for sid in dict.fromkeys(token_ids.values()))
+            edits.append(Edit.insert(run.keyword_span.end, mounts))
+            for s in sources:
+                for c in s.cmds:
+                    edits.extend(token_edits(doc.source, c, token_ids))
+            migrations = tuple(SecretMigration(n, token_ids[n]) for n in dict.fromkeys(token_ids))
+            ids = ", ".join(f"`{sid}`" for sid in dict.fromkeys(token_ids.values()))
+            yield Fix(self.code, f"read the npm token from the build secret {ids} in the RUN on line {source_line(doc, run.line)} "
+                      f"instead of the build argument {', '.join(dict.fromkeys(token_ids))}", first.ins.line,
+                      tuple(edits), Applicability.UNSAFE,
+                      notes=token_notes(token_ids, written_lines(c for s in sources for c in s.cmds)), secrets=migrations)
+            return
+
         for ins in users:
             if ins.index in removed_ins:
                 continue
-            if any(f.name == "mount" and f"id={SECRET_ID}" in (f.value or "") for f in ins.flags):
+            if any(m.get("id") == SECRET_ID for m in ins.mounts):
                 continue
             opt = _uid_option(doc, stage, ins)
             if opt is None:
@@ -393,66 +385,42 @@ class SecretMounts(Transform):
                 yield Skip(self.code, f"the RUN on line {source_line(doc, ins.line)} runs as `{user}`, whose uid is unknown: the secret "
                            "mount would not be readable", ins.line)
                 return
-            edits.append(Edit.insert(ins.keyword_span.end, f" --mount=type=secret,id={SECRET_ID},target={target}{opt}"))
+            edits.append(Edit.insert(ins.keyword_span.end,
+                                     f" --mount=type=secret,id={SECRET_ID},target={target},required=true{opt}"))
 
-        what = "a copied .npmrc" if first.kind == "copy" else "an .npmrc written by " + first.cmds[0].argv[0]
+        what = "a copied .npmrc" if first.kind == "copy" else "an .npmrc written by " + _words_of(first.cmds[0])[0]
         lines = ", ".join(str(i.line) for i in users)
-        content = None
         if first.kind == "write":
-            content = " / ".join(" ".join(c.argv[1:]).split(">")[0].strip() for s in sources if s.kind == "write"
-                                 for c in s.cmds)
+            content_lines = written_lines(c for s in sources for c in s.cmds)
+        else:
+            content_lines = npmrc_settings(npmrc_in_context)
+        context_path = first.context_path if first.kind == "copy" else None
+        content = "\n".join(content_lines)
+        migrations = tuple(SecretMigration(n, SECRET_ID, "file", context_path, content) for n in build_args) \
+            or (SecretMigration(None, SECRET_ID, "file", context_path, content),)
         yield Fix(self.code, f"mount the npm credentials as the build secret `{SECRET_ID}` at {target} on line "
                   f"{lines} instead of {what}", first.ins.line, tuple(edits), Applicability.UNSAFE,
-                  notes=_usage_notes(content, first.context_path if first.kind == "copy" else None))
+                  notes=usage_notes(content_lines, context_path, first.kind == "write"), secrets=migrations)
+        if first.kind == "copy" and context_path:
+            ignore = dockerignore_fix(self.code, doc, ctx, first, context_path)
+            if ignore is not None:
+                yield ignore
 
 
 # -- helpers -----------------------------------------------------------------------------------
 
-def _keys(ins: Instruction) -> list[tuple[str, Word, str | None]]:
-    """(name, word, value) of an ARG/ENV; legacy ``ENV NAME value`` gives one pair."""
-    if ins.keyword == "ARG":
-        return [(w.value.split("=", 1)[0], w, w.value.split("=", 1)[1] if "=" in w.value else None) for w in ins.words]
-    if ins.words and "=" not in ins.words[0].value:
-        return [(ins.words[0].value, ins.words[0], " ".join(w.value for w in ins.words[1:]))] if ins.words else []
-    return [(w.value.split("=", 1)[0], w, w.value.split("=", 1)[1]) for w in ins.words if "=" in w.value]
-
-
-def _join(base: str, rel: str) -> str:
-    import posixpath
-    return posixpath.normpath(posixpath.join(base, rel))
+def _words_of(cmd: ShellCommand) -> list[str]:
+    """Every word of a command as the shell reads it (assignments and redirections included)."""
+    return [w.value for w in cmd.all_words]
 
 
 def _inherited_workdir(doc: Document, stage: Stage) -> str | None:
-    for st in stage_chain(doc, stage)[1:]:
+    for st in doc.stage_chain(stage)[1:]:
         wd = [i for i in st.instructions if i.keyword == "WORKDIR"]
         if wd:
             v = wd[-1].words[0].value if len(wd[-1].words) == 1 else "$"
             return None if "$" in v or not v.startswith("/") else v
     return None
-
-
-def _home(user: str | None) -> str | None:
-    if user is None or is_root_user(user):
-        return "/root"
-    if user.split(":", 1)[0] in ("node", "1000"):
-        return "/home/node"
-    return None
-
-
-def _resolve(path: str, workdir: str | None, user: str | None = None) -> str | None:
-    for home in ("~/", "$HOME/", "${HOME}/"):
-        if path.startswith(home):
-            h = _home(user)
-            return None if h is None else _join(h, path[len(home):])
-    if "$" in path:
-        return None
-    if path.startswith("/"):
-        return _join("/", path)
-    if workdir is None:
-        # no WORKDIR: npm reads the user config (~/.npmrc) from any directory
-        h = _home(user)
-        return None if h is None else _join(h, ".npmrc") if clean_context_path(path) == ".npmrc" else None
-    return _join(workdir, path)
 
 
 def _copy_target(ins: Instruction, workdir: str | None, n_sources: int) -> str | None:
@@ -461,34 +429,34 @@ def _copy_target(ins: Instruction, workdir: str | None, n_sources: int) -> str |
         return None
     is_dir = dest.endswith("/") or dest in (".", "./") or n_sources > 1
     if not is_dir and dest.rstrip("/").rsplit("/", 1)[-1] != ".npmrc":
-        if workdir is not None and dest.startswith("/") and _join("/", dest) == workdir:
+        if workdir is not None and dest.startswith("/") and join_path("/", dest) == workdir:
             is_dir = True
         else:
             return None
-    base = dest if dest.startswith("/") else (None if workdir is None else _join(workdir, dest))
+    base = dest if dest.startswith("/") else (None if workdir is None else join_path(workdir, dest))
     if base is None:
         return "/root/.npmrc" if dest in (".", "./") and workdir is None else None
-    return _join(base, ".npmrc") if is_dir else _join("/", base)
+    return join_path(base, ".npmrc") if is_dir else join_path("/", base)
 
 
 def _uses_pm(ins: Instruction) -> bool:
     if ins.keyword != "RUN":
         return False
-    cmds = _commands(ins)
+    cmds = ins.shell.simple_commands
     if cmds is None:
         return False
-    return any(c.argv and c.argv[0].rsplit("/", 1)[-1] in _PM_TOOLS for c in cmds)
+    return any(_words_of(c) and _words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS for c in cmds)
 
 
-def _only_before_write(ins: Instruction, sources: list[_Source]) -> bool:
+def _only_before_write(ins: Instruction, sources: list[NpmrcSource]) -> bool:
     """True when every package-manager command of ``ins`` runs before the .npmrc is written in it."""
     writes = [c for s in sources if s.kind == "write" and s.ins.index == ins.index for c in s.cmds]
     if not writes:
         return False
-    first_write = min(c.words[0].span.start for c in writes)
-    cmds = _commands(ins) or []
-    return not any(c.argv and c.argv[0].rsplit("/", 1)[-1] in _PM_TOOLS and c.words[0].span.start > first_write
-                   for c in cmds)
+    first_write = min(c.all_words[0].span.start for c in writes)
+    cmds = ins.shell.simple_commands or []
+    return not any(_words_of(c)[0].rsplit("/", 1)[-1] in NPM_CONFIG_READERS and c.all_words[0].span.start > first_write
+                   for c in cmds if c.all_words)
 
 
 def _user_at(stage: Stage, ins: Instruction) -> str | None:
@@ -504,7 +472,7 @@ def _user_at(stage: Stage, ins: Instruction) -> str | None:
 def _uid_option(doc: Document, stage: Stage, ins: Instruction) -> str | None:
     user = _user_at(stage, ins)
     if user is None:
-        inherited = effective_user(doc, stage_chain(doc, stage)[1]) if len(stage_chain(doc, stage)) > 1 else None
+        inherited = effective_user(doc, doc.stage_chain(stage)[1]) if len(doc.stage_chain(stage)) > 1 else None
         user = inherited.args_text if inherited is not None else None
     if user is None or is_root_user(user):
         return ""
@@ -522,14 +490,14 @@ def _arg_env_in_scope(doc: Document, stage: Stage) -> list[Instruction]:
     return out
 
 
-def _remaining_texts(doc: Document, stage: Stage, sources: list[_Source], removals, removed: set[int]) -> list[str]:
+def _remaining_texts(doc: Document, stage: Stage, sources: list[NpmrcSource], removals, removed: set[int]) -> list[str]:
     """Texts of every instruction that may read a variable after the fix (removed parts left out)."""
     gone: list[Span] = []
     for s in sources:
         for c in s.cmds:
-            gone.append(Span(c.words[0].span.start, c.words[-1].span.end))
+            gone.append(Span(c.all_words[0].span.start, c.all_words[-1].span.end))
     for _ins, c in removals:
-        gone.append(Span(c.words[0].span.start, c.words[-1].span.end))
+        gone.append(Span(c.all_words[0].span.start, c.all_words[-1].span.end))
     texts = []
     scope = [i for i in doc.instructions if i.stage != -1]  # other stages may re-declare a global ARG
     for ins in scope:
@@ -545,7 +513,7 @@ def _remaining_texts(doc: Document, stage: Stage, sources: list[_Source], remova
         pieces.append(src[pos:ins.span.end])
         text = "".join(pieces)
         if ins.keyword == "ENV":
-            text = "".join(v or "" for _n, _w, v in _keys(ins))
+            text = "".join(a.value or "" for a in ins.assignments)
         texts.append(text)
     return texts
 
@@ -562,11 +530,11 @@ def _delete_instruction(doc: Document, ins: Instruction) -> Edit:
     return Edit(max(prev, 0), seg.span.end, "")
 
 
-def _delete_commands(ins: Instruction, all_cmds: list[_Cmd], gone: list[_Cmd]) -> list[Edit] | None:
+def _delete_commands(ins: Instruction, all_cmds: list[ShellCommand], gone: list[ShellCommand]) -> list[Edit] | None:
     """Edits removing ``gone`` commands from a chain joined by ``&&`` or ``;``."""
     edits = []
-    gone_starts = {c.words[0].span.start for c in gone}
-    gone = [c for c in all_cmds if c.words[0].span.start in gone_starts]
+    gone_starts = {c.all_words[0].span.start for c in gone}
+    gone = [c for c in all_cmds if c.all_words[0].span.start in gone_starts]
     gone_ids = {id(c) for c in gone}
     keep = [c for c in all_cmds if id(c) not in gone_ids]
     if not keep:
@@ -586,28 +554,8 @@ def _delete_commands(ins: Instruction, all_cmds: list[_Cmd], gone: list[_Cmd]) -
         while j + 1 < n and id(all_cmds[j + 1]) in gone_ids:
             j += 1
         if j + 1 < n:  # a kept command follows: delete from this run's start to its start
-            edits.append(Edit(all_cmds[i].words[0].span.start, all_cmds[j + 1].words[0].span.start, ""))
+            edits.append(Edit(all_cmds[i].all_words[0].span.start, all_cmds[j + 1].all_words[0].span.start, ""))
         else:  # the run ends the chain: delete from the previous kept command's end
-            edits.append(Edit(all_cmds[i - 1].words[-1].span.end, all_cmds[j].words[-1].span.end, ""))
+            edits.append(Edit(all_cmds[i - 1].all_words[-1].span.end, all_cmds[j].all_words[-1].span.end, ""))
         i = j + 1
     return edits
-
-
-def _usage_notes(content: str | None, context_path: str | None = None) -> tuple[str, ...]:
-    src = "$HOME/.npmrc" if context_path is None else f"./{context_path}"
-    notes = [
-        f"build with: docker build --secret id={SECRET_ID},src={src} .  (BuildKit; DOCKER_BUILDKIT=1 on Docker "
-        "20.10-22; no `# syntax=` line is needed for type=secret with target=)",
-    ]
-    if content:
-        # the content may hold a literal token: never echo it into a report, a log or a PR body
-        notes.append("the secret file is the .npmrc the removed step wrote, with the real token: "
-                     + mask_secrets(content))
-    elif context_path:
-        notes.append(f"keep {context_path} out of git and out of the build context (.dockerignore); it is now only "
-                     "read as a secret")
-    notes.append(f"docker compose: services.<app>.build.secrets: [{SECRET_ID}] and top-level "
-                 f"secrets: {{{SECRET_ID}: {{file: {src}}}}}")
-    notes.append(f"GitHub Actions (docker/build-push-action): secrets: | {SECRET_ID}=//registry.npmjs.org/:_authToken="
-                 "${{ secrets.NPM_TOKEN }}  (or secret-files: " + f"{SECRET_ID}={src})")
-    return tuple(notes)

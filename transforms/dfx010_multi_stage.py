@@ -86,25 +86,17 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
+from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
-from ._helpers import (
-    command_words,
-    PackageManagerCommand,
-    dev_dependency_reason,
-    dev_step_in_run,
-    dockerignore_matches,
-    is_init,
-    keyword,
-    line_insert_offset,
-    package_manager_commands,
-    shell_commands,
-    strip_init,
-)
-from .dfx004_production_deps import runtime_dev_reason
+from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
+from ._layout import keyword, line_insert_offset
+from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands
+from ._shell import script_commands
+from ._startcmd import command_words, is_init, strip_init, unwrap_shell_c
 
 #: Production-only installs by lockfile kind.
 PROD_INSTALL = {
@@ -112,7 +104,6 @@ PROD_INSTALL = {
     "yarn-v1": "yarn install --frozen-lockfile --production",
     "pnpm": "pnpm install --frozen-lockfile --prod",
 }
-_TOOL_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
 #: Folders a build commonly writes to (used only when the start command runs from one of them).
 OUTPUT_DIRS = ("dist", "build", "out", "lib", ".next")
 #: Instructions that only describe the running container: moved to the production stage.
@@ -145,17 +136,13 @@ class _Plan:
 
 def _is_setup_run(ins: Instruction) -> bool:
     """A RUN before the install that prepares the system or the package manager."""
-    if ins.heredocs or ins.is_json:
+    if ins.heredocs or not ins.commands:  # no commands: exec form
         return False
-    cmds = shell_commands(ins)
-    if not cmds:
-        return False
-    for cmd in cmds:
-        argv = cmd.argv
-        prog = argv[0].rsplit("/", 1)[-1]
+    for cmd in ins.commands:
+        argv, prog = cmd.argv, cmd.program
         if prog in _SETUP_PROGRAMS:
             continue
-        if prog in ("npm", "pnpm", "yarn") and (
+        if prog in LOCK_KINDS and (
                 any(a in ("-g", "--global", "--location=global") for a in argv[1:])
                 or (len(argv) > 1 and argv[1] in ("global", "config"))):
             continue
@@ -168,7 +155,7 @@ def _is_pm_only_run(ins: Instruction) -> bool:
     ``npm cache clean``), no scripts."""
     if ins.heredocs or ins.is_json:
         return False
-    cmds = shell_commands(ins)
+    cmds = ins.commands
     pm = package_manager_commands(ins)
     return bool(cmds) and len(pm) == len(cmds) and all(c.action in ("other", "install", "ci") for c in pm)
 
@@ -232,6 +219,11 @@ class MultiStage(Transform):
     summary = "Split a single-stage image with a build step into a build stage and a production stage"
     default_applicability = Applicability.UNSAFE
     related = ()
+    after = (
+        "DFX003",  # split once the FROM tag is final
+        "DFX002",  # ... and pinned
+        "DFX009",  # the install RUN carries its secret mount into the build stage
+    )
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         if len(doc.stages) != 1:
@@ -290,14 +282,14 @@ class MultiStage(Transform):
                     break
         if install is None or install_cmd is None:
             raise _Abort("no install of the project's dependencies before the build step")
-        for cmd in shell_commands(install):
+        for cmd in install.commands:
             if cmd.start >= install_cmd.command.start and cmd.start <= install_cmd.command.end:
                 continue
-            if cmd.argv[0] not in ("npm", "yarn", "pnpm", "corepack") \
+            if cmd.argv[0] not in (*LOCK_KINDS, "corepack") \
                     and not dev_step_in_run_cmd(cmd.argv, ctx):
                 raise _Abort(f"the install on line {source_line(doc, install.line)} also runs `{' '.join(cmd.argv)[:60]}`, which "
                              "the production stage may need too")
-        if ctx.lock_kind not in _TOOL_KINDS.get(install_cmd.tool, ()):
+        if ctx.lock_kind not in LOCK_KINDS.get(install_cmd.tool, ()):
             raise _Abort(f"the install on line {source_line(doc, install.line)} uses {install_cmd.tool}, but the lockfile is "
                          f"{ctx.lockfile}")
 
@@ -318,7 +310,7 @@ class MultiStage(Transform):
             raise _Abort("no WORKDIR before the install, so the build output has no known place")
 
         plan = _Plan(install, install_cmd, build_ins, reason, workdir)
-        first = shell_commands(install)[0]
+        first = install.commands[0]
         if first.start < install_cmd.command.start:
             plan.install_prefix = doc.source[first.start:install_cmd.command.start]
         runs = [i for i in stage.instructions if i.keyword == "RUN"]
@@ -370,7 +362,7 @@ class MultiStage(Transform):
 
     @staticmethod
     def _declares(ins: Instruction, names: set[str]) -> bool:
-        return any(w.value.split("=", 1)[0] in names for w in ins.words)
+        return any(a.name in names for a in ins.assignments)
 
     def _start_words(self, doc: Document, ctx: Context, stage: Stage) -> tuple[str, list[str]]:
         """(description, words) of what the container runs at start, scripts followed."""
@@ -381,12 +373,11 @@ class MultiStage(Transform):
         argv = (command_words(ep) if ep else []) + (command_words(cmd) if cmd else [])
         while is_init(argv):
             argv = strip_init(argv)
-        if argv[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) and len(argv) > 2:
-            argv = argv[2].split()
+        argv = unwrap_shell_c(argv)
         desc = f"`{' '.join(argv)}`"
         words = list(argv)
         scripts = ctx.package.scripts if ctx.package else {}
-        if argv and argv[0] in ("npm", "yarn", "pnpm"):
+        if argv and argv[0] in LOCK_KINDS:
             rest = [a for a in argv[1:] if not a.startswith("-")]
             name = None
             if rest[:1] == ["start"]:
@@ -400,7 +391,7 @@ class MultiStage(Transform):
             words = []
             for s in (f"pre{name}", name, f"post{name}"):
                 if s in scripts:
-                    words += re.split(r"\s+|&&|\|\||;", scripts[s])
+                    words += [w for cmd in script_commands(scripts[s]) for w in cmd]
             desc = f"{desc} (scripts.{name} `{scripts[name]}`)"
         return desc, [w.strip("'\"") for w in words if w.strip("'\"")]
 

@@ -85,20 +85,20 @@ import re
 from typing import Iterable
 
 from dockerfix.fixer.context import Context
-from dockerfix.fixer.document import Document, Instruction
-from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
-from dockerfix.fixer.positions import source_line
-from dockerfix.fixer.transform import Transform
-
-from ._helpers import (
+from dockerfix.fixer.dockerignore import (
     IgnorePattern,
     clean_context_path,
     docker_pattern_regex,
     dockerignore_matches,
     dockerignore_patterns,
-    expand_args,
-    package_manager_commands,
 )
+from dockerfix.fixer.document import Document, Instruction
+from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
+from dockerfix.fixer.transform import Transform
+
+from ._pkgmanagers import package_manager_commands
+from ._stages import expand_args
 
 HEADER = "# Added by dockerfix (DFX011): keep local-only and secret files out of the build context"
 
@@ -128,6 +128,7 @@ class Dockerignore(Transform):
     summary = "Create or complete .dockerignore so node_modules, .git, .env and .npmrc stay out of the build"
     default_applicability = Applicability.UNSAFE
     related = ("CopyIgnoredFile",)
+    after = ("*",)  # after every Dockerfile edit: it reads the final COPY sources and RUN mounts
 
     def fix(self, doc: Document, ctx: Context) -> Iterable[Fix | Skip]:
         line = doc.instructions[0].line if doc.instructions else 1
@@ -213,12 +214,9 @@ def _context_sources(doc: Document) -> tuple[list[str] | None, str]:
             if ins.keyword == "ADD":
                 words = [w for w in words if not re.match(r"^(?:[a-z][a-z0-9+.-]*://|git@)", w)]
         elif ins.keyword == "RUN":
-            for f in ins.flags:
-                if f.name != "mount" or not f.value:
-                    continue
-                opts = dict(o.split("=", 1) if "=" in o else (o, "") for o in f.value.split(","))
-                if opts.get("type", "bind") == "bind" and "from" not in opts:
-                    words.append(opts.get("source", opts.get("src", ".")))
+            for mount in ins.mounts:
+                if mount.type == "bind" and mount.get("from") is None:
+                    words.append(mount.get("source", "src") or ".")
         for w in words:
             if "$" in w:
                 stage = doc.stages[ins.stage] if ins.stage >= 0 else None
@@ -284,5 +282,4 @@ def _runs_pm(ins: Instruction) -> bool:
 
 
 def _has_npmrc_mount(ins: Instruction) -> bool:
-    return any(f.name == "mount" and "type=secret" in (f.value or "") and ".npmrc" in (f.value or "")
-               for f in ins.flags)
+    return any(m.type == "secret" and ".npmrc" in (m.flag.value or "") for m in ins.mounts)

@@ -111,10 +111,14 @@ class Seeder:
         assert digest == sha256(body), (digest, sha256(body))
         return digest
 
-    def push_image(self, repo: str, platform: str, *, docker: bool = False, tag: str | None = None, salt: str = "") -> Pushed:
-        """One single-platform manifest (OCI, or Docker schema 2 with ``docker=True``)."""
+    def push_image(self, repo: str, platform: str, *, docker: bool = False, tag: str | None = None, salt: str = "",
+                   created: str | None = None) -> Pushed:
+        """One single-platform manifest (OCI, or Docker schema 2 with ``docker=True``); ``created``
+        goes into its config, as a builder writes it."""
         os_, arch, *variant = platform.split("/")
         config = {"architecture": arch, "os": os_, "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Env": [f"SALT={salt}"]}}
+        if created is not None:
+            config["created"] = created
         if variant:
             config["variant"] = variant[0]
         cfg = self.push_blob(repo, dumps(config))

@@ -244,13 +244,17 @@ class FakeRegistry:
     ``add(method, path, *replies)``: answers are used in order, the last one repeats.
     ``require_basic``: if set to ``(user, password)``, every request without that Basic header
     gets ``401`` with a Basic challenge (as distribution's htpasswd auth does).
-    ``log`` records ``(method, path, headers)`` for every request.
+    ``log`` records ``(method, path, headers)`` for every request; ``spans`` the
+    ``(start, end)`` monotonic times of each answer and ``max_in_flight`` the most requests
+    answered at the same time (to check that look-ups really overlap).
     """
 
     def __init__(self, require_basic: tuple[str, str] | None = None):
         self.routes: dict[tuple[str, str], list[Reply]] = {}
         self.log: list[tuple[str, str, dict[str, str]]] = []
         self.require_basic = require_basic
+        self.spans: list[tuple[float, float]] = []
+        self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
         fake = self
 
@@ -259,6 +263,18 @@ class FakeRegistry:
                 pass
 
             def _answer(self):
+                start = time.monotonic()
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._reply()
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+                        fake.spans.append((start, time.monotonic()))
+
+            def _reply(self):
                 path = urllib.parse.urlsplit(self.path).path
                 with fake._lock:
                     fake.log.append((self.command, path, dict(self.headers.items())))
@@ -329,3 +345,54 @@ class FakeRegistry:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class HangServer:
+    """Accepts TCP connections and never answers (a stalled mirror or proxy).
+
+    ``accepted`` counts connections; each is held open, unread, until :meth:`stop`.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._conns: list[socket.socket] = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _loop(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._conns.append(conn)
+
+    def stop(self) -> None:
+        self._stop = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() (see ResetServer.stop)
+        except OSError:
+            pass
+        self._thread.join(5)
+        self.sock.close()
+        for conn in self._conns:
+            conn.close()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connections are refused)."""
+    return free_port()

@@ -71,12 +71,31 @@ def test_docker_config_env(tmp_path):
     assert s.get("ghcr.io").username == "u"
 
 
-def test_missing_or_corrupt_config(tmp_path, caplog):
+def test_missing_config_is_anonymous_and_a_corrupt_one_is_an_error(tmp_path):
     assert store(tmp_path).get("ghcr.io") is None
-    (tmp_path / "config.json").write_text("{not json")
-    s = CredentialStore(env={}, config_path=tmp_path / "config.json")
-    assert s.get("ghcr.io") is None
-    assert "not valid JSON" in caplog.text
+    (tmp_path / "config.json").write_text("")
+    assert CredentialStore(env={}, config_path=tmp_path / "config.json").get("ghcr.io") is None
+    for body, message in [
+        ('{"auths": {"ghcr.io": {"auth": "s3cr3t-', "is not valid JSON (line 1, column 32)"),
+        ("[]", "must hold a JSON object"),
+        ('{"auths": []}', "'auths' must be an object"),
+        ('{"auths": {"quay.io": "x"}}', "auths['quay.io'] must be an object"),
+        ('{"credHelpers": {"ghcr.io": 3}}', "credHelpers['ghcr.io'] must name a helper"),
+        ('{"credsStore": ["desktop"]}', "'credsStore' must be a string"),
+        ('{"auths": {"quay.io": {"auth": "!!s3cr3t"}}}', "'auth' is not base64"),
+    ]:
+        (tmp_path / "config.json").write_text(body)
+        s = CredentialStore(env={}, config_path=tmp_path / "config.json")
+        with pytest.raises(CredentialError) as err:
+            s.check()
+        assert message in str(err.value) and "s3cr3t" not in str(err.value)
+        with pytest.raises(CredentialError):  # the lazy path says the same, never "anonymous"
+            s.get("ghcr.io")
+    (tmp_path / "config.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(CredentialError, match="not UTF-8"):
+        CredentialStore(env={}, config_path=tmp_path / "config.json").check()
+    with pytest.raises(CredentialError, match="entry 1 is malformed"):
+        CredentialStore(env={"DOCKERFIX_REGISTRY_AUTH": "ghcr.io"}, config_path=tmp_path / "none.json").check()
 
 
 def write_helper(bindir, name, script):

@@ -11,6 +11,7 @@ from dockerfix.fixer.credentials import Credentials
 from dockerfix.fixer.imageref import parse
 from dockerfix.fixer.registry import (
     ACCEPT,
+    HostSkipped,
     RegistryClient,
     ResolveError,
     parse_challenges,
@@ -80,16 +81,21 @@ def test_5xx_exhausts_retries(fake_registry):
     assert str(err.value) == f"registry {srv.host} answered 502 for library/node: unexpected answer"
 
 
-def test_timeout(fake_registry):
+def test_timeout_is_not_retried_and_skips_the_rest_of_the_host(fake_registry):
     srv = fake_registry()
     srv.add("HEAD", "/v2/library/node/manifests/22", Reply(200, delay=1.5))
-    with client(timeout=0.3, retries=1) as c:
+    with client(timeout=0.3, retries=2) as c:
         t0 = time.perf_counter()
         with pytest.raises(ResolveError) as err:
             c.resolve(ref(srv))
         assert time.perf_counter() - t0 < 1.5
-        assert c.request_count == 2
-    assert str(err.value) == f"registry {srv.host} timed out after 0.3s for library/node:22 (2 attempts)"
+        assert c.request_count == 1  # a timeout trips the host's circuit breaker: no retry
+        with pytest.raises(HostSkipped) as skipped:
+            c.resolve(ref(srv, "20"))
+        assert c.request_count == 1
+    assert str(err.value) == f"registry {srv.host} timed out after 0.3s for library/node:22"
+    assert str(skipped.value) == (f"registry {srv.host} not contacted for library/node:20: {srv.host} timed out "
+                                  "after 0.3s earlier in this run, so its other look-ups are skipped")
 
 
 def test_429_honours_retry_after(fake_registry):
@@ -173,7 +179,7 @@ def test_connection_refused(fake_registry):
     host = srv.host
     srv.stop()
     with client(retries=1) as c:
-        with pytest.raises(ResolveError, match=f"cannot reach registry {host} for library/node:22: ConnectError"):
+        with pytest.raises(ResolveError, match=f"cannot reach registry {host} for library/node:22: connection refused"):
             c.resolve(parse(f"{host}/library/node:22"))
 
 

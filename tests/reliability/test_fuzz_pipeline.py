@@ -43,6 +43,12 @@ class FakeResolver:
     """Every reference resolves to a digest derived from its name; names containing "fail"
     fail, as a registry would."""
 
+    def lookup(self, ref, platforms):
+        try:
+            return self.resolve(ref, platforms)
+        except Exception as e:
+            return e
+
     def resolve(self, ref, platforms):
         from dockerfix.fixer.registry import ResolveError
 
@@ -84,10 +90,8 @@ CONTEXTS = _context_dirs()
 
 def make_ctx(kind: str, online: bool):
     d = CONTEXTS[kind]
-    ctx = load_context(d / "Dockerfile", d, Config(), offline=not online,
-                       resolver=FakeResolver() if online else None)
-    ctx.today = date(2026, 11, 26)
-    return ctx
+    return load_context(d / "Dockerfile", d, Config(), offline=not online,
+                        digests=FakeResolver().lookup if online else None, today=date(2026, 11, 26))
 
 
 def check_pipeline(text: str, kind: str, online: bool, pipe: Pipeline = PIPE) -> None:

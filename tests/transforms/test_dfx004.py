@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
+from dockerfix.fixer.commands import shell_commands
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.dockerignore import dockerignore_matches
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import (
-    dev_dependency_reason,
-    dockerignore_matches,
-    package_manager_commands,
-    shell_commands,
-)
+from dockerfix.transforms._devdeps import dev_dependency_reason
+from dockerfix.transforms._pkgmanagers import package_manager_commands
 from dockerfix.transforms.dfx004_production_deps import ProductionDeps
 
 PKG = PackageJson({"scripts": {"build": "tsc", "compile": "webpack --mode production", "start": "node server.js",
@@ -104,8 +102,7 @@ def test_lockfile_copy_extension_keeps_dot_slash_prefix():
 
 def test_yarn_berry_plugin_from_yarnrc():
     c = ctx("yarn.lock", "yarn-berry", package=PackageJson({}),
-            read_file=lambda p: "plugins:\n  - path: .yarn/plugins/@yarnpkg/plugin-workspace-tools.cjs\n"
-            if p == ".yarnrc.yml" else None)
+            files=ContextFiles.of({".yarnrc.yml": "plugins:\n  - path: .yarn/plugins/@yarnpkg/plugin-workspace-tools.cjs\n"}))
     out, _, _ = run("FROM node:20\nCOPY . .\nRUN yarn\n", c)
     assert out == "FROM node:20\nCOPY . .\nRUN yarn workspaces focus --all --production\n"
 
@@ -118,8 +115,117 @@ def test_pnpm_build_stage_gets_frozen_lockfile_only():
 
 def test_bare_install_only():
     for cmd in ("npm install express", "npm install -g pm2", "yarn add left-pad", "npm ci --omit=dev",
-                "npm ci --only=production", "yarn install --frozen-lockfile --production"):
+                "yarn install --frozen-lockfile --production"):
         src = f"FROM node:22\nCOPY . .\nRUN {cmd}\n"
         c = ctx("yarn.lock", "yarn-v1") if cmd.startswith("yarn") else ctx()
         out, fixes, _ = run(src, c)
         assert not [f for f in fixes if f.edits], cmd
+
+
+# -- class 1: lifecycle scripts that need a devDependency ------------------------------------------
+HUSKY = PackageJson({"scripts": {"prepare": "husky", "start": "node server.js"}, "devDependencies": {"husky": "9"}})
+
+
+def _lock(*install_scripts):
+    from dockerfix.fixer.facts import LockFacts
+
+    return LockFacts(3, tuple(install_scripts))
+
+
+def test_husky_prepare_ignore_scripts_when_no_prod_install_scripts():
+    out, fixes, _ = run("FROM node:22\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"server.js\"]\n",
+                        ctx(package=HUSKY, lock=_lock()))
+    assert "RUN npm ci --omit=dev --ignore-scripts\n" in out
+    assert "--ignore-scripts" in fixes[0].message
+
+
+def test_husky_prepare_npm_pkg_delete_when_a_prod_package_has_install_script():
+    out, fixes, _ = run("FROM node:22\nCOPY . .\nRUN npm install\n", ctx(package=HUSKY, lock=_lock("bcrypt")))
+    assert "RUN npm pkg delete scripts.prepare && npm ci --omit=dev\n" in out
+    assert "npm pkg delete" in fixes[0].message
+
+
+def test_husky_prepare_without_lock_facts_uses_npm_pkg_delete():
+    out, _, _ = run("FROM node:22\nCOPY . .\nRUN npm ci\n", ctx(package=HUSKY))
+    assert "RUN npm pkg delete scripts.prepare && npm ci --omit=dev\n" in out
+
+
+def test_husky_prepare_old_npm_keeps_dev():
+    out, fixes, skips = run("FROM node:16.3\nCOPY . .\nRUN npm ci\n", ctx(package=HUSKY, lock=_lock("x")))
+    assert out == "FROM node:16.3\nCOPY . .\nRUN npm ci\n"
+    assert any("npm pkg" in s.reason and "devDependencies kept" in s.reason for s in skips)
+
+
+def test_husky_prepare_yarn_keeps_dev():
+    out, _, skips = run("FROM node:22\nCOPY . .\nRUN yarn install\n", ctx("yarn.lock", "yarn-v1", package=HUSKY))
+    assert out == "FROM node:22\nCOPY . .\nRUN yarn install --frozen-lockfile\n"
+    assert any("scripts.prepare" in s.reason for s in skips)
+
+
+def test_postinstall_build_with_dev_tool_keeps_dev():
+    pkg = PackageJson({"scripts": {"postinstall": "patch-package"}, "devDependencies": {"patch-package": "8"}})
+    out, _, skips = run("FROM node:22\nCOPY . .\nRUN npm ci\n", ctx(package=pkg, lock=_lock()))
+    assert out == "FROM node:22\nCOPY . .\nRUN npm ci\n"
+    assert any("scripts.postinstall" in s.reason and "patch-package" in s.reason for s in skips)
+
+
+# -- class 11: deprecated flags, npm 6 ------------------------------------------------------------
+@pytest.mark.parametrize("before,after", [
+    ("npm ci --only=production", "npm ci --omit=dev"),
+    ("npm ci --production", "npm ci --omit=dev"),
+    ("npm ci --only prod", "npm ci --omit dev"),
+    ("npm install --only=prod", "npm ci --omit=dev"),
+])
+def test_deprecated_flags_become_omit_dev(before, after):
+    out, _, _ = run(f"FROM node:22\nCOPY . .\nRUN {before}\n", ctx())
+    assert out == f"FROM node:22\nCOPY . .\nRUN {after}\n"
+
+
+@pytest.mark.parametrize("image", ["node:14", "node:12-alpine", "node:fermium", "node:10.24.1-slim"])
+def test_npm6_keeps_legacy_flags_and_adds_no_omit(image):
+    out, _, skips = run(f"FROM {image}\nCOPY . .\nRUN npm install --production\nRUN npm ci\n", ctx())
+    assert out == f"FROM {image}\nCOPY . .\nRUN npm ci --production\nRUN npm ci\n"
+    assert any("npm 6" in s.reason for s in skips)
+
+
+# -- class 11 / 10: the script the CMD runs, in the package the WORKDIR selects ---------------------
+def test_start_prod_script_needing_dev_keeps_dev():
+    pkg = PackageJson({"scripts": {"start:prod": "ts-node src/main.ts"}, "devDependencies": {"ts-node": "10"}})
+    out, _, skips = run("FROM node:22\nCOPY . .\nRUN npm ci\nCMD [\"npm\", \"run\", \"start:prod\"]\n",
+                        ctx(package=pkg))
+    assert "RUN npm ci\n" in out and any("start:prod" in s.reason for s in skips)
+
+
+def test_prestart_hook_needing_dev_keeps_dev():
+    pkg = PackageJson({"scripts": {"start": "node a.js", "prestart": "tsc"}, "devDependencies": {"typescript": "5"}})
+    out, _, skips = run("FROM node:22\nCOPY . .\nRUN npm ci\nCMD npm start\n", ctx(package=pkg))
+    assert "RUN npm ci\n" in out and any("prestart" in s.reason for s in skips)
+
+
+WS_FILES = {
+    "package.json": '{"workspaces": ["packages/*"], "scripts": {"start": "node x.js"}}',
+    "packages/api/package.json": '{"scripts": {"start": "nodemon src/index.js"}, "devDependencies": {"nodemon": "3"}}',
+    "packages/web/package.json": '{"scripts": {"start": "node server.js"}}',
+}
+
+
+def _ws_ctx(files=WS_FILES):
+    import json as _json
+
+    return ctx(package=PackageJson(_json.loads(files["package.json"])), files=ContextFiles.of(files))
+
+
+def test_workspace_package_of_workdir_counts():
+    src = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nWORKDIR /app/packages/api\nCMD [\"npm\", \"start\"]\n"
+    out, _, skips = run(src, _ws_ctx())
+    assert "RUN npm ci\n" in out and any("nodemon" in s.reason for s in skips)
+    src2 = src.replace("packages/api", "packages/web")
+    out2, _, _ = run(src2, _ws_ctx())
+    assert "RUN npm ci --omit=dev\n" in out2
+
+
+def test_workspace_unknown_package_keeps_dev():
+    src = "FROM node:22\nWORKDIR /srv/api\nCOPY --from=other:1 /x /srv\nCOPY package*.json /app/\nRUN npm ci\nCMD [\"npm\", \"start\"]\n"
+    out, _, skips = run(src, _ws_ctx())
+    assert "--omit=dev" not in out
+    assert any("workspace" in s.reason for s in skips)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
@@ -71,7 +70,7 @@ def test_named_package_install_is_not_the_dependency_install():
 
 
 def test_no_final_newline_after_from():
-    out, _, _ = run("FROM node:22", None)
+    out, _, _ = run("FROM node:22")
     assert out == "FROM node:22\nENV NODE_ENV=production"
     parse(out)
 
@@ -80,3 +79,47 @@ def test_indentation_follows_anchor():
     src = "FROM node:22\n    COPY . .\n    RUN npm ci\n"
     out, _, _ = run(src)
     assert out == "FROM node:22\n    COPY . .\n    ENV NODE_ENV=production\n    RUN npm ci\n"
+
+
+def test_no_package_json_no_fix_and_the_reason_names_it():
+    out, fixes, skips = run("FROM node:22\nCOPY . .\nRUN npm ci\nCMD [\"npm\", \"start\"]\n", None)
+    assert not fixes and "no package.json" in skips[0].reason
+
+
+def test_unreadable_package_json_reason():
+    doc = parse("FROM node:22\nRUN npm ci\n")
+    out = list(NodeEnv().fix(doc, Context(package_error="package.json is not valid JSON (x at line 1)")))
+    assert [o.reason for o in out if isinstance(o, Skip)][0].endswith("cannot be checked")
+    assert not [o for o in out if isinstance(o, Fix)]
+
+
+def test_husky_prepare_puts_env_after_the_install():
+    pkg = PackageJson({"scripts": {"prepare": "husky"}, "devDependencies": {"husky": "9"}})
+    out, fixes, _ = run("FROM node:22\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n", pkg)
+    assert "RUN npm ci\nENV NODE_ENV=production\nCMD" in out
+    assert "scripts.prepare" in fixes[0].message
+
+
+def test_start_prod_script_with_dev_tool_puts_env_after_install():
+    pkg = PackageJson({"scripts": {"start:prod": "ts-node src/main"}, "devDependencies": {"ts-node": "10"}})
+    out, fixes, _ = run("FROM node:22\nCOPY . .\nRUN npm ci\nCMD npm run start:prod\n", pkg)
+    assert "RUN npm ci\nENV NODE_ENV=production\nCMD" in out
+
+
+def test_workspace_package_decides_and_unknown_skips():
+    import json
+
+    from dockerfix.fixer.facts import ContextFiles
+
+    files = {"package.json": '{"workspaces": ["apps/*"]}',
+             "apps/api/package.json": '{"scripts": {"start": "nodemon x"}, "devDependencies": {"nodemon": "3"}}'}
+    c = Context(package=PackageJson(json.loads(files["package.json"])), lockfile="package-lock.json",
+                lock_kind="npm", files=ContextFiles.of(files))
+    src = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nWORKDIR apps/api\nCMD npm start\n"
+    out = list(NodeEnv().fix(parse(src), c))
+    fix = [o for o in out if isinstance(o, Fix)][0]
+    assert "nodemon" in fix.message and "after the install" in fix.message
+    src = "FROM node:22\nWORKDIR /srv\nCOPY package.json /app/\nRUN npm ci\nCMD npm start\n"
+    out = list(NodeEnv().fix(parse(src), c))
+    assert not [o for o in out if isinstance(o, Fix)]
+    assert "workspace" in [o for o in out if isinstance(o, Skip)][0].reason

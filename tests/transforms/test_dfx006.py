@@ -6,7 +6,7 @@ from dockerfix.fixer.config import Config
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import effective_user, is_root_user
+from dockerfix.transforms._stages import effective_user, is_root_user
 from dockerfix.transforms.dfx006_non_root import NonRoot, runs_as_node
 
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import base_image, node_entry_file, start_script_command, start_script_runner
+from dockerfix.transforms._images import base_image
+from dockerfix.transforms._startcmd import (
+    node_entry_file,
+    start_script_command,
+    start_script_runner,
+)
 from dockerfix.transforms.dfx007_init_process import InitProcess
 
 
 def ctx_with(scripts=None, files=()):
     pkg = PackageJson({"name": "x", "scripts": scripts}) if scripts is not None else None
-    return Context(package=pkg, read_file=lambda p: "x" if p in files else None)
+    return Context(package=pkg, files=ContextFiles.of({p: "x" for p in files}))
 
 
 def run(text, ctx=None):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip
-from dockerfix.transforms.dfx008_graceful_shutdown import GracefulShutdown, handles_signals
+from dockerfix.transforms.dfx008_graceful_shutdown import (
+    GracefulShutdown,
+    handles_signals,
+)
 
 
 def run(text, files, package=None):
-    ctx = Context(package=PackageJson(package) if package else None, read_file=files.get)
+    ctx = Context(package=PackageJson(package) if package else None, files=ContextFiles.of(files))
     return list(GracefulShutdown().fix(parse(text), ctx))
 
 

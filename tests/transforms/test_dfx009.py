@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
@@ -38,7 +37,7 @@ def test_e2e_shape_copy_and_rm():
             "RUN npm install && rm -f .npmrc\nCOPY server.js .\nCMD [\"npm\", \"start\"]\n")
     out, fixes, _ = run(text)
     assert "COPY package.json package-lock.json ./\n" in out
-    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm install\n" in out
+    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm install\n" in out
     assert ".npmrc" not in out.replace("target=/app/.npmrc", "")
     fix = fixes[0]
     assert fix.applicability == Applicability.UNSAFE
@@ -50,7 +49,7 @@ def test_no_syntax_line_added():
     text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc ./\nRUN npm ci\nRUN rm .npmrc\n"
     out, _, _ = run(text)
     assert "# syntax" not in out
-    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci\n"
+    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci\n"
 
 
 def test_echo_chain_with_continuations_and_arg_removed():
@@ -58,14 +57,51 @@ def test_echo_chain_with_continuations_and_arg_removed():
             "RUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && \\\n"
             "    npm ci && \\\n    rm -f .npmrc\n")
     out, fixes, _ = run(text)
-    assert out == "FROM node:22\nWORKDIR /app\nRUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci\n"
-    assert any("_authToken" in n for n in fixes[0].notes)
+    # the token form: the RUN keeps writing (and removing) the .npmrc, the token comes from the secret
+    assert out == ("FROM node:22\nWORKDIR /app\n"
+                   "RUN --mount=type=secret,id=npm_token,required=true "
+                   "echo \"//registry.npmjs.org/:_authToken=$(cat /run/secrets/npm_token)\" > .npmrc && \\\n"
+                   "    npm ci && \\\n    rm -f .npmrc\n")
+    fix = fixes[0]
+    assert [(m.build_arg, m.secret_id, m.source) for m in fix.secrets] == [("NPM_TOKEN", "npm_token", "value")]
+    assert any("--secret id=npm_token,env=NPM_TOKEN" in n for n in fix.notes)
+    assert any("{npm_token: {environment: NPM_TOKEN}}" in n for n in fix.notes)
+    assert any("npm_token=${{ secrets.NPM_TOKEN }}" in n for n in fix.notes)
+    # a second run finds nothing to do
+    assert run(out)[0] == out and not [f for f in run(out)[1] if f.has_edits]
+
+
+def test_token_form_keeps_scope_lines_and_quotes_unquoted_refs():
+    text = ("FROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN echo @acme:registry=https://npm.pkg.github.com > .npmrc && "
+            "echo //npm.pkg.github.com/:_authToken=$NPM_TOKEN >> .npmrc && echo always-auth=true >> .npmrc && "
+            "npm ci && rm .npmrc\n")
+    out, fixes, _ = run(text)
+    assert "echo //npm.pkg.github.com/:_authToken=\"$(cat /run/secrets/npm_token)\" >> .npmrc" in out
+    assert "echo @acme:registry=https://npm.pkg.github.com > .npmrc" in out and "ARG" not in out
+    note = next(n for n in fixes[0].notes if "still writes" in n)
+    assert "@acme:registry=https://npm.pkg.github.com" in note and "always-auth=true" in note
+    assert "registry.npmjs.org" not in " ".join(fixes[0].notes)
+
+
+def test_separate_runs_keep_the_file_form_and_real_host_in_hints():
+    text = ("FROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN printf '@acme:registry=https://npm.pkg.github.com\\n//npm.pkg.github.com/:_authToken=%s\\n' "
+            "\"$NPM_TOKEN\" > .npmrc\nRUN npm ci\nRUN rm .npmrc\n")
+    out, fixes, _ = run(text)
+    assert "RUN --mount=type=secret,id=npmrc,target=/app/.npmrc,required=true npm ci\n" in out
+    fix = fixes[0]
+    assert [(m.build_arg, m.secret_id, m.source) for m in fix.secrets] == [("NPM_TOKEN", "npmrc", "file")]
+    gha = next(n for n in fix.notes if n.startswith("GitHub Actions"))
+    assert "'@acme:registry=https://npm.pkg.github.com'" in gha and "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}" in gha
+    assert "registry.npmjs.org" not in " ".join(fix.notes)
 
 
 def test_no_workdir_uses_user_config():
     text = "FROM node:22\nARG NPM_TOKEN\nRUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n"
     out, _, _ = run(text)
-    assert "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\n" in out
+    assert ("RUN --mount=type=secret,id=npm_token,required=true echo //r/:_authToken=\"$(cat /run/secrets/npm_token)\""
+            " > .npmrc && npm ci && rm .npmrc\n") in out
 
 
 def test_multi_key_arg_keeps_other_keys():
@@ -117,3 +153,40 @@ def test_full_pipeline_then_dockerignore_lists_npmrc(tmp_path):
     assert "FAKE" not in res.after and "COPY .npmrc" not in res.after
     assert "--mount=type=secret,id=npmrc,target=/app/.npmrc" in res.after
     assert ".npmrc" in res.extra_files[".dockerignore"][1].splitlines()
+
+
+@pytest.mark.parametrize("existing,expected", [
+    (None, "# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not take it\n.npmrc\n"),
+    ("dist", "dist\n\n# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not take it\n"
+             ".npmrc\n"),
+    ("dist\r\n", "dist\r\n\r\n# Added by dockerfix (DFX009): the .npmrc is a build secret now, a COPY must not "
+                 "take it\r\n.npmrc\r\n"),
+    ("*.npmrc\n.npmrc\n", None),  # already kept out
+])
+def test_copied_npmrc_goes_to_dockerignore_when_a_later_copy_takes_it(tmp_path, existing, expected):
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.context import load_context
+
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    (tmp_path / ".npmrc").write_text("//npm.pkg.github.com/:_authToken=FAKE\n")
+    if existing is not None:
+        (tmp_path / ".dockerignore").write_bytes(existing.encode())
+    ctx = load_context(tmp_path / "Dockerfile", tmp_path, Config(), offline=True)
+    text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc package.json ./\nRUN npm ci && rm -f .npmrc\nCOPY . .\n"
+    res = Pipeline([SecretMounts()], required=Applicability.UNSAFE).run(text, ctx)
+    assert res.error is None and "COPY .npmrc" not in res.after
+    if expected is None:
+        assert ".dockerignore" not in res.extra_files
+    else:
+        assert res.extra_files[".dockerignore"] == (existing, expected)
+
+
+def test_no_later_copy_no_dockerignore_entry(tmp_path):
+    from dockerfix.fixer.config import Config
+    from dockerfix.fixer.context import load_context
+
+    (tmp_path / "package.json").write_text('{"name": "a"}')
+    ctx = load_context(tmp_path / "Dockerfile", tmp_path, Config(), offline=True)
+    text = "FROM node:22\nWORKDIR /app\nCOPY .npmrc package.json ./\nRUN npm ci && rm -f .npmrc\nCOPY server.js .\n"
+    res = Pipeline([SecretMounts()], required=Applicability.UNSAFE).run(text, ctx)
+    assert res.changed and res.extra_files == {}

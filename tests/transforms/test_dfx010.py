@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.fixer.pipeline import Pipeline
 from dockerfix.transforms import ALL
-from dockerfix.transforms.dfx010_multi_stage import MultiStage, _strip_jsonc, tsconfig_out_dir
+from dockerfix.transforms.dfx010_multi_stage import (
+    MultiStage,
+    _strip_jsonc,
+    tsconfig_out_dir,
+)
 
 PKG = PackageJson({"scripts": {"build": "tsc", "start": "node dist/server.js"},
                    "devDependencies": {"typescript": "5"}})
@@ -18,7 +22,7 @@ SIMPLE = 'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nRUN npm run bui
 
 def ctx(package=PKG, lockfile="package-lock.json", kind="npm", files=None, **kw) -> Context:
     files = files or {}
-    return Context(package=package, lockfile=lockfile, lock_kind=kind, read_file=files.get, **kw)
+    return Context(package=package, lockfile=lockfile, lock_kind=kind, files=ContextFiles.of(files), **kw)
 
 
 def run(text: str, c: Context) -> tuple[str, list[Fix], list[Skip]]:

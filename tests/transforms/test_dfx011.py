@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
-
 from dockerfix.fixer.context import Context, PackageJson
+from dockerfix.fixer.dockerignore import clean_context_path, dockerignore_matches
+from dockerfix.fixer.facts import ContextFiles
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
-from dockerfix.transforms._helpers import clean_context_path, dockerignore_matches
 from dockerfix.transforms.dfx011_dockerignore import HEADER, Dockerignore
 
 STD = "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n"
@@ -17,9 +18,8 @@ STD = "FROM node:22\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN n
 
 def ctx(dockerignore: str | None = None, files: dict[str, str] | None = None, **kw) -> Context:
     files = dict(files or {})
-    c = Context(context_dir=Path("/ctx"), package=PackageJson({"name": "a"}), dockerignore=dockerignore, **kw)
-    c.read_file = files.get
-    return c
+    return Context(context_dir=Path("/ctx"), package=PackageJson({"name": "a"}), dockerignore=dockerignore,
+                   files=ContextFiles.of(files), **kw)
 
 
 def run(text: str, c: Context) -> tuple[str | None, list[Fix], list[Skip]]:
@@ -129,8 +129,7 @@ def test_env_example_negation_when_present():
 def test_skips_without_context_or_package_json():
     _, fixes, skips = run(STD, Context())
     assert not fixes and "no build context" in skips[0].reason
-    c = ctx()
-    c.package = None
+    c = dataclasses.replace(ctx(), package=None)
     _, fixes, skips = run(STD, c)
     assert not fixes and "package.json" in skips[0].reason
 
@@ -142,7 +141,7 @@ def test_build_arg_source_skips():
 
 def test_dockerfile_specific_ignore_file_wins():
     c = ctx(files={"Dockerfile.prod.dockerignore": "x\n"})
-    c.dockerfile = Path("/ctx/Dockerfile.prod")
+    c = dataclasses.replace(c, dockerfile=Path("/ctx/Dockerfile.prod"))
     _, fixes, skips = run(STD, c)
     assert not fixes and "Dockerfile.prod.dockerignore" in skips[0].reason
 
@@ -166,6 +165,6 @@ def test_fixture_harness_checks_dockerignore():
 
 def test_next_build_cache_only_for_next_apps():
     c = ctx()
-    c.package = PackageJson({"name": "a", "dependencies": {"next": "15.0.0"}})
+    c = dataclasses.replace(c, package=PackageJson({"name": "a", "dependencies": {"next": "15.0.0"}}))
     text, _, _ = run(STD, c)
     assert text.endswith(".next/cache\n")

@@ -1,0 +1,187 @@
+"""npm/yarn/pnpm/bun commands inside RUN lines: which tool, which action, its options and
+package names, with source spans for every word (shared by DFX004, DFX005, DFX010, DFX011)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from dockerfix.fixer.commands import ShellCommand
+from dockerfix.fixer.document import Document, Instruction, Stage, Word
+
+#: The package managers that install from a lockfile, and the lockfile kinds each one reads
+#: (``Context.lock_kind``).
+LOCK_KINDS = {"npm": ("npm",), "yarn": ("yarn-v1", "yarn-berry"), "pnpm": ("pnpm",)}
+#: Package managers, and the one-off runners that come with them.
+PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+PACKAGE_RUNNERS = frozenset({"npx", "pnpx", "bunx"})
+#: Every program that reads the project's npm configuration (``.npmrc``).
+NPM_CONFIG_READERS = PACKAGE_MANAGERS | PACKAGE_RUNNERS | {"corepack"}
+
+#: yarn/pnpm subcommands that are not scripts (``yarn X`` otherwise runs the script X).
+PM_BUILTINS = frozenset({
+    "install", "add", "remove", "workspaces", "workspace", "cache", "config", "global", "import", "init", "dlx",
+    "exec", "bin", "info", "why", "list", "ls", "prune", "rebuild", "store", "link", "unlink", "pack", "publish",
+    "set", "plugin", "node", "up", "upgrade", "audit", "outdated", "fetch", "deploy", "i", "ci",
+})
+
+#: npm subcommand aliases (npm's own alias table, trimmed to the ones people write).
+_NPM_INSTALL = frozenset({"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "add"})
+_NPM_CI = frozenset({"ci", "clean-install", "ic", "install-clean", "isntall-clean"})
+#: Options that take their value as the next word (``--loglevel warn``).  Unknown options are
+#: taken as booleans, so their value would look like a package name: the command is then left alone.
+_VALUE_OPTIONS = frozenset({
+    "--loglevel", "--registry", "--cache", "--prefix", "-C", "--dir", "--userconfig", "--workspace", "-w",
+    "--omit", "--include", "--only", "--tag", "--cwd", "--filter", "-F", "--network-timeout", "--mutex",
+    "--modules-folder", "--cache-folder", "--store-dir", "--reporter", "--fetch-timeout", "--fetch-retries",
+})
+
+
+@dataclass(frozen=True)
+class PackageManagerCommand:
+    """``npm``/``yarn``/``pnpm``/``bun`` as run inside a RUN line.
+
+    ``action`` is ``install`` (``npm install``/``npm i``/``yarn``/``yarn install``/``pnpm i``...),
+    ``ci`` (``npm ci``), ``focus`` (``yarn workspaces focus``), ``run`` or ``other``; ``sub`` is the
+    subcommand word (None for a bare ``yarn``); ``options`` are the option words after the tool (with
+    the values of options that take one); ``positionals`` are the other words after the subcommand
+    (package names for an install)."""
+
+    tool: str
+    action: str
+    command: ShellCommand
+    tool_word: Word
+    sub: Word | None
+    options: tuple[Word, ...]
+    positionals: tuple[Word, ...]
+
+    @property
+    def option_values(self) -> tuple[str, ...]:
+        return tuple(w.value for w in self.options)
+
+    def has_option(self, *names: str) -> bool:
+        """True when one of ``names`` is given (``--x`` or ``--x=value`` for a bare ``--x``)."""
+        for v in self.option_values:
+            if v in names:
+                return True
+            if "=" in v and v.split("=", 1)[0] in names and v.split("=", 1)[1] not in ("false", "0"):
+                return True
+        return False
+
+    @property
+    def is_bare_install(self) -> bool:
+        """An install of the project's own dependencies (no package names, not global)."""
+        return (self.action in ("install", "ci") and not self.positionals
+                and not self.has_option("-g", "--global") and "--location=global" not in self.option_values)
+
+    @property
+    def last_word(self) -> Word:
+        return self.sub or self.tool_word
+
+
+def package_manager_commands(ins: Instruction) -> list[PackageManagerCommand]:
+    """Every npm/yarn/pnpm/bun command of a shell-form RUN, with source spans for its words.
+    ``corepack yarn ...`` and ``corepack pnpm ...`` are seen as yarn/pnpm."""
+    return package_manager_commands_of(ins.commands)
+
+
+def package_manager_commands_of(commands: Iterable[ShellCommand]) -> list[PackageManagerCommand]:
+    """:func:`package_manager_commands` for given commands (a heredoc script's, for instance)."""
+    out = []
+    for cmd in commands:
+        words = list(cmd.words)
+        if not words:
+            continue
+        name = words[0].value.rsplit("/", 1)[-1]
+        if name == "corepack" and len(words) > 1 and words[1].value in ("yarn", "pnpm", "npm"):
+            words = words[1:]
+            name = words[0].value
+        if name not in PACKAGE_MANAGERS:
+            continue
+        tool_word = words[0]
+        options: list[Word] = []
+        rest: list[Word] = []
+        sub: Word | None = None
+        i = 1
+        while i < len(words):
+            w = words[i]
+            if w.value.startswith("-") and w.value != "-":
+                options.append(w)
+                if w.value in _VALUE_OPTIONS and i + 1 < len(words):
+                    options.append(words[i + 1])
+                    i += 1
+            elif sub is None:
+                sub = w
+            else:
+                rest.append(w)
+            i += 1
+        action = "other"
+        s = sub.value if sub else None
+        if name == "npm":
+            action = "install" if s in _NPM_INSTALL else "ci" if s in _NPM_CI else (
+                "run" if s in ("run", "run-script", "rum", "urn", "test", "t", "tst", "start", "exec", "x") else "other")
+        elif name == "yarn":
+            if s is None or s == "install":
+                action = "install"
+            elif s == "add":
+                action = "install"
+            elif s == "workspaces" and rest and rest[0].value == "focus":
+                action = "focus"
+                rest = rest[1:]
+            else:
+                action = "run"
+        elif name == "pnpm":
+            action = "install" if s in ("install", "i", "add") else "ci" if s == "ci" else "run"
+        elif name == "bun":
+            action = "install" if s in ("install", "i", "add") else "run"
+        if s == "add" and not rest:
+            action = "other"  # `npm add` without a package is not an install of the project
+        out.append(PackageManagerCommand(name, action, cmd, tool_word, sub, tuple(options), tuple(rest)))
+    return out
+
+
+# -- which npm the base image ships -----------------------------------------------------------------
+
+#: Codenames of the official node image's LTS tags -> major.
+NODE_CODENAMES = {"argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12, "fermium": 14,
+                  "gallium": 16, "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24}
+
+
+def base_node_version(doc: Document, stage: Stage) -> tuple[bool, int | None, int | None]:
+    """``(official, major, minor)`` of the Node.js a stage is built from, read from the official
+    node image's tag (``node:14``, ``node:16.3-alpine``, ``node:fermium``); ``official`` is False
+    for other images (npm version unknown) and ``major`` None for floating tags (``lts``,
+    ``latest``, ``alpine``: a current npm)."""
+    from ._images import base_image
+
+    base = base_image(doc, stage)
+    if base.reason or not base.is_node:
+        return False, None, None
+    head = (base.tag or "latest").split("-", 1)[0].lower()
+    if head in NODE_CODENAMES:
+        return True, NODE_CODENAMES[head], None
+    m = re.fullmatch(r"(\d+)(?:\.(\d+))?(?:\.\d+)?", head)
+    if not m:
+        return True, None, None
+    return True, int(m.group(1)), int(m.group(2)) if m.group(2) else None
+
+
+def npm_without_omit(doc: Document, stage: Stage) -> str | None:
+    """Why npm in ``stage`` does not understand ``--omit=dev`` (npm 6, shipped up to Node.js 14;
+    it ignores the flag and installs devDependencies), or None."""
+    official, major, _minor = base_node_version(doc, stage)
+    if official and major is not None and major <= 14:
+        return f"the base image's Node.js {major} ships npm 6, which does not know --omit=dev"
+    return None
+
+
+def npm_without_pkg(doc: Document, stage: Stage) -> str | None:
+    """Why ``npm pkg`` (npm >= 7.20: Node.js 16.6 and later) cannot be shown to exist in ``stage``, or None."""
+    official, major, minor = base_node_version(doc, stage)
+    if not official:
+        return "the base image is not the official node image, so its npm version (`npm pkg` needs npm 7.20) is unknown"
+    if major is not None and (major < 16 or major == 16 and minor is not None and minor < 6):
+        return f"the base image's Node.js {major}{'.' + str(minor) if minor is not None else ''} ships an npm " \
+               "older than 7.20, which has no `npm pkg`"
+    return None
