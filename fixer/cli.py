@@ -41,7 +41,9 @@ Modes:
   --write            rewrite the files in place, atomically, keeping encoding,
                      byte order mark, line endings and permissions
 Safe fixes are applied by default; --unsafe-fixes adds the unsafe ones;
-display-only suggestions are reported, never applied.
+display-only suggestions are reported, never applied.  Node.js major upgrades of
+end-of-life node images are their own decision: offered only with --upgrade-node
+(applied with --unsafe-fixes), otherwise reported.
 
 \b
 Output (stderr): one line per finding, PATH:LINE:COL: CODE [tag] message, in
@@ -74,7 +76,7 @@ transforms that fix those rules (see "dockerfix rules").
 \b
 Configuration: [tool.dockerfix] in pyproject.toml or a .dockerfix.toml, found
 by looking upward from each Dockerfile's folder (or --config PATH); keys:
-select, ignore, unsafe-fixes, user, platforms, registry-mirrors, cache-ttl, runtime-variant.
+select, ignore, unsafe-fixes, upgrade-node, user, platforms, registry-mirrors, cache-ttl, runtime-variant.
 Command-line flags override it (--ignore adds to the configured list).
 
 \b
@@ -226,7 +228,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
            refresh: bool = False, output_format: OutputFormat = OutputFormat.text,
            config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
            stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False,
-           update_pins: Optional[bool] = None, verbose: bool = False, show_skips: bool = False) -> int:
+           update_pins: Optional[bool] = None, upgrade_node: Optional[bool] = None, verbose: bool = False,
+           show_skips: bool = False) -> int:
     """Run the fix command with parsed options; returns the exit code."""
     modes = [m for m, on in ((Mode.check, check), (Mode.diff, diff), (Mode.write, write)) if on]
     if len(modes) > 1:
@@ -238,7 +241,7 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
     try:
         return _run(list(paths or []), modes[0] if modes else Mode.check,
                     select=split_codes(select) if select else None, ignore=split_codes(ignore),
-                    unsafe_fixes=unsafe_fixes,
+                    unsafe_fixes=unsafe_fixes, upgrade_node=upgrade_node,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,
                     exit_non_zero_on_fix=exit_non_zero_on_fix, update_pins=update_pins, verbose=verbose,
@@ -267,6 +270,8 @@ FAST_OPTIONS: dict[str, tuple] = {
     "--no-unsafe-fixes": ("unsafe_fixes", "const", False),
     "--update-pins": ("update_pins", "const", True),
     "--no-update-pins": ("update_pins", "const", False),
+    "--upgrade-node": ("upgrade_node", "const", True),
+    "--no-upgrade-node": ("upgrade_node", "const", False),
     "--select": ("select", "multi"),
     "--ignore": ("ignore", "multi"),
     "--format": ("output_format", "choice", OutputFormat),
@@ -360,6 +365,9 @@ def _build_app():
             "--update-pins/--no-update-pins", show_default=False,
             help="Also refresh digests pinned beside a tag (name:tag@sha256:...) when the tag has moved "
                  "(config: update-pins).")] = None,
+        upgrade_node: Annotated[Optional[bool], typer.Option(
+            "--upgrade-node/--no-upgrade-node", help="Offer Node.js major upgrades of end-of-life node images "
+            "(applied with --unsafe-fixes).", show_default=False)] = None,
         offline: Annotated[bool, typer.Option(
             "--offline", help="No registry look-ups (digest pinning is skipped).")] = False,
         refresh: Annotated[bool, typer.Option("--refresh", help="Bypass the digest cache.")] = False,
@@ -384,7 +392,8 @@ def _build_app():
     ) -> None:
         raise typer.Exit(invoke(
             paths=paths, check=check, diff=diff, write=write, exit_non_zero_on_fix=exit_non_zero_on_fix,
-            select=select, ignore=ignore, unsafe_fixes=unsafe_fixes, offline=offline, refresh=refresh,
+            select=select, ignore=ignore, unsafe_fixes=unsafe_fixes, upgrade_node=upgrade_node, offline=offline,
+            refresh=refresh,
             output_format=output_format, config_path=config_path, context_dir=context_dir,
             stdin_filename=stdin_filename, color=color, quiet=quiet, update_pins=update_pins, verbose=verbose,
             show_skips=show_skips))

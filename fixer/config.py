@@ -5,6 +5,7 @@ Keys (all optional)::
     select = ["DFX001", ...]      # only these transforms (default: all)
     ignore = ["DFX004"]           # never these
     unsafe-fixes = false          # also apply unsafe fixes
+    upgrade-node = false          # offer Node.js major upgrades of end-of-life node images (DFX003)
     user = "node"                 # runtime user: a name ("node") or a uid ("1000")
     platforms = ["linux/amd64", "linux/arm64"]   # platforms a pinned base must offer
     registry-mirrors = { "docker.io" = "http://127.0.0.1:5000" }
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KNOWN_KEYS = {"select", "ignore", "unsafe-fixes", "update-pins", "user", "platforms", "registry-mirrors", "cache-ttl",
+KNOWN_KEYS = {"select", "ignore", "unsafe-fixes", "update-pins", "upgrade-node", "user", "platforms",
+              "registry-mirrors", "cache-ttl",
               "runtime-variant", "runtime_variant"}
 
 
@@ -38,6 +40,7 @@ class Config:
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
     unsafe_fixes: bool = False
+    upgrade_node: bool = False  # major upgrades are their own decision: not implied by unsafe_fixes
     user: str = "node"
     platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64")
     registry_mirrors: dict[str, str] = field(default_factory=dict)
@@ -80,6 +83,10 @@ def parse_config(data: dict[str, Any], where: Path) -> Config:
         if not isinstance(data["unsafe-fixes"], bool):
             raise ConfigError(f"{where}: `unsafe-fixes` must be true or false")
         cfg.unsafe_fixes = data["unsafe-fixes"]
+    if "upgrade-node" in data:
+        if not isinstance(data["upgrade-node"], bool):
+            raise ConfigError(f"{where}: `upgrade-node` must be true or false")
+        cfg.upgrade_node = data["upgrade-node"]
     if "user" in data:
         u = data["user"]
         if isinstance(u, int):

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, Protocol
 
 from .config import Config
-from .facts import ContextFiles, LockFacts, lock_facts, snapshot
+from .facts import ContextFiles, LockedPackage, LockFacts, lock_facts, locked_packages, snapshot
 
 #: Lockfile names and the kind they stand for, in the order a tool would prefer them.
 LOCKFILES: tuple[tuple[str, str], ...] = (
@@ -104,6 +104,20 @@ class Context:
     today: date = field(default_factory=date.today)
     #: The Node.js release table to decide LTS lines with (None: the table bundled with dockerfix).
     releases: Any = None
+    #: Facts about the official node image (``fixer/node_images.py``: which tags exist, Debian and
+    #: Alpine releases, yarn/corepack per major, known breakages): the bundled table, or online the
+    #: same with the registry's tag list laid over it (``NodeImages.with_registry_tags``).
+    node_images: Any = field(default_factory=lambda: _bundled_images(), repr=False, compare=False)
+    #: Installed packages as the lockfile records them (npm: ``lock.packages``, with engines and
+    #: install scripts; yarn: names and versions; pnpm: also engines and ``requiresBuild``).
+    locked_packages: tuple[LockedPackage, ...] = ()
+    #: npm lockfile ``lockfileVersion`` (None for other lockfiles or when unreadable).
+    lockfile_version: int | None = None
+    #: Text of ``.yarnrc.yml`` (yarn berry's configuration), if present.
+    yarnrc_yml: str | None = None
+    #: File names under ``.yarn/releases/`` and ``.yarn/plugins/`` (committed berry binaries, plugins).
+    yarn_releases: tuple[str, ...] = ()
+    yarn_plugins: tuple[str, ...] = ()
     #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
     overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -139,6 +153,12 @@ class Context:
         return self.package is not None
 
 
+def _bundled_images():
+    from .node_images import images
+
+    return images()
+
+
 def _bundled_releases():
     from .node_releases import bundled
 
@@ -161,6 +181,7 @@ def load_context(
     offline: bool = False,
     digests: DigestLookup | None = None,
     releases: Any = None,
+    node_images: Any = None,
     today: date | None = None,
     evidence: str = "",
     files: ContextFiles | None = None,
@@ -173,6 +194,8 @@ def load_context(
                 releases=releases, context_evidence=evidence)
     if today is not None:
         base["today"] = today
+    if node_images is not None:
+        base["node_images"] = node_images
     if context_dir is None:
         return Context(**base)  # type: ignore[arg-type]
     root = context_dir.resolve()
@@ -206,6 +229,18 @@ def load_context(
             lock_kind = lock_kind_of(name, head)
             break
     nvm = snap.text(".nvmrc")
+    lock = lock_facts(root, lockfile)
     return Context(**base, files=snap, package=package, package_error=package_error,  # type: ignore[arg-type]
-                   lockfile=lockfile, lock_kind=lock_kind, lock=lock_facts(root, lockfile),
+                   lockfile=lockfile, lock_kind=lock_kind, lock=lock,
+                   locked_packages=lock.packages if lock is not None else locked_packages(root, lockfile, lock_kind),
+                   lockfile_version=lock.version if lock is not None else None,
+                   yarnrc_yml=snap.text(".yarnrc.yml"), yarn_releases=_listing(snap, ".yarn/releases"),
+                   yarn_plugins=_listing(snap, ".yarn/plugins", recursive=True),
                    nvmrc=nvm.strip() if nvm else None, dockerignore=snap.text(".dockerignore"))
+
+
+def _listing(snap: ContextFiles, folder: str, recursive: bool = False) -> tuple[str, ...]:
+    """Files under ``folder`` of the snapshot, relative to it, sorted (at most 200)."""
+    prefix = folder + "/"
+    names = (p[len(prefix):] for p in snap.listing if p.startswith(prefix))
+    return tuple(sorted(n for n in names if recursive or "/" not in n))[:200]

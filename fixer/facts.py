@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -134,6 +135,17 @@ def _read_inside(root: Path, rel: str, limit: int) -> str | None:
 # -- lockfile facts ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class LockedPackage:
+    """One installed package as the lockfile records it (plain data)."""
+
+    name: str
+    version: str | None
+    engines_node: str | None = None  # npm lockfile v2/v3 ``packages.*.engines.node``, pnpm ``engines``
+    has_install_script: bool = False  # npm ``hasInstallScript``, pnpm ``requiresBuild``: runs on install
+    dev: bool = False
+
+
+@dataclass(frozen=True)
 class LockFacts:
     """What an npm lockfile (v2/v3 ``packages`` map; v1 ``dependencies``) says about installed
     packages.  Names are package names (``@scope/name``), sorted."""
@@ -149,6 +161,8 @@ class LockFacts:
     production: frozenset[str] = frozenset()
     #: every package name (production and dev)
     names: frozenset[str] = frozenset()
+    #: every locked entry with its version (v1: no engines), in lockfile order
+    packages: tuple[LockedPackage, ...] = ()
 
 
 def lock_facts(root: Path, lockfile: str | None) -> LockFacts | None:
@@ -180,6 +194,7 @@ def npm_lock_facts(data: dict[str, Any]) -> LockFacts:
     engines: dict[str, str] = {}
     production: set[str] = set()
     names: set[str] = set()
+    locked: list[LockedPackage] = []
     packages = data.get("packages")
     if isinstance(packages, dict):
         for key, entry in packages.items():
@@ -194,10 +209,12 @@ def npm_lock_facts(data: dict[str, Any]) -> LockFacts:
                 production.add(name)
             if entry.get("hasInstallScript"):
                 (dev_scripts if dev else scripts).add(name)
-            eng = entry.get("engines")
+            eng = entry.get("engines")  # very old packages wrote a list (["node >= 0.4"]): not read
             node = eng.get("node") if isinstance(eng, dict) else None
             if isinstance(node, str):
                 engines.setdefault(name, node)
+            locked.append(LockedPackage(name, _str(entry.get("version")), node if isinstance(node, str) else None,
+                                        bool(entry.get("hasInstallScript")), dev))
     else:
         deps = data.get("dependencies")
         stack = [deps] if isinstance(deps, dict) else []
@@ -209,7 +226,58 @@ def npm_lock_facts(data: dict[str, Any]) -> LockFacts:
                 names.add(name)
                 if not entry.get("dev"):
                     production.add(name)
+                locked.append(LockedPackage(name, _str(entry.get("version")), dev=bool(entry.get("dev"))))
                 if isinstance(entry.get("dependencies"), dict):
                     stack.append(entry["dependencies"])
     return LockFacts(version, tuple(sorted(scripts)), tuple(sorted(dev_scripts)),
-                     MappingProxyType(dict(sorted(engines.items()))), frozenset(production), frozenset(names))
+                     MappingProxyType(dict(sorted(engines.items()))), frozenset(production), frozenset(names),
+                     tuple(locked))
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+_YARN_ENTRY_RE = re.compile(r'(?m)^"?((?:@[^@/\s"]+/)?[^@\s",]+)@[^\n]*:\n\s+version:? "?([^"\s]+)"?')
+_PNPM_KEY_RE = re.compile(r"^/?((?:@[^@/]+/)?[^@/]+)[@/]([^(/]+)")
+
+
+def locked_packages(root: Path, lockfile: str | None, kind: str | None) -> tuple[LockedPackage, ...]:
+    """What a yarn (v1 or berry) or pnpm lockfile in ``root`` says is installed: names and
+    versions, and for pnpm ``engines`` and ``requiresBuild``; npm lockfiles are read by
+    :func:`lock_facts` (``LockFacts.packages``).  Never raises: unreadable means unknown (())."""
+    if lockfile is None or kind not in ("yarn-v1", "yarn-berry", "pnpm"):
+        return ()
+    text = _read_inside(root.resolve(), lockfile, MAX_LOCKFILE)
+    if text is None:
+        return ()
+    if kind != "pnpm":
+        return tuple(LockedPackage(m.group(1), m.group(2)) for m in _YARN_ENTRY_RE.finditer(text))
+    try:
+        data = _load_yaml(text)
+    except Exception:  # malformed: unknown
+        return ()
+    out = []
+    packages = data.get("packages") if isinstance(data, dict) else None
+    if isinstance(packages, dict):
+        for key, v in packages.items():
+            m = _PNPM_KEY_RE.match(str(key))
+            if not m:
+                continue
+            engines = v.get("engines") if isinstance(v, dict) else None
+            node = engines.get("node") if isinstance(engines, dict) else None
+            out.append(LockedPackage(m.group(1), m.group(2), node if isinstance(node, str) else None,
+                                     bool(v.get("requiresBuild")) if isinstance(v, dict) else False))
+    return tuple(out)
+
+
+
+def _load_yaml(text: str) -> Any:
+    """PyYAML's C loader when installed (large lockfiles), else ruamel.yaml (a dependency)."""
+    try:
+        import yaml
+    except ImportError:
+        from ruamel.yaml import YAML
+
+        return YAML(typ="safe", pure=True).load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

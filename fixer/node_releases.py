@@ -93,11 +93,11 @@ FAILURE_TTL = 3600
 
 def table_from_schedule(data: dict, as_of: date) -> ReleaseTable:
     """The Release WG's ``schedule.json`` (``{"v20": {"start": ..., "lts": ..., "maintenance": ...,
-    "end": ...}, ...}``) as a table; majors below 14 and malformed entries are left out."""
+    "end": ...}, ...}``) as a table; majors below 4 (0.x keys) and malformed entries are left out."""
     rel = []
     for key, v in data.items():
         m = re.fullmatch(r"v(\d+)", key)
-        if not m or not isinstance(v, dict) or int(m.group(1)) < 14:
+        if not m or not isinstance(v, dict) or int(m.group(1)) < 4:
             continue
         try:
             rel.append(Release(int(m.group(1)), _d(v["start"]), _d(v.get("lts")), _d(v.get("maintenance")), _d(v["end"])))
@@ -195,7 +195,9 @@ def major_filter(spec: str):
         code = s[4:].lower()
         if code in ("*", "latest"):
             return lambda _m: True
-        names = {"fermium": 14, "gallium": 16, "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24}
+        from .node_images import images
+
+        names = images().codenames  # one table of the LTS codenames (data/node_images.json)
         if code in names:
             target = names[code]
             return lambda m: m == target

@@ -415,6 +415,10 @@ class _RegistryAuth(httpx.Auth):
 # ---------------------------------------------------------------------------------------------
 
 
+#: Largest page of a tag list read (1000 tags of up to ~100 bytes each, with room).
+MAX_TAG_PAGE_BYTES = 1_000_000
+
+
 class RegistryClient:
     """Resolve image references to digests. Create one per run; it is thread-safe.
 
@@ -768,6 +772,43 @@ class RegistryClient:
             if self.cache is not None and not self.offline:
                 self.cache.save()
         return results
+
+    # -- tag lists ----------------------------------------------------------------------------
+
+    def list_tags(self, path: str = "library/node", domain: str = "docker.io", *, page_size: int = 1000,
+                  max_pages: int = 50) -> list[str]:
+        """Every tag of the repository ``path`` on ``domain`` (a mirror when one is configured):
+        ``GET /v2/<path>/tags/list?n=<page_size>``, following the ``Link: <...>; rel="next"`` pages.
+        Raises :class:`ResolveError` (offline, an error answer, a malformed page, or more than
+        ``max_pages`` pages)."""
+        if self.offline:
+            raise ResolveError("offline: tag list skipped")
+        base = self.base_url(domain)
+        registry = self._display(base, domain)
+        url = f"{base}/v2/{path}/tags/list?n={page_size}"
+        tags: list[str] = []
+        try:
+            for _ in range(max_pages):
+                response, body = self._fetch("GET", url, limit=MAX_TAG_PAGE_BYTES, what=f"the tags of {path}",
+                                             registry=registry)
+                if response.status_code != 200:
+                    raise self._error_for(response, body, registry, path, "tags/list", url)
+                try:
+                    page = json.loads(body).get("tags")
+                except (ValueError, AttributeError):
+                    page = False
+                if page is None:
+                    page = []  # a repository without tags
+                if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                    raise ResolveError(f"registry {registry} sent a malformed tag list for {path}")
+                tags.extend(page)
+                nxt = response.links.get("next", {}).get("url")
+                if not nxt:
+                    return tags
+                url = str(response.url.join(nxt))
+        except ResolveError as exc:
+            raise ResolveError(self._redact(exc.message), status=exc.status) from None
+        raise ResolveError(f"registry {registry}: the tag list of {path} has more than {max_pages} pages")
 
     def _lookup_key(self, ref: ImageRef) -> tuple[str, str, str]:
         return (self.base_url(ref.domain), ref.path, ref.lookup)

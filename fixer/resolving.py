@@ -299,6 +299,11 @@ class RunResolver:
     def client(self):
         return self.shared.client
 
+    def tags(self, path: str = "library/node") -> list[str]:
+        """The tags of the Docker Hub repository ``path`` (through the configured mirror), one
+        paginated ``tags/list``; raises :class:`~.oci.ResolveError`."""
+        return self.client.list_tags(path)
+
     @property
     def request_count(self) -> int:
         return self._shared.client.request_count if self._shared is not None else 0

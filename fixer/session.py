@@ -116,14 +116,17 @@ class Session:
     a per-host circuit breaker, a deadline for the run's look-ups, one warning per failed host.
     Its warnings, its hint and (on a terminal) its progress line go to ``stderr`` when given (the
     command line passes ``sys.stderr``), else nowhere (they stay in ``network.warnings``);
-    ``quiet`` drops the hint and the progress line, not the warnings."""
+    ``quiet`` drops the hint and the progress line, not the warnings.
+
+    ``update_pins`` (``--update-pins``) and ``upgrade_node`` (``--upgrade-node``) override the
+    configuration's ``update-pins`` and ``upgrade-node``."""
 
     def __init__(self, *, mode: Mode = Mode.check, select: Optional[list[str]] = None,
                  ignore: Sequence[str] = (), unsafe_fixes: Optional[bool] = None, offline: bool = False,
                  refresh: bool = False, config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
                  stdin_filename: Optional[str] = None, keep_text: bool = True, update_pins: Optional[bool] = None,
                  on_note: Optional[Callable[[str], None]] = None, stderr: Optional[TextIO] = None,
-                 quiet: bool = False):
+                 quiet: bool = False, upgrade_node: Optional[bool] = None):
         from dockerfix.transforms import ALL
 
         self.mode, self.offline, self.refresh = Mode(mode), offline, refresh
@@ -138,9 +141,11 @@ class Session:
         self.cli_ignore = resolve_codes(list(ignore), "--ignore", self.known)
         self.cli_unsafe = unsafe_fixes
         self.cli_update_pins = update_pins
+        self.cli_upgrade_node = upgrade_node  # None: the configuration's ``upgrade-node`` decides
         self._configs: dict[Path, object] = {}
         self._config_memo: dict = {}
         self._node_table = None
+        self._node_images: dict[object, object] = {}  # registry configuration -> the image facts
         self._pipelines: dict[tuple, object] = {}
         self._resolvers: dict[object, object] = {}
         self.network: "NetworkSession | None" = None  # made with the first online resolver
@@ -166,12 +171,18 @@ class Session:
         return self._configs[folder]
 
     def _with_cli(self, config):
-        """A folder's configuration with the command line's settings over it."""
+        """A folder's configuration with the command line's settings that transforms read laid over it
+        (``--update-pins``, ``--upgrade-node``; None: the configuration decides)."""
+        changes = {}
         if self.cli_update_pins is not None and config.update_pins != self.cli_update_pins:
-            import dataclasses
+            changes["update_pins"] = self.cli_update_pins
+        if self.cli_upgrade_node is not None and config.upgrade_node != self.cli_upgrade_node:
+            changes["upgrade_node"] = self.cli_upgrade_node
+        if not changes:
+            return config
+        from dataclasses import replace
 
-            config = dataclasses.replace(config, update_pins=self.cli_update_pins)
-        return config
+        return replace(config, **changes)
 
     def pipeline_for(self, config):
         from .edits import Applicability
@@ -224,7 +235,10 @@ class Session:
             if isinstance(config, Exception):
                 continue
             try:
-                if "DFX002" not in {tr.code for tr in self.pipeline_for(config).transforms}:
+                codes = {tr.code for tr in self.pipeline_for(config).transforms}
+                if codes & _WRITES_NODE_TAGS:
+                    self.node_images(config)  # settled once here, before any worker process forks
+                if "DFX002" not in codes:
                     continue
                 text = t.path.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError, UsageError):
@@ -242,6 +256,31 @@ class Session:
         if groups and any("DFX003" in {tr.code for tr in self.pipeline_for(c).transforms} for c, _t in groups.values()):
             self.node_releases()  # settled once here, before any worker process forks
         prefetch_all(jobs)  # all configurations at once: one look-up per distinct reference, concurrently
+
+    def node_images(self, config):
+        """The official node image's facts for this run (``Context.node_images``): the table
+        bundled with dockerfix; online, with the registry's tag list of ``library/node`` laid over
+        it (one paginated look-up per registry configuration, before any pipeline runs), so a tag
+        the registry does not list is never written.  When the list cannot be had, a note says
+        so and the bundled table alone decides."""
+        from .node_images import images
+
+        if self.offline:
+            return images()
+        key = config.source or "<default>"
+        if key not in self._node_images:
+            facts = images()
+            resolver = self.resolver_for(config)
+            try:
+                tags = resolver.tags("library/node")
+            except Exception as e:  # ResolveError, or a broken mirror setting: the table decides
+                if self.on_note is not None:
+                    self.on_note(f"the tag list of library/node could not be read ({e}); which node tags "
+                                 f"exist is decided by dockerfix's table of {facts.as_of}")
+            else:
+                facts = facts.with_registry_tags(tags)
+            self._node_images[key] = facts
+        return self._node_images[key]
 
     def node_releases(self):
         """The Node.js release table for this run: bundled when --offline, else refreshed from the
@@ -294,11 +333,13 @@ class Session:
             return failed(str(e), "config", src.text), src
         context_dir, evidence, repo = self.context_for(target, dockerfile, folder, src.text)
         resolver = self.resolver_for(config)
-        releases = self.node_releases() if "DFX003" in {t.code for t in pipeline.transforms} else None
+        codes = {t.code for t in pipeline.transforms}
+        releases = self.node_releases() if "DFX003" in codes else None
+        node_images = self.node_images(config) if codes & _WRITES_NODE_TAGS else None
         snap = self._snapshots.get(context_dir.resolve()) if context_dir is not None else None
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
                            digests=resolver.lookup if resolver is not None else None, releases=releases,
-                           evidence=evidence, files=snap)  # type: ignore[arg-type]
+                           evidence=evidence, files=snap, node_images=node_images)  # type: ignore[arg-type]
         if context_dir is not None:
             self._snapshots[context_dir.resolve()] = ctx.files
         result = pipeline.run(src.text, ctx, path=display)
@@ -478,6 +519,8 @@ def _interrupted(e: BaseException) -> bool:
     return False
 
 
+#: Transforms that write node image tags: online, the registry's tag list is read for them.
+_WRITES_NODE_TAGS = frozenset({"DFX003", "DFX012"})
 #: Read-only runs over at least this many files use one worker process per core (measured in
 #: bench/: below this the pool's start-up costs more than it saves).
 PARALLEL_MIN_FILES = 64

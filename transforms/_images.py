@@ -11,8 +11,8 @@ from dockerfix.fixer.imageref import ImageRef, ImageRefError
 from dockerfix.fixer.imageref import parse as parse_image_ref
 
 from ._stages import expand_args
+from ._variants import DEBIAN_RELEASES
 
-_DEBIAN_CODENAMES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie")
 #: Package managers and the distro family they give away when an earlier RUN uses them.
 _PKG_HINTS = (("apk", "alpine"), ("apt-get", "debian"), ("apt", "debian"))
 
@@ -73,7 +73,7 @@ def base_image(doc: Document, stage: Stage) -> BaseImage:
         last = ref.path.rsplit("/", 1)[-1]
         if "alpine" in tag or last == "alpine":
             distro = "alpine"
-        elif last in ("debian", "ubuntu") or any(c in tag for c in _DEBIAN_CODENAMES):
+        elif last in ("debian", "ubuntu") or any(c in tag for c in DEBIAN_RELEASES):
             distro = "debian"
         elif is_node and not any(w in tag for w in ("windows", "nanoserver")):
             distro = "debian"  # node:22, node:lts, node:22-slim, node:iron are Debian images

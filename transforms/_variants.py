@@ -4,6 +4,8 @@ tag forms of the variants (see DFX012's docstring for the sources and their date
 
 from __future__ import annotations
 
+from dockerfix.fixer.node_images import images
+
 
 #: Programs of the full image that the slim one lacks -> the Debian package that has them.
 SLIM_MISSING_TOOLS: dict[str, str] = {
@@ -55,9 +57,8 @@ PREBUILT_INSTALL_OK = frozenset({
 #: OS packages a production stage may install on slim too: the init process (DFX007).
 INIT_PACKAGES = frozenset({"dumb-init", "tini"})
 
-#: Debian releases the official node image is published for; each has a ``-slim`` sibling
-#: (nodejs/docker-node: ``<major>/<release>`` and ``<major>/<release>-slim`` folders).
-DEBIAN_RELEASES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie")
-#: LTS codenames used as node tags (``node:jod``, ``node:iron-bookworm``).
-NODE_CODENAMES = ("argon", "boron", "carbon", "dubnium", "erbium", "fermium", "gallium", "hydrogen", "iron",
-                  "jod", "krypton")
+#: Debian releases the official node image is published for (each has a ``-slim`` sibling) and the
+#: LTS codenames used as node tags (``node:jod``, ``node:iron-bookworm``): from the one table of the
+#: official image's facts (``fixer/data/node_images.json``).
+DEBIAN_RELEASES: tuple[str, ...] = images().debian_releases
+NODE_CODENAMES: tuple[str, ...] = tuple(images().codenames)

@@ -13,6 +13,14 @@ later needs them:
 | ``yarn.lock`` (yarn berry) | ``yarn workspaces focus --all --production`` (yarn 4, or workspace-tools plugin) | ``yarn install --immutable`` |
 | ``pnpm-lock.yaml`` | ``pnpm install --frozen-lockfile --prod`` | ``pnpm install --frozen-lockfile`` |
 
+Yarn berry (2+) is recognised from the lockfile's format and from how the project runs yarn:
+``packageManager: "yarn@4.x"`` in package.json, a ``.yarnrc.yml``, a committed
+``.yarn/releases/yarn-*.cjs``, or a ``yarn set version ...`` in the Dockerfile before the install.
+Berry gets berry's flags (``--immutable``, ``yarn workspaces focus --all --production``), never
+yarn 1's (``--frozen-lockfile``, ``--production``).  When those say berry but ``yarn.lock`` is a
+yarn 1 file, the install is left alone and the report says why: berry rewrites such a lockfile, so
+``--immutable`` fails (``YN0028``).
+
 An existing ``npm ci`` in a runtime stage gets ``--omit=dev``; the deprecated
 ``npm install --production`` / ``--only=production`` becomes ``npm ci --omit=dev``, and the same
 flags on ``npm ci`` (``--production``, ``--only=prod``) become ``--omit=dev``.  On the official
@@ -75,9 +83,9 @@ that passes today fails until the lockfile is regenerated.  Leaving devDependenc
 only when the app really runs without them; a package listed under devDependencies but required
 at run time (a common mistake) then fails on start, which no static check can rule out.
 ``yarn workspaces focus`` does not check the lockfile the way ``--immutable`` does, and on yarn
-2/3 it needs ``plugin-workspace-tools``: it is used only when ``packageManager`` says yarn 4 or
-``.yarnrc.yml`` lists the plugin; otherwise berry gets ``yarn install --immutable`` and a report
-line.  ``--ignore-scripts`` also skips the install scripts of dependencies, so it is used only
+2/3 it needs ``plugin-workspace-tools``: it is used only when yarn 4 is evident (``packageManager``,
+``.yarn/releases/yarn-4.*.cjs``, ``yarn set version 4.x``) or the plugin is (``.yarnrc.yml``,
+``.yarn/plugins/``); otherwise berry gets ``yarn install --immutable`` and a report line.  ``--ignore-scripts`` also skips the install scripts of dependencies, so it is used only
 when the npm lockfile proves there are none in production (``hasInstallScript``); ``npm pkg
 delete`` leaves the image's package.json without the git-hook script (a later ``COPY . .``
 brings it back).  Checked with real npm: ``npm pkg delete scripts.prepare && npm ci --omit=dev``
@@ -126,15 +134,58 @@ _NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod"
 _NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
 
 
-def _berry_can_focus(ctx: Context) -> bool:
-    """``yarn workspaces focus`` exists: yarn >= 4, or the workspace-tools plugin is configured."""
+def _set_versions(doc: Document, stage: Stage, ins: Instruction) -> list[tuple[str, int]]:
+    """``yarn set version X`` run in the stage chain up to ``ins``: [(X, line)]."""
+    out = []
+    for st in reversed(doc.stage_chain(stage)):
+        for i in st.instructions:
+            if st is stage and i.index > ins.index:
+                break
+            if i.keyword == "RUN":
+                commands = list(i.commands) + [c for script in i.heredoc_scripts for c in script.commands]
+                out += [(c.argv[3], i.line) for c in commands
+                        if c.program == "yarn" and c.argv[1:3] == ("set", "version") and len(c.argv) > 3]
+    return out
+
+
+def berry_evidence(doc: Document, ctx: Context, stage: Stage, ins: Instruction) -> str | None:
+    """Why the project runs yarn berry (2+), from the build context or the Dockerfile, or None."""
+    versions = _set_versions(doc, stage, ins)
+    if versions:
+        v, line = versions[-1]
+        if v.lower() in ("classic", "1") or v.startswith("1."):
+            return None  # the Dockerfile chose yarn 1 explicitly
+        return f"`yarn set version {v}` on line {source_line(doc, line)}"
     pm = ctx.package.package_manager if ctx.package else None
-    if pm:
-        m = re.match(r"yarn@(\d+)", pm)
-        if m and int(m.group(1)) >= 4:
+    m = re.match(r"yarn@(\d+)", pm or "")
+    if m:
+        return f"packageManager `{pm}`" if int(m.group(1)) >= 2 else None
+    if ctx.yarnrc_yml is not None:
+        return ".yarnrc.yml"
+    release = next((r for r in ctx.yarn_releases if r.startswith("yarn-")), None)
+    if release:
+        return f".yarn/releases/{release}"
+    return None
+
+
+def _berry_can_focus(doc: Document, ctx: Context, stage: Stage, ins: Instruction) -> bool:
+    """``yarn workspaces focus`` exists: yarn >= 4 (packageManager, a committed release or a
+    ``yarn set version 4.x``), or the workspace-tools plugin is configured or committed."""
+    versions = [v for v, _line in _set_versions(doc, stage, ins)]
+    majors = [int(m.group(1)) for m in (re.match(r"(\d+)\.", v) for v in versions[-1:]) if m]
+    if versions:
+        if majors and majors[0] >= 4:
             return True
-    rc = ctx.read_file(".yarnrc.yml") or ""
-    return "plugin-workspace-tools" in rc or "@yarnpkg/plugin-workspace-tools" in rc
+    else:
+        pm = ctx.package.package_manager if ctx.package else None
+        if pm:
+            m = re.match(r"yarn@(\d+)", pm)
+            if m and int(m.group(1)) >= 4:
+                return True
+        elif any(re.match(r"yarn-([4-9]|\d\d)\.", r) for r in ctx.yarn_releases):
+            return True
+    rc = ctx.yarnrc_yml if ctx.yarnrc_yml is not None else (ctx.read_file(".yarnrc.yml") or "")
+    return "plugin-workspace-tools" in rc or any("plugin-workspace-tools" in p for p in ctx.yarn_plugins)
 
 
 class ProductionDeps(Transform):
@@ -199,6 +250,14 @@ class ProductionDeps(Transform):
                        f"{ctx.lockfile}, which {cmd.tool} does not read", line)
             return
         kind = ctx.lock_kind
+        if cmd.tool == "yarn" and kind == "yarn-v1":
+            berry = berry_evidence(doc, ctx, stage, ins)
+            if berry:
+                yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: the project runs yarn berry ({berry}) "
+                           f"but {ctx.lockfile} is a yarn 1 lockfile: berry rewrites it, so a lockfile-only install "
+                           "(`--immutable`) fails (YN0028), and yarn 1 flags (`--frozen-lockfile`, `--production`) "
+                           f"do not apply to berry; commit the {ctx.lockfile} berry writes", line)
+                return
 
         # may devDependencies be left out here?
         keep_reason = dev_step_in_run(ins, ctx.package, after=cmd.command.end)
@@ -296,7 +355,7 @@ class ProductionDeps(Transform):
             immutable = [w for w in cmd.options if w.value == "--immutable"]
             others = [w for w in cmd.options if w.value != "--immutable"]
             focus_edits = None
-            if prune_ok and _berry_can_focus(ctx) and not others:
+            if prune_ok and _berry_can_focus(doc, ctx, stage, ins) and not others:
                 focus_edits = []
                 if cmd.sub is None:
                     focus_edits.append(Edit.insert(cmd.tool_word.span.end, " workspaces focus --all --production"))
@@ -322,7 +381,8 @@ class ProductionDeps(Transform):
                 if prune_ok:
                     notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: a production-only yarn "
                                       "berry install needs `yarn workspaces focus --all --production`, which needs "
-                                      "yarn 4 (packageManager) or plugin-workspace-tools on yarn 2/3", line))
+                                      "yarn 4 (packageManager, .yarn/releases or `yarn set version 4.x`) or "
+                                      "plugin-workspace-tools on yarn 2/3, and neither is evident", line))
         elif cmd.tool == "pnpm" and cmd.action == "install":
             vals = cmd.option_values
             add = []

@@ -51,9 +51,11 @@ which the fix does explicitly.  Other bases are only changed when their entrypoi
 empty (``alpine``, ``debian``, ``ubuntu``).  ``docker run <image> <args>`` now replaces the
 ``CMD`` under dumb-init, the same as before.  Installing a package needs network access at build
 time.  Skipped, with a reason, when the distro cannot be told (unknown or distroless base, a base
-image from an unresolved build argument), for a shell-form ``ENTRYPOINT``, or when the final
-stage has no ``CMD``.  A ``CMD`` that needs a shell (``$PORT``, ``&&``) keeps its shell form:
-dumb-init signals the shell's whole process group, so the app still gets ``SIGTERM``.
+image from an unresolved build argument), when the base's Debian release is archived (jessie,
+stretch, buster: ``apt-get update`` fails there; ``node:14``, ``node:16-buster-slim``), for a
+shell-form ``ENTRYPOINT``, or when the final stage has no ``CMD``.  A ``CMD`` that needs a shell
+(``$PORT``, ``&&``) keeps its shell form: dumb-init signals the shell's whole process group, so
+the app still gets ``SIGTERM``.
 
 ## Related codes
 hadolint DL3025 (loosely: exec form); Node.js Docker best practices ("Use an init system").
@@ -154,6 +156,13 @@ class InitProcess(Transform):
             yield Skip(self.code, f"unknown distro for the base image `{base.image}`: cannot tell whether to "
                        "use apk or apt-get to install dumb-init", stage.from_.line)
             return
+        installed = any(i.keyword == "RUN" and "dumb-init" in i.logical for st in chain for i in st.instructions)
+        archived = ctx.node_images.archived_release(base.image) if not installed else None
+        if archived is not None:
+            yield Skip(self.code, f"the base image `{base.image}` is {archived.label}, archived since "
+                       f"{archived.since}: `apt-get update` fails there, so dumb-init cannot be installed; move to "
+                       "a supported base first (DFX003 reports end-of-life node images)", stage.from_.line)
+            return
         if ep is None and not _known_entrypoint(base.image):
             yield Skip(self.code, f"the base image `{base.image}` may define its own ENTRYPOINT, which a new "
                        "ENTRYPOINT would replace", line)
@@ -167,7 +176,6 @@ class InitProcess(Transform):
 
         edits: list[Edit] = []
         notes: list[str] = []
-        installed = any(i.keyword == "RUN" and "dumb-init" in i.logical for st in chain for i in st.instructions)
         if not installed:
             edits.append(new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {INSTALL[base.distro]}"))
 

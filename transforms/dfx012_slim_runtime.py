@@ -140,7 +140,9 @@ cannot be read from the build context; a listed native module is a production de
 stage runs the install and a production package has an install script outside the prebuilt
 table; package.json has production dependencies but there is no ``package-lock.json`` to tell
 which have native code; the stage builds on another stage; the tag is not one of the official
-image's Debian tag forms (a custom or unknown tag); the ``FROM`` is pinned and no registry
+image's Debian tag forms (a custom or unknown tag); the new tag is not proved to exist by
+dockerfix's table of the official image's tags (``fixer/data/node_images.json``: ``node:22.11.0-slim``,
+whose minor the table does not list, or ``node:22-wheezy-slim``); the ``FROM`` is pinned and no registry
 look-up can re-pin the new tag; or the build has a single stage.  Already slim, Alpine, Windows
 and non-``node`` images are left alone.  Alpine (by configuration only) also needs no native
 code at all, no ``apt``/``dpkg`` use, no ``bash`` and no ``useradd``/``groupadd`` (shadow).
@@ -162,6 +164,7 @@ from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
+from dockerfix.fixer.node_images import ABSENT, FROZEN, MAINTAINED
 from dockerfix.fixer.transform import Transform
 
 from ._pkgmanagers import package_manager_commands
@@ -279,6 +282,12 @@ class SlimRuntime(Transform):
                        f"to the -{variant} tag by hand", line)
             return
         new_tag = target_tag(ref.tag, variant)
+        state = ctx.node_images.tag_state(new_tag, ctx.today, ctx.node_releases())
+        if state not in (MAINTAINED, FROZEN):  # a tag that is not proved to exist is never written
+            yield Skip(self.code, f"`{image}` stays: `node:{new_tag}` " + (
+                "is not a published tag" if state == ABSENT else "cannot be proved to exist (not in dockerfix's "
+                f"table of the official image's tags of {ctx.node_images.as_of})"), line)
+            return
         blockers = self._blockers(doc, ctx, stage, variant)
         if blockers:
             yield Skip(self.code, f"`{image}` stays (not -{variant}): " + "; ".join(blockers), line)

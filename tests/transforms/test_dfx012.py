@@ -46,7 +46,7 @@ def test_other_variants_are_recognised(tag, kind):
     assert classify_tag(tag)[0] == kind
 
 
-@pytest.mark.parametrize("tag", ["22-custom", "22-bookworm-onbuild", "myapp", "22-wheezy", "22-bookworm-slim-x"])
+@pytest.mark.parametrize("tag", ["22-custom", "22-bookworm-onbuild", "myapp", "22-sid", "22-bookworm-slim-x"])
 def test_unknown_tags_are_not_guessed(tag):
     assert classify_tag(tag) is None
 
@@ -76,6 +76,15 @@ def test_written_name_and_platform_flag_are_kept():
     out, fixes, _ = _run(text, _ctx())
     assert "FROM --platform=$TARGETPLATFORM docker.io/library/node:22-slim\n" in out
     assert fixes[0].notes
+
+
+@pytest.mark.parametrize("tag,why", [("22-wheezy", "is not a published tag"),  # a Debian form, not for 22
+                                     ("22.11.0", "cannot be proved to exist")])  # minors are not in the table
+def test_a_slim_tag_not_proved_to_exist_is_never_written(tag, why):
+    text = BUILD + f'FROM node:{tag}\nCMD ["node", "server.js"]\n'
+    out, _, skips = _run(text, _ctx())
+    assert out == text
+    assert why in skips[0].reason and f"node:{tag}-slim" in skips[0].reason
 
 
 def test_base_from_a_build_argument_is_left_to_the_user():
