@@ -269,8 +269,13 @@ class Session:
             return images()
         key = config.source or "<default>"
         if key not in self._node_images:
+            from .config import ConfigError
+
             facts = images()
-            resolver = self.resolver_for(config)
+            try:
+                resolver = self.resolver_for(config)
+            except (ConfigError, UsageError):  # a broken network setting: exit 2 when the file asks for it
+                return facts
             try:
                 tags = resolver.tags("library/node")
             except Exception as e:  # ResolveError, or a broken mirror setting: the table decides
