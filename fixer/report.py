@@ -216,9 +216,13 @@ def reason_kind(reason: str) -> str:
     ("digest look-up skipped (--offline)")."""
     import re
 
-    tail = reason.rsplit(": ", 1)[-1]
-    tail = re.sub(r"`[^`]*`", "…", tail)
-    tail = re.sub(r"\bline \d+", "line N", tail)
+    def clean(text: str) -> str:
+        return re.sub(r"\bline \d+", "line N", re.sub(r"`[^`]*`", "…", text)).strip()
+
+    tail = clean(reason.rsplit(": ", 1)[-1])
+    head = clean(reason.split(": ", 1)[0])
+    if len(tail) > 60 and len(head) <= 60:  # "single-stage build: <a long explanation>"
+        return head
     return tail if len(tail) <= 60 else tail[:59].rstrip() + "…"
 
 
