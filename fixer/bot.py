@@ -187,17 +187,21 @@ def _commits(git: Git, tip: str, exclude: list[str]) -> list[Commit]:
 # ---------------------------------------------------------------------------------------------
 # the fixer, in memory
 
-def _fix_repo(root: Path, path: str, *, unsafe: bool, offline: bool, select: list[str], ignore: list[str],
-              update_pins: bool = True, upgrade_node: bool | None = False):
+def _fix_repo(root: Path, path: str, *, unsafe: bool | None, offline: bool, select: list[str], ignore: list[str],
+              update_pins: bool = True, upgrade_node: bool | None = False, **options):
     """Run the fixer on the Dockerfiles under ``path``; returns outcomes whose ``result.path`` is
     repository-relative (POSIX), the error lines of files that failed, and the session.
     ``upgrade_node``: False for the hardening run (never a major upgrade, whatever the
-    configuration says); True or None (the configuration decides) for the upgrade run."""
-    from .session import Mode, Session, discover, split_codes
+    configuration says); True or None (the configuration decides) for the upgrade run.
+    ``options``: more :class:`~.session.Session` keywords (config_path, context_dir, refresh)."""
+    from .session import Mode, Session, UsageError, discover, split_codes
 
-    session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
-                      unsafe_fixes=True if unsafe else None, offline=offline, stderr=sys.stderr, quiet=True,
-                      update_pins=update_pins, upgrade_node=upgrade_node)
+    try:
+        session = Session(mode=Mode.check, select=split_codes(select) or None, ignore=split_codes(ignore),
+                          unsafe_fixes=unsafe, offline=offline, stderr=sys.stderr, quiet=True,
+                          update_pins=update_pins, upgrade_node=upgrade_node, **options)
+    except UsageError as e:
+        raise BotError(str(e)) from None
     targets, _notes = discover([path])
     targets = [t for t in targets if not t.is_stdin]
     outcomes, errors = [], []
@@ -228,12 +232,20 @@ def _upgrade_codes(session) -> list[str]:
 
 
 def _upgrade_asked(args, root: Path, path: str) -> bool:
-    """``--upgrade-node``, else any configuration under ``path`` with ``upgrade-node = true``."""
+    """``--upgrade-node``, else the ``--config`` file's or any configuration under ``path`` with
+    ``upgrade-node = true``."""
     asked = getattr(args, "upgrade_node", None)
     if asked is not None:
         return asked
     from .config import load_config
     from .session import discover
+
+    config_path = getattr(args, "config_path", None)
+    if config_path is not None:
+        try:
+            return load_config(path=config_path).upgrade_node
+        except Exception:  # reported by the hardening run
+            return False
 
     targets, _notes = discover([path])
     for folder in {t.path.parent.resolve() for t in targets if t.path is not None}:
@@ -278,44 +290,46 @@ def _commit_message(outcomes, title: str, fp: str) -> str:
 # the command
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="dockerfix pr",
-        description="Open or update one pull request with dockerfix's fixes (GitHub).",
-        epilog="Environment: GITHUB_TOKEN (required unless --dry-run), GITHUB_API_URL (default "
-               "https://api.github.com), GITHUB_REPOSITORY (owner/repo when --repo is not given). "
-               "Exit codes: 0 nothing to do / PR opened, updated or up to date / closed by maintainers; "
-               "2 error; 3 blocked: the branch has commits that are not dockerfix's.")
-    ap.add_argument("path", nargs="?", default=".", metavar="PATH",
-                    help="folder (or file) inside the git clone to fix (default: .)")
-    ap.add_argument("--repo", metavar="OWNER/REPO", help="repository on the forge (default: GITHUB_REPOSITORY, "
-                                                        "else parsed from the remote URL)")
-    ap.add_argument("--branch", default=DEFAULT_BRANCH, help=f"head branch of the PR (default: {DEFAULT_BRANCH})")
-    ap.add_argument("--base", help="branch the PR targets (default: the checked-out branch)")
-    ap.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
-    ap.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (listed as such in the PR)")
-    ap.add_argument("--offline", action="store_true", help="no registry look-ups (digest pinning is skipped)")
+    from .options import add_shared, parser
+
+    ap = parser(
+        "dockerfix pr",
+        "Open or update one pull request with dockerfix's fixes (GitHub).",
+        "Environment: GITHUB_TOKEN (required unless --dry-run), GITHUB_API_URL (default\n"
+        "https://api.github.com), GITHUB_REPOSITORY (owner/repo when --repo is not given).\n\n"
+        "Exit codes: 0 nothing to do / PR opened, updated or up to date / closed by\n"
+        "maintainers; 2 error; 3 blocked: the branch has commits that are not dockerfix's.\n\n"
+        "The other options mean what they mean for dockerfix (dockerfix --help).",
+        "Folder (or file) inside the git clone to fix (default: .).")
+    ap.add_argument("--repo", metavar="OWNER/REPO", help="Repository on the forge (default: GITHUB_REPOSITORY, "
+                                                        "else parsed from the remote URL).")
+    ap.add_argument("--branch", default=DEFAULT_BRANCH, help=f"Head branch of the PR (default: {DEFAULT_BRANCH}).")
+    ap.add_argument("--base", help="Branch the PR targets (default: the checked-out branch).")
+    ap.add_argument("--remote", default="origin", help="Git remote to push to (default: origin).")
     ap.add_argument("--no-update-pins", dest="update_pins", action="store_false",
-                    help="leave digests pinned beside a tag alone (default: refresh them when the tag has moved, "
-                         "so the open pull request follows the base images)")
+                    help="Leave digests pinned beside a tag alone (default: refresh them when the tag has moved, "
+                         "so the open pull request follows the base images).")
     ap.add_argument("--upgrade-node", dest="upgrade_node", action="store_true", default=None,
-                    help="also propose Node.js major upgrades of end-of-life node images, in a pull request of "
-                         "their own on --upgrade-branch (default: the configuration's upgrade-node)")
+                    help="Also propose Node.js major upgrades of end-of-life node images, in a pull request of "
+                         "their own on --upgrade-branch (default: the configuration's upgrade-node).")
     ap.add_argument("--no-upgrade-node", dest="upgrade_node", action="store_false",
-                    help="no major-upgrade pull request, whatever the configuration says")
-    ap.add_argument("--upgrade-branch", default=DEFAULT_UPGRADE_BRANCH,
-                    help=f"head branch of the major-upgrade PR (default: {DEFAULT_UPGRADE_BRANCH})")
-    ap.add_argument("--select", action="append", metavar="CODE", help="only these codes (repeatable)")
-    ap.add_argument("--ignore", action="append", metavar="CODE", help="never these codes (repeatable)")
+                    help="No major-upgrade pull request, whatever the configuration says.")
+    ap.add_argument("--upgrade-branch", default=DEFAULT_UPGRADE_BRANCH, metavar="BRANCH",
+                    help=f"Head branch of the major-upgrade PR (default: {DEFAULT_UPGRADE_BRANCH}).")
     ap.add_argument("--dry-run", action="store_true",
-                    help="print the title, body and diff; no git writes, no API calls")
+                    help="Print the title, body and diff; no git writes, no API calls.")
+    add_shared(ap, formats=("text", "json", "sarif", "github", "markdown"))
     return ap
 
 
 class _Out:
-    def __init__(self, scrub: Redactor):
+    def __init__(self, scrub: Redactor, quiet: bool = False):
         self.scrub = scrub
+        self.quiet = quiet
 
     def info(self, msg: str) -> None:
+        if self.quiet and not msg.startswith(("error", "internal error", "warning")):
+            return
         sys.stderr.write(self.scrub(f"dockerfix pr: {msg}") + "\n")
         sys.stderr.flush()
 
@@ -328,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     token = os.environ.get("GITHUB_TOKEN") or None
     scrub = token_redactor(token)
-    out = _Out(scrub)
+    out = _Out(scrub, quiet=getattr(args, "quiet", False))
     try:
         return run(args, token, out)
     except BotError as e:
@@ -415,9 +429,25 @@ def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> l
     from .formats import changes_of, fingerprint, pr_title, render_markdown
 
     select, ignore = args.select or [], args.ignore or []
+    shared = dict(config_path=getattr(args, "config_path", None), context_dir=getattr(args, "context_dir", None),
+                  refresh=getattr(args, "refresh", False))
     outcomes, errors, session = _fix_repo(root, path, unsafe=args.unsafe_fixes, offline=args.offline,
                                           select=select, ignore=ignore,
-                                          update_pins=getattr(args, "update_pins", True), upgrade_node=False)
+                                          update_pins=getattr(args, "update_pins", True), upgrade_node=False,
+                                          **shared)
+    fmt = getattr(args, "output_format", "text")
+    if fmt != "text":  # the report of the hardening fixes, as `dockerfix --format FMT` prints it
+        if fmt == "json":
+            import json
+
+            from .report import to_json
+
+            out.stdout(json.dumps(to_json(outcomes, mode="check", unsafe_fixes=session.any_unsafe), indent=2,
+                                  ensure_ascii=False) + "\n")
+        else:
+            from .formats import render_format
+
+            out.stdout(render_format(fmt, outcomes, mode="check", unsafe_fixes=session.any_unsafe))
     for e in errors:
         out.info(f"warning: {e} (left out of the pull request)")
     proposals = []
@@ -436,7 +466,8 @@ def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> l
     # the upgrade run: pins of the new tag only (refreshing other pins is the hardening PR's job)
     found, errors, _session = _fix_repo(root, path, unsafe=True, offline=args.offline, select=codes,
                                         ignore=ignore, update_pins=False,
-                                        upgrade_node=True if getattr(args, "upgrade_node", None) else None)
+                                        upgrade_node=True if getattr(args, "upgrade_node", None) else None,
+                                        **shared)
     for e in errors:
         out.info(f"warning: {e} (left out of the upgrade pull request)")
     found = upgrade_only(found)

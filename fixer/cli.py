@@ -46,8 +46,17 @@ end-of-life node images are their own decision: offered only with --upgrade-node
 (applied with --unsafe-fixes), otherwise reported.
 
 \b
+Output (stderr): one line per finding, PATH:LINE:COL: CODE [tag] message, in
+the file as read; [*] fixable with these flags, [unsafe] fixable with
+--unsafe-fixes, [by hand] report only.  Then "Found N issues in F files
+(...)", skips counted by rule, and the command that applies the fixes.
+-v also lists fixed findings, notes and skips; --show-skips the skips;
+-q only the summary line.
+
+\b
 Exit codes:
-  --check   0 nothing to fix, 1 fixes available (also unsafe ones), 2 error
+  --check   0 no findings, 1 findings remain (fixable, fixable with
+            --unsafe-fixes or to fix by hand), 2 error
   --diff    0 no changes, 1 diff shown, 2 error
   --write   0 (1 with --exit-non-zero-on-fix when a file was written), 2 error
   130 when interrupted (no file is ever left half-written).
@@ -112,10 +121,10 @@ def _err(msg: str) -> None:
 
 
 def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Color, quiet: bool,
-         exit_non_zero_on_fix: bool, **options) -> int:
+         exit_non_zero_on_fix: bool, verbose: bool = False, show_skips: bool = False, **options) -> int:
     """Build the session, check the invocation as a whole, print what the session yields."""
     from .config import ConfigError
-    from .report import error_line, render_text
+    from .report import error_line, remaining_issues, render_text, rerun_flags
 
     try:
         session = Session(mode=mode, keep_text=output_format is not OutputFormat.text,
@@ -182,17 +191,27 @@ def _run(paths: list[str], mode: Mode, *, output_format: OutputFormat, color: Co
     elif output_format is not OutputFormat.text:
         from .formats import render_format
 
-        sys.stdout.write(render_format(output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe))
+        sys.stdout.write(render_format(output_format.value, outcomes, mode=mode.value, unsafe_fixes=any_unsafe,
+                                       show_skips=show_skips or verbose))
         sys.stdout.flush()
     else:
+        rerun = rerun_flags(paths=paths, select=options.get("select"), ignore=options.get("ignore") or (),
+                            offline=options.get("offline", False), config_path=options.get("config_path"),
+                            context_dir=options.get("context_dir"), stdin_filename=options.get("stdin_filename"))
+        width = None
+        if sys.stderr.isatty():
+            import shutil
+
+            width = shutil.get_terminal_size((100, 24)).columns
         sys.stderr.write(render_text(outcomes, mode=mode.value, unsafe_fixes=any_unsafe,
-                                     color=use_color(color.value, sys.stderr), quiet=quiet))
+                                     color=use_color(color.value, sys.stderr), quiet=quiet, verbose=verbose,
+                                     show_skips=show_skips, rerun=rerun, width=width))
         sys.stderr.flush()
 
     if any(o.status == "error" for o in outcomes):
         return EXIT_ERROR
-    if mode is Mode.check:
-        return EXIT_FIXABLE if any(o.result.fixable for o in outcomes) else EXIT_OK
+    if mode is Mode.check:  # findings remain (fixable, with --unsafe-fixes, or by hand): exit 1
+        return EXIT_FIXABLE if remaining_issues(outcomes, mode.value) else EXIT_OK
     if mode is Mode.diff:
         return EXIT_FIXABLE if any(o.diff for o in outcomes) else EXIT_OK
     if exit_non_zero_on_fix and any(o.written or (o.status == "changed" and stdin_write) for o in outcomes):
@@ -209,7 +228,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
            refresh: bool = False, output_format: OutputFormat = OutputFormat.text,
            config_path: Optional[Path] = None, context_dir: Optional[Path] = None,
            stdin_filename: Optional[str] = None, color: Color = Color.auto, quiet: bool = False,
-           update_pins: Optional[bool] = None, upgrade_node: Optional[bool] = None) -> int:
+           update_pins: Optional[bool] = None, upgrade_node: Optional[bool] = None, verbose: bool = False,
+           show_skips: bool = False) -> int:
     """Run the fix command with parsed options; returns the exit code."""
     modes = [m for m, on in ((Mode.check, check), (Mode.diff, diff), (Mode.write, write)) if on]
     if len(modes) > 1:
@@ -224,7 +244,8 @@ def invoke(*, paths: Optional[list[str]] = None, check: bool = False, diff: bool
                     unsafe_fixes=unsafe_fixes, upgrade_node=upgrade_node,
                     offline=offline, refresh=refresh, output_format=output_format, config_path=config_path,
                     context_dir=context_dir, stdin_filename=stdin_filename, color=color, quiet=quiet,
-                    exit_non_zero_on_fix=exit_non_zero_on_fix, update_pins=update_pins)
+                    exit_non_zero_on_fix=exit_non_zero_on_fix, update_pins=update_pins, verbose=verbose,
+                    show_skips=show_skips)
     except KeyboardInterrupt:
         _err("dockerfix: interrupted")
         return EXIT_INTERRUPTED
@@ -242,6 +263,9 @@ FAST_OPTIONS: dict[str, tuple] = {
     "--refresh": ("refresh", "flag"),
     "-q": ("quiet", "flag"),
     "--quiet": ("quiet", "flag"),
+    "-v": ("verbose", "flag"),
+    "--verbose": ("verbose", "flag"),
+    "--show-skips": ("show_skips", "flag"),
     "--unsafe-fixes": ("unsafe_fixes", "const", True),
     "--no-unsafe-fixes": ("unsafe_fixes", "const", False),
     "--update-pins": ("update_pins", "const", True),
@@ -357,7 +381,12 @@ def _build_app():
             "--stdin-filename", metavar="NAME", help="Name (and folder, for config and context) of -.")] = None,
         color: Annotated[Color, typer.Option("--color", help="Colour diffs and messages.",
                                              case_sensitive=False)] = Color.auto,
-        quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")] = False,
+        quiet: Annotated[bool, typer.Option(
+            "-q", "--quiet", help="Only errors and the one-line summary on stderr.")] = False,
+        verbose: Annotated[bool, typer.Option(
+            "-v", "--verbose", help="Also list fixed findings, notes and skips.")] = False,
+        show_skips: Annotated[bool, typer.Option(
+            "--show-skips", help="List each skipped check with its reason.")] = False,
         version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                         help="Print the version and exit.")] = None,
     ) -> None:
@@ -366,7 +395,8 @@ def _build_app():
             select=select, ignore=ignore, unsafe_fixes=unsafe_fixes, upgrade_node=upgrade_node, offline=offline,
             refresh=refresh,
             output_format=output_format, config_path=config_path, context_dir=context_dir,
-            stdin_filename=stdin_filename, color=color, quiet=quiet, update_pins=update_pins))
+            stdin_filename=stdin_filename, color=color, quiet=quiet, update_pins=update_pins, verbose=verbose,
+            show_skips=show_skips))
 
     return app
 
@@ -375,14 +405,16 @@ def rules_command(code: Optional[str], output_format: RulesFormat) -> int:
     from . import docs
 
     if code is None:
-        out = docs.markdown() if output_format is RulesFormat.markdown else docs.text()
+        out = docs.markdown() if output_format is RulesFormat.markdown else docs.table_text()
     else:
         t = docs.find(code)
         if t is None:
             from dockerfix.transforms import ALL
 
-            _err(f"dockerfix: unknown rule code {code}; known codes: "
-                 + ", ".join(f"{x.code} ({x.name})" for x in sorted(ALL, key=lambda x: x.code)))
+            known = sorted(ALL, key=lambda x: x.code)
+            hint = docs.suggest(code, [x.code for x in known] + [x.name for x in known])
+            _err(f"dockerfix: unknown rule code {code}{hint}; known codes: "
+                 + ", ".join(f"{x.code} ({x.name})" for x in known))
             return EXIT_ERROR
         out = docs.transform_markdown(t, level=1) if output_format is RulesFormat.markdown else docs.transform_text(t)
     sys.stdout.write(out)
@@ -398,8 +430,12 @@ def _build_rules_app():
 
     @rules_app.command(help="Print the documentation of every transform, or of one CODE (or name).")
     def rules(
-        code: Annotated[Optional[str], typer.Argument(metavar="[CODE]", show_default=False)] = None,
-        output_format: Annotated[RulesFormat, typer.Option("--format", case_sensitive=False)] = RulesFormat.text,
+        code: Annotated[Optional[str], typer.Argument(
+            metavar="CODE", show_default=False,
+            help="A code (DFX001) or a transform name; without it, a table of all transforms.")] = None,
+        output_format: Annotated[RulesFormat, typer.Option(
+            "--format", case_sensitive=False,
+            help="text, or markdown (docs/transforms.md; the full documentation of all)." )] = RulesFormat.text,
     ) -> None:
         raise typer.Exit(rules_command(code, output_format))
 
@@ -420,11 +456,45 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+def _clean_framework_text(text: str) -> str:
+    """typer's help and errors without its leftovers: ``PATH <list[str]>`` (the Python type of a
+    variadic argument) and pydantic's "Value error, " prefix."""
+    import re
+
+    # padded to the removed width, so the help column stays aligned
+    text = re.sub(r"^(  [A-Z][A-Z_]*) <list\[str\]>", lambda m: m.group(1) + "..." + " " * 9, text, flags=re.M)
+    text = re.sub(r"^(  [A-Z][A-Z_]*) <str>", lambda m: m.group(1) + " " * 6, text, flags=re.M)
+    return text.replace("Value error, ", "")
+
+
+def _typer(app, args: list[str], prog: str) -> None:
+    """Run a typer app (help, --version, usage errors) with its output cleaned up."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    # stdout only for help and --version: a run parsed by typer may write bytes to stdout (stdin --write)
+    helping = any(a in ("-h", "--help", "--version") for a in args[: args.index("--") if "--" in args else None])
+    try:
+        with contextlib.redirect_stdout(out) if helping else contextlib.nullcontext(), \
+                contextlib.redirect_stderr(err):
+            app(args=args, prog_name=prog, standalone_mode=True)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.stdout.write(_clean_framework_text(out.getvalue()))
+        sys.stdout.flush()
+        sys.stderr.write(_clean_framework_text(err.getvalue()))
+        sys.stderr.flush()
+    sys.exit(code)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] == "rules":
-            __getattr__("rules_app")(args=args[1:], prog_name="dockerfix rules")
+            _typer(__getattr__("rules_app"), args[1:], "dockerfix rules")
         elif args and args[0] == "pr":
             from .bot import main as pr_main
 
@@ -436,7 +506,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         else:
             parsed = fast_parse(args)
             if parsed is None:
-                __getattr__("app")(args=args, prog_name="dockerfix")
+                _typer(__getattr__("app"), args, "dockerfix")
             else:
                 sys.exit(invoke(**parsed))
     except KeyboardInterrupt:

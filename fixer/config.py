@@ -63,7 +63,13 @@ def _codes(value: Any, key: str, where: Path) -> tuple[str, ...]:
 def parse_config(data: dict[str, Any], where: Path) -> Config:
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
+        import difflib
+
+        named = []
+        for key in unknown:  # "did you mean": a typo of a known key (unsafe_fixes, selct...)
+            close = difflib.get_close_matches(key.replace("_", "-").lower(), sorted(KNOWN_KEYS), n=1, cutoff=0.6)
+            named.append(f"{key} (did you mean {close[0]}?)" if close else key)
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(named)} (known: {', '.join(sorted(KNOWN_KEYS))})")
     cfg = Config(source=where)
     if "select" in data:
         cfg.select = _codes(data["select"], "select", where)

@@ -83,7 +83,9 @@ def anchor(t: type[Transform]) -> str:
 
 
 def _plain(text: str) -> str:
-    """Markdown-ish docstring text for a terminal: inline code marks removed."""
+    """Markdown-ish docstring text for a terminal: code fences (```diff) and inline code marks
+    removed."""
+    text = re.sub(r"^[ \t]*```[\w-]*[ \t]*\n?", "", text, flags=re.M)
     text = re.sub(r"``([^`]+)``", r"\1", text)
     return re.sub(r"`([^`]+)`", r"\1", text)
 
@@ -111,6 +113,42 @@ def text(transforms: Sequence[type[Transform]] | None = None) -> str:
 
 def index_text() -> str:
     return "".join(f"{t.code}  {t.name:<24} {t.summary} [{t.default_applicability.label}]\n" for t in _all())
+
+
+def table_text() -> str:
+    """``dockerfix rules`` without a code: one line per transform, then how to read more."""
+    ts = _all()
+    w = max(len(t.name) for t in ts)
+    s = max(len(t.default_applicability.label) for t in ts)
+    lines = [f"{'CODE':<7} {'NAME':<{w}}  {'SAFETY':<{s}}  SUMMARY"]
+    lines += [f"{t.code:<7} {t.name:<{w}}  {t.default_applicability.label:<{s}}  {t.summary}" for t in ts]
+    lines += ["", "dockerfix rules CODE prints one transform's documentation (what it does, why, an example,"
+              " fix safety, related codes); --format markdown prints all of it."]
+    return "\n".join(lines) + "\n"
+
+
+def suggest(word: str, candidates: Sequence[str]) -> str:
+    """' (did you mean X?)' for the closest candidate, or ''."""
+    import difflib
+
+    by_upper = {c.upper(): c for c in candidates}
+    w = word.strip().upper()
+    if w.startswith("DFX") and w[3:].replace("O", "0") in {c[3:] for c in by_upper if c.startswith("DFX")}:
+        return f" (did you mean DFX{w[3:].replace('O', '0')}?)"  # a letter O for a zero
+    close = [c for c in difflib.get_close_matches(w, list(by_upper), n=3, cutoff=0.6)
+             if _distance(w, c) <= max(1, len(c) // 4)]  # a typo, not any code of the same shape
+    return f" (did you mean {by_upper[close[0]]}?)" if close else ""
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions; a swap counts 2)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def write(path: Path = DEFAULT_OUTPUT) -> bool:

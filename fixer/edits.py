@@ -81,6 +81,11 @@ class Fix:
     #: Build-args this fix turned into build secrets (DFX009): the call sites that pass them
     #: are rewritten with the Dockerfile.
     secrets: tuple[SecretMigration, ...] = ()
+    #: Set by the pipeline, never by a transform: the column (1-based, in the file as read) of the
+    #: instruction the fix concerns (``line`` is rewritten to the file as read too), and the step
+    #: whose text the edit offsets refer to (0: the file as read; see ``FileResult.step_text``).
+    column: int = 0
+    step: int = 0
 
     @property
     def has_edits(self) -> bool:
@@ -100,6 +105,7 @@ class Skip:
     #: Network facts the transform would have needed (image references whose digest was not
     #: looked up before the run); the session looks them up and runs the file once more.
     wants: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    column: int = 0  # set by the pipeline (the file as read), like Fix.column
 
 
 def apply_edits(source: str, edits: list[Edit]) -> str:

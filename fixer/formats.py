@@ -123,8 +123,11 @@ def _artifact(uri: str) -> dict[str, Any]:
     return {"uri": uri.replace(os.sep, "/").removeprefix("./")}
 
 
-def _location(uri: str, line: int) -> dict[str, Any]:
-    return {"physicalLocation": {"artifactLocation": _artifact(uri), "region": {"startLine": max(line, 1)}}}
+def _location(uri: str, line: int, column: int = 0) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": max(line, 1)}
+    if column > 0:
+        region["startColumn"] = column
+    return {"physicalLocation": {"artifactLocation": _artifact(uri), "region": region}}
 
 
 def extra_uri(dockerfile: str, extra: str) -> str:
@@ -155,32 +158,57 @@ def sarif_rules() -> list[dict[str, Any]]:
     return rules
 
 
-def _fix_result(f: Fix, uri: str, rule_index: dict[str, int], applied: bool) -> dict[str, Any]:
+def _fix_result(f: Fix, uri: str, rule_index: dict[str, int], applied: bool, status: str = "",
+                notes: tuple[str, ...] | None = None) -> dict[str, Any]:
     level = "note" if f.applicability == Applicability.DISPLAY_ONLY else "warning"
-    message = f.message + "".join(f"\n{n}" for n in f.notes)
+    message = f.message + "".join(f"\n{n}" for n in (f.notes if notes is None else notes))
     res: dict[str, Any] = {
         "ruleId": f.code,
         "level": level,
         "message": {"text": message},
-        "locations": [_location(uri, f.line)],
+        "locations": [_location(uri, f.line, f.column)],
         "properties": {"applicability": f.applicability.label, "applied": applied},
     }
+    if status:
+        res["properties"]["status"] = status
     if f.code in rule_index:
         res["ruleIndex"] = rule_index[f.code]
     return res
 
 
 def _file_results(o, mode: str, rule_index: dict[str, int]) -> list[dict[str, Any]]:
+    from .report import file_findings
+
     r = o.result
     uri = r.path
     before, after = _strip_bom(r.before), _strip_bom(r.after)
     results: list[dict[str, Any]] = []
     own = [f for f in r.applied if f.path is None]
-    single_round = apply_edits(before, [e for f in own for e in f.edits]) == after if own else True
+    # each fix's own offsets are exact on the file as read only when all were computed on it
+    single_round = all(f.step == 0 for f in own) and (
+        apply_edits(before, [e for f in own for e in f.edits]) == after if own else True)
     combined_done = False
-    for f in r.applied:
-        res = _fix_result(f, uri, rule_index, applied=True)
-        if mode != "write":
+    found = file_findings(o, mode)
+    applied_ids = {id(f) for f in r.applied}
+    for fd in found:
+        if fd.skip is not None:
+            res: dict[str, Any] = {
+                "ruleId": fd.code,
+                "level": "note",
+                "kind": "informational",
+                "message": {"text": fd.message},
+                "locations": [_location(uri, fd.line, fd.column)],
+                "properties": {"skipped": True, "status": "skipped"},
+            }
+            if fd.code in rule_index:
+                res["ruleIndex"] = rule_index[fd.code]
+            results.append(res)
+            continue
+        f = fd.fix
+        assert f is not None  # a finding is a skip or a fix
+        applied = id(f) in applied_ids
+        res = _fix_result(f, uri, rule_index, applied=fd.status == "fixed", status=fd.status, notes=fd.notes)
+        if applied and mode != "write":
             if f.path is not None:
                 old, new = r.extra_files.get(f.path, (None, None))
                 if new is not None:
@@ -199,34 +227,19 @@ def _file_results(o, mode: str, rule_index: dict[str, int]) -> list[dict[str, An
             elif not combined_done:
                 combined_done = True
                 res["fixes"] = [{
-                    "description": {"text": "all dockerfix changes to this file (fixes from several rounds; "
+                    "description": {"text": "all dockerfix changes to this file (fixes from several steps; "
                                             "apply together)"},
                     "artifactChanges": [{"artifactLocation": _artifact(uri),
                                          "replacements": _diff_replacements(before, after)}],
                 }]
-        results.append(res)
-    for f in r.pending:
-        res = _fix_result(f, uri, rule_index, applied=False)
-        describes_disk = before == after or (mode == "write" and o.written)
-        if f.has_edits and f.path is None and describes_disk:
+        elif not applied and f.has_edits and f.path is None and before == after:
+            # a pending fix's offsets refer to the result text: exact only when nothing else changed
             res["fixes"] = [{
                 "description": {"text": f"{f.message} ({f.applicability.label})"},
                 "artifactChanges": [{"artifactLocation": _artifact(uri),
                                      "replacements": [_replacement(after, e.start, e.end, e.text)
                                                       for e in sorted(f.edits, key=lambda e: (e.start, e.end))]}],
             }]
-        results.append(res)
-    for s in r.skips:
-        res = {
-            "ruleId": s.code,
-            "level": "note",
-            "kind": "informational",
-            "message": {"text": f"skipped: {s.reason}"},
-            "locations": [_location(uri, s.line)],
-            "properties": {"skipped": True},
-        }
-        if s.code in rule_index:
-            res["ruleIndex"] = rule_index[s.code]
         results.append(res)
     return results
 
@@ -284,7 +297,15 @@ def _command(kind: str, message: str, **props: Any) -> str:
     return f"::{kind}{' ' + p if p else ''}::{escape_data(message)}\n"
 
 
-def render_github(outcomes: list, *, mode: str) -> str:
+_GITHUB_LABEL = {"fixed": "fixed", "fixable": "fixable", "unsafe": "fixable with --unsafe-fixes",
+                 "manual": "to fix by hand", "skipped": "skipped"}
+
+
+def render_github(outcomes: list, *, mode: str, show_skips: bool = False) -> str:
+    """One annotation per finding at its line and column in the file as read: ``warning`` for
+    what a fix changes, ``notice`` for findings to fix by hand and (with ``show_skips``) skips."""
+    from .report import file_findings
+
     names = {c: t.name for c, t in _transforms().items()}
     out: list[str] = []
     for o in outcomes:
@@ -294,21 +315,14 @@ def render_github(outcomes: list, *, mode: str) -> str:
             out.append(_command("error", f"{r.path}: {' '.join(str(r.error).splitlines())}", file=f_path,
                                 title="dockerfix"))
             continue
-        done = "fixed" if mode == "write" and o.written else "fixable"
-        for f in r.applied:
-            msg = f"{f.message} [{done}]" + "".join(f"\n{n}" for n in f.notes)
-            out.append(_command("warning", msg, file=f_path, line=max(f.line, 1),
-                                title=f"{f.code} ({names.get(f.code, '')})"))
-        for f in r.pending:
-            kind = "notice" if f.applicability == Applicability.DISPLAY_ONLY or not f.has_edits else "warning"
-            label = "unsafe: use --unsafe-fixes" if kind == "warning" and f.applicability == Applicability.UNSAFE \
-                else f.applicability.label
-            msg = f"{f.message} [{label}]" + "".join(f"\n{n}" for n in f.notes)
-            out.append(_command(kind, msg, file=f_path, line=max(f.line, 1),
-                                title=f"{f.code} ({names.get(f.code, '')})"))
-        for s in r.skips:
-            out.append(_command("notice", f"skipped: {s.reason}", file=f_path, line=max(s.line, 1),
-                                title=f"{s.code} ({names.get(s.code, '')})"))
+        for fd in file_findings(o, mode):
+            if fd.status == "skipped" and not show_skips:
+                continue
+            kind = "notice" if fd.status in ("manual", "skipped") else "warning"
+            msg = fd.message if fd.status == "skipped" else f"{fd.message} [{_GITHUB_LABEL[fd.status]}]"
+            msg += "".join(f"\n{n}" for n in fd.notes)
+            out.append(_command(kind, msg, file=f_path, line=max(fd.line, 1), col=fd.column or None,
+                                title=f"{fd.code} ({names.get(fd.code, '')})"))
     return "".join(out)
 
 
@@ -349,28 +363,48 @@ def pr_title(outcomes: list) -> str:
     return f"dockerfix: {n} {'fix' if n == 1 else 'fixes'} for production-ready Node images"
 
 
+def _report_title(outcomes: list, applied: bool) -> str:
+    if applied:
+        return pr_title(outcomes)
+    from .report import counts
+
+    c = counts(outcomes, "check")
+    return (f"dockerfix report: {c['issues']} {'issue' if c['issues'] == 1 else 'issues'} "
+            f"({c['fixable']} fixable, {c['unsafe']} with --unsafe-fixes, {c['manual']} to fix by hand)")
+
+
 _PENDING_WHY = {"display-only": "report only: needs a human decision",
-                "unsafe": "unsafe, not applied: enable with `--unsafe-fixes` or `unsafe-fixes = true`",
+                "unsafe": "unsafe: needs `--unsafe-fixes` or `unsafe-fixes = true`",
                 "overlap": "overlaps another fix: applied by a later run"}
 
 
 def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, unsafe_fixes: bool = False,
-                    display=None) -> str:
+                    display=None, applied: bool = True, for_pr: bool = True) -> str:
     """The pull-request body: a table of fixes per file, pending and skipped items with reasons,
     build command changes, how to configure or silence each fix, and the fingerprint comment.
-    ``display(outcome) -> str`` names a file (default: its report path)."""
+    ``display(outcome) -> str`` names a file (default: its report path).  ``applied``: the fixes
+    were written (the bot's branch, ``--write``); otherwise the body says what dockerfix *would*
+    change.  ``for_pr``: the body of a pull request opened by ``dockerfix pr`` (its footer)."""
     ts = _transforms()
     name_of = display or (lambda o: o.result.path)
     ok = [o for o in outcomes if o.result.status != "error"]
     n = _n_fixes(ok)
     changed = [o for o in ok if o.result.status == "changed"]
-    lines = [
-        f"dockerfix applied **{n} {'fix' if n == 1 else 'fixes'}** to "
-        f"{len(changed)} {'file' if len(changed) == 1 else 'files'} to make the Node.js images "
-        "production-ready. Every change below says what it does, why, and how safe it is; "
-        + ("unsafe fixes were enabled for this run." if unsafe_fixes else "only safe fixes were applied."),
-        "",
-    ]
+    fixes = f"**{n} {'fix' if n == 1 else 'fixes'}**"
+    files = f"{len(changed)} {'file' if len(changed) == 1 else 'files'}"
+    if applied:
+        opening = (f"dockerfix applied {fixes} to {files} to make the Node.js images production-ready. "
+                   "Every change below says what it does, why, and how safe it is; "
+                   + ("unsafe fixes were enabled for this run." if unsafe_fixes else "only safe fixes were applied."))
+    elif n == 0:
+        opening = ("dockerfix would change nothing with these settings (nothing was written). "
+                   "The findings below need `--unsafe-fixes` or a human decision.")
+    else:
+        opening = (f"dockerfix would apply {fixes} to {files} (nothing was written: run it with `--write` "
+                   f"{'and `--unsafe-fixes` ' if unsafe_fixes else ''}to apply them). Every change below says "
+                   "what it does, why, and how safe it is; "
+                   + ("unsafe fixes are included." if unsafe_fixes else "only safe fixes are included."))
+    lines = [opening, ""]
     codes_seen: list[str] = []
     build_notes: list[tuple[str, str, str]] = []
     for o in ok:
@@ -393,14 +427,16 @@ def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, uns
                     codes_seen.append(f.code)
             lines.append("")
         if r.pending:
-            lines += ["**Not applied**", ""]
+            lines += ["**Not applied**" if applied else "**Not included**", ""]
             for f in sorted(r.pending, key=lambda f: (f.line, f.code)):
                 lines.append(f"- {f.code} line {f.line}: {f.message} ({_PENDING_WHY[pending_kind(f)]})")
                 lines.extend(f"  - {note}" for note in f.notes)
             lines.append("")
-        if r.skips:
+        with_fix = {(f.code, f.line) for f in (*r.applied, *r.pending)}
+        skips = [s for s in r.skips if (s.code, s.line) not in with_fix]  # shown with their finding
+        if skips:
             lines += ["**Skipped** (dockerfix could not prove these safe and changed nothing)", ""]
-            for s in sorted(r.skips, key=lambda s: (s.line, s.code)):
+            for s in sorted(skips, key=lambda s: (s.line, s.code)):
                 lines.append(f"- {s.code} line {s.line}: {s.reason}")
             lines.append("")
     if build_notes:
@@ -423,8 +459,9 @@ def render_markdown(outcomes: list, *, fingerprint_value: str | None = None, uns
         for c in codes_seen:
             lines.append(f"| {c} | `# dockerfix: ignore={c}` | `ignore = [\"{c}\"]` |")
         lines.append("")
-    lines += ["<sub>Opened by `dockerfix pr`. Edits pushed to this branch by people are never overwritten; "
-              "dockerfix then stops updating it and says so here.</sub>", ""]
+    if for_pr:
+        lines += ["<sub>Opened by `dockerfix pr`. Edits pushed to this branch by people are never overwritten; "
+                  "dockerfix then stops updating it and says so here.</sub>", ""]
     if fingerprint_value:
         lines.append(f"<!-- {FINGERPRINT_MARK}: {fingerprint_value} -->")
     return "\n".join(lines).rstrip() + "\n"
@@ -439,15 +476,16 @@ __all__ = ["render_sarif", "render_github", "render_markdown", "pr_title", "fing
            "body_fingerprint", "escape_data", "escape_property", "why_first_sentence", "sarif_rules"]
 
 
-def render_format(name: str, outcomes: list, *, mode: str, unsafe_fixes: bool) -> str:
+def render_format(name: str, outcomes: list, *, mode: str, unsafe_fixes: bool, show_skips: bool = False) -> str:
     """The stdout text of ``--format sarif|github|markdown``."""
     if name == "sarif":
         return json.dumps(render_sarif(outcomes, mode=mode, unsafe_fixes=unsafe_fixes), indent=2,
                           ensure_ascii=False) + "\n"
     if name == "github":
-        return render_github(outcomes, mode=mode)
+        return render_github(outcomes, mode=mode, show_skips=show_skips)
     if name == "markdown":
+        applied = mode == "write" and any(o.written for o in outcomes)
         fp = fingerprint(changes_of(outcomes))
-        return f"# {pr_title(outcomes)}\n\n" + render_markdown(outcomes, fingerprint_value=fp,
-                                                                unsafe_fixes=unsafe_fixes)
+        return f"# {_report_title(outcomes, applied)}\n\n" + render_markdown(
+            outcomes, fingerprint_value=fp, unsafe_fixes=unsafe_fixes, applied=applied, for_pr=False)
     raise ValueError(f"unknown format {name}")

@@ -5,6 +5,11 @@ requested applicability, apply the non-overlapping rest from the end, re-parse â
 until one changes nothing.  The result must parse (our parser and, when installed, BuildKit's) and
 a further round must change nothing; otherwise the file is left untouched and the result is an
 internal error naming the transforms involved.  ``run`` never raises for bad input.
+
+Every fix and skip is recorded in the file as read: each step's edits extend an exact offset map
+(:class:`~.positions.Origin`) attached to the document it produced, and a finding found on that
+document gets the line and column its instruction had in the input (``Fix.step`` names the text
+its edit offsets refer to; :meth:`FileResult.step_text` rebuilds it).
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from collections.abc import Sequence
 
 from .context import Context
 from .document import Document, ParseError, parse
-from .edits import Applicability, Fix, Skip, apply_edits, select_non_overlapping
+from .edits import Applicability, Edit, Fix, Skip, apply_edits, select_non_overlapping
+from .positions import Origin, attach, origin_of, position
 from .secrets import mask_message
 from .suppress import collect
 from .transform import Transform
@@ -39,6 +45,18 @@ class FileResult:
     error_kind: str | None = None  # "input" (the file is bad) or "internal" (a dockerfix bug)
     #: Other files the fix wants to write (e.g. .dockerignore): path -> (old text | None, new text)
     extra_files: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    #: The edits of each step that changed the Dockerfile, in order (offsets into that step's
+    #: text, see :meth:`step_text`).  Every line and column above is in the file as read; a fix's
+    #: ``step`` names the text its edit offsets refer to.
+    step_edits: list[tuple[Edit, ...]] = field(default_factory=list)
+
+    def step_text(self, step: int) -> str:
+        """The text (without a byte order mark) that step ``step`` started from: 0 is the file
+        as read, ``len(step_edits)`` the result."""
+        text = self.before[1:] if self.before.startswith("\ufeff") else self.before
+        for edits in self.step_edits[:step]:
+            text = apply_edits(text, list(edits))
+        return text
 
     @property
     def changed(self) -> bool:
@@ -73,7 +91,8 @@ class Pipeline:
         """One pass over every transform.  Returns the new document and context, and whether any
         text (the Dockerfile's or another context file's) changed.  ``memo`` holds each
         transform's findings for the text it last saw: a transform is pure, so on the same text
-        (e.g. in the settled round) it is not asked again."""
+        (e.g. in the settled round) it is not asked again.  Every finding recorded is placed in
+        the file as read (:func:`_placed`) with the map of the document it was found on."""
         changed = False
         sup = collect(doc)
         for i, t in enumerate(self.transforms):
@@ -90,8 +109,8 @@ class Pipeline:
             candidates: list[Fix] = []
             for f in findings:
                 if isinstance(f, Skip):
-                    if record:
-                        result.skips.append(replace(f, reason=mask_message(f.reason)))
+                    if record and not sup.suppressed(f.code, t.related, f.line):
+                        result.skips.append(_placed(doc, replace(f, reason=mask_message(f.reason))))
                     continue
                 if _suppressed(sup, doc, f, t.related):
                     result.suppressed += record
@@ -103,31 +122,36 @@ class Pipeline:
                 elif record or f.applicability == Applicability.DISPLAY_ONLY:
                     # reports (display-only) stay true once made; other pending fixes are taken
                     # from the settled round, so they describe the final text
-                    f = _masked(f)
+                    f = _placed(doc, _masked(f))
                     if not any(p.code == f.code and p.message == f.message for p in result.pending):
                         result.pending.append(f)
             others = [f for f in candidates if f.path is not None]
             candidates = [f for f in candidates if f.path is None]
             if others:
-                ctx = self._apply_other_files(others, ctx, result)
+                ctx = self._apply_other_files(others, ctx, result, doc)
                 changed = True
             if not candidates:
                 continue
             kept, _deferred = select_non_overlapping(candidates)
-            text = apply_edits(doc.source, [e for f in kept for e in f.edits])
+            edits = [e for f in kept for e in f.edits]
+            text = apply_edits(doc.source, edits)
             if doc.bom:
                 text = "\ufeff" + text
             try:
                 new_doc = parse(text)
             except ParseError as e:
                 raise _BrokeSyntax(t.code, str(e)) from None
-            result.applied.extend(_masked(f) for f in kept)
+            origin = origin_of(doc)
+            result.applied.extend(_placed(doc, _masked(f)) for f in kept)
+            result.step_edits.append(tuple(sorted(edits, key=lambda e: (e.start, e.end))))
+            if origin is not None:
+                attach(new_doc, origin.then(edits))
             doc, changed = new_doc, True
             sup = collect(doc)
         return doc, ctx, changed
 
     @staticmethod
-    def _apply_other_files(fixes: list[Fix], ctx: Context, result: FileResult) -> Context:
+    def _apply_other_files(fixes: list[Fix], ctx: Context, result: FileResult, doc: Document) -> Context:
         """Apply fixes to other build-context files (e.g. .dockerignore); the transforms see the
         new text through the returned context in later rounds."""
         overrides: dict[str, str] = {}
@@ -141,7 +165,7 @@ class Pipeline:
                 result.extra_files[path] = (current, current or "")
             kept, _deferred = select_non_overlapping(group)
             overrides[path] = apply_edits(current or "", [e for f in kept for e in f.edits])
-            result.applied.extend(_masked(f) for f in kept)
+            result.applied.extend(_placed(doc, _masked(f)) for f in kept)
         return ctx.with_files(overrides)
 
     def run(self, text: str, ctx: Context, path: str = "<stdin>") -> FileResult:
@@ -151,6 +175,7 @@ class Pipeline:
         except ParseError as e:
             result.status, result.error, result.error_kind = "error", f"does not parse: {e}", "input"
             return result
+        attach(doc, Origin(doc.source))
         memo: dict[int, tuple[tuple, list]] = {}
         try:
             for _ in range(self.max_rounds):
@@ -203,32 +228,25 @@ class Pipeline:
         result.after = result.before
         result.applied.clear()
         result.extra_files.clear()
+        result.step_edits.clear()
         return result
 
 
 def lines_to_original(result: FileResult) -> None:
-    """Renumber the pending fixes and skips (found on the fixed text) to the lines of the text as
-    it was read, for reports about a file that is not written (--check, --diff).  A line that the
-    fixes added maps to the original line it was inserted before; a line of a rewritten block maps
-    onto that block's old lines."""
-    if result.status != "changed" or result.after == result.before:
-        return
-    import difflib
+    """Kept for callers of the old API: the pipeline now places every finding in the file as read
+    itself (exactly, through :class:`~.positions.Origin`), so there is nothing left to do."""
+    return None
 
-    old, new = result.before.splitlines(), result.after.splitlines()
-    mapping: dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        for k in range(j1, j2):
-            if tag == "insert" or i1 == i2:
-                mapping[k + 1] = min(i1 + 1, max(len(old), 1))  # added: the line it went before
-            else:  # equal lines map one to one; a rewritten block maps onto its old lines, clamped
-                mapping[k + 1] = i1 + min(k - j1, i2 - i1 - 1) + 1
 
-    def to_old(line: int) -> int:
-        return mapping.get(line, line) if line > 0 else line
-
-    result.pending = [replace(f, line=to_old(f.line)) for f in result.pending]
-    result.skips = [replace(s, line=to_old(s.line)) for s in result.skips]
+def _placed(doc: Document, f):
+    """``f`` (a Fix or Skip found on ``doc``) with its line and column in the file as read and,
+    for a fix, the step whose text its edit offsets refer to."""
+    line, column = position(doc, f.line)
+    if isinstance(f, Fix):
+        origin = origin_of(doc)
+        step = len(origin.steps) if origin is not None and f.path is None else 0  # other files: their own text
+        return replace(f, line=line, column=column, step=step)
+    return replace(f, line=line, column=column)
 
 
 def _suppressed(sup, doc: Document, f: Fix, related: tuple[str, ...]) -> bool:

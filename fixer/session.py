@@ -96,7 +96,10 @@ def resolve_codes(codes: list[str], where: str, known: dict[str, str]) -> list[s
             bad.append(c)
     if bad:
         listing = ", ".join(f"{code} ({name})" for code, name in sorted(known.items()))
-        raise UsageError(f"unknown rule code{'s' if len(bad) > 1 else ''} {', '.join(bad)} in {where}; "
+        from .docs import suggest
+
+        named = ", ".join(b + suggest(b, [*known, *known.values()]) for b in bad)
+        raise UsageError(f"unknown rule code{'s' if len(bad) > 1 else ''} {named} in {where}; "
                          f"known codes: {listing}")
     return out
 

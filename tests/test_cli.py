@@ -74,7 +74,7 @@ def test_seed_diff_then_write_then_check_subprocess(seed):
     p = run(["--write", *ONLY, "seed"], cwd)
     assert p.returncode == 0, p.stderr
     assert p.stdout == b""  # human summary goes to stderr
-    assert b"1 file fixed" in p.stderr
+    assert p.stderr.decode() == "Found 1 issue in 1 file (1 fixed). 1 file written.\n"
     assert (seed / "Dockerfile").read_text().endswith(SEED_FIXED_CMD)
 
     p = run(["--check", *ONLY, "seed"], cwd)
@@ -84,18 +84,25 @@ def test_seed_diff_then_write_then_check_subprocess(seed):
 
 
 def test_write_with_all_transforms_settles(seed):
-    """Whatever transforms exist: after --write --unsafe-fixes a plain --check finds nothing."""
+    """Whatever transforms exist: after --write --unsafe-fixes nothing is left to fix; --check
+    still fails on what only a human can fix (the seed's server.js has no SIGTERM handler; no
+    package install to add dumb-init to, so DFX007 asks for `docker run --init`)."""
     cwd = seed.parent
     p = run(["--write", "--unsafe-fixes", "--offline", "seed"], cwd)
     assert p.returncode == 0, p.stderr
-    p = run(["--check", "--offline", "seed"], cwd)
-    assert p.returncode == 0, p.stderr.decode()
+    p = run(["--check", "--unsafe-fixes", "--offline", "seed"], cwd)
+    assert p.returncode == 1, p.stderr.decode()
+    assert "Found 2 issues in 1 file (2 to fix by hand)." in p.stderr.decode()
+    assert "Apply" not in p.stderr.decode()
+    p = run(["--diff", "--unsafe-fixes", "--offline", "seed"], cwd)
+    assert (p.returncode, p.stdout) == (0, b"")
 
 
 def test_check_exit_codes(runner, seed):
     r = invoke(runner, ["--check", *ONLY, "seed"])
     assert r.exit_code == 1
-    assert "DFX001 line 5" in r.stderr and "[fixable]" in r.stderr
+    assert "seed/Dockerfile:5:1: DFX001 [*] use exec form" in r.stderr
+    assert "Apply with `dockerfix --write --select DFX001 seed`" in r.stderr
     assert r.stdout == ""
     (seed / "Dockerfile").write_text(CLEAN)
     assert invoke(runner, ["seed", *ONLY]).exit_code == 0
@@ -106,8 +113,9 @@ def test_check_counts_unsafe_fixes_as_fixable(runner, tmp_path, monkeypatch):
     Path("Dockerfile").write_text("FROM node:22\nCMD node server.js > /tmp/log\n")
     r = invoke(runner, [*ONLY])
     assert r.exit_code == 1
-    assert "unsafe: use --unsafe-fixes" in r.stderr
-    assert "1 more fix available with --unsafe-fixes" in r.stderr
+    assert "Dockerfile:2:1: DFX001 [unsafe]" in r.stderr and "use --unsafe-fixes" not in r.stderr
+    assert "Found 1 issue in 1 file (1 fixable with --unsafe-fixes)." in r.stderr
+    assert "Apply with `dockerfix --write --unsafe-fixes --select DFX001`" in r.stderr
     r = invoke(runner, ["--diff", *ONLY])
     assert (r.exit_code, r.stdout) == (0, "")  # nothing applies with the current settings
     r = invoke(runner, ["--diff", "--unsafe-fixes", *ONLY])
@@ -284,6 +292,8 @@ def test_select_ignore_and_unknown_codes(runner, seed):
     r = invoke(runner, ["--select", "DFX001,DFX999", "seed"])
     assert r.exit_code == 2
     assert "unknown rule code DFX999 in --select; known codes: DFX001 (exec-form)" in r.stderr
+    r = invoke(runner, ["--select", "exec-frm", "seed"])
+    assert r.exit_code == 2 and "unknown rule code exec-frm (did you mean exec-form?) in --select" in r.stderr
     r = invoke(runner, ["--ignore", "BOGUS", "seed"])
     assert r.exit_code == 2 and "--ignore" in r.stderr
 
@@ -312,6 +322,8 @@ def test_config_unsafe_fixes_and_cli_override(runner, tmp_path, monkeypatch):
     ("select = [\n", "invalid TOML"),
     ('select = ["DFX999"]\n', "unknown rule code DFX999"),
     ("colour = true\n", "unknown key(s) colour"),
+    ("unsafe_fixes = true\n", "unknown key(s) unsafe_fixes (did you mean unsafe-fixes?)"),
+    ('ignore = ["DFX01O"]\n', "unknown rule code DFX01O (did you mean DFX010?)"),
 ])
 def test_broken_config_exit_2(runner, seed, body, msg):
     (seed / ".dockerfix.toml").write_text(body)
@@ -337,20 +349,22 @@ def test_json_schema(runner, seed, tmp_path):
     r = invoke(runner, ["--format", "json", *ONLY, "seed", "bad"])
     assert r.exit_code == 2
     doc = json.loads(r.stdout)
-    assert doc["version"] == 1 and doc["tool"] == "dockerfix" and doc["mode"] == "check"
+    assert doc["version"] == 2 and doc["tool"] == "dockerfix" and doc["mode"] == "check"
     assert set(doc) >= {"version", "tool", "tool_version", "mode", "unsafe_fixes", "files", "summary"}
     seed_entry, bad_entry = doc["files"]
     assert seed_entry["path"] == "seed/Dockerfile" and seed_entry["status"] == "changed"
     assert seed_entry["written"] is False and seed_entry["error"] is None and seed_entry["fixable"] is True
     fix = seed_entry["fixes"][0]
-    assert set(fix) == {"code", "name", "message", "line", "applicability", "applied", "edits", "notes"}
-    assert (fix["code"], fix["name"], fix["line"], fix["applicability"], fix["applied"]) == \
-        ("DFX001", "exec-form", 5, "safe", True)
+    assert set(fix) == {"code", "name", "message", "line", "column", "status", "applicability", "applied",
+                        "step", "edits", "notes"}
+    assert (fix["code"], fix["name"], fix["line"], fix["column"], fix["status"], fix["applicability"],
+            fix["applied"], fix["step"]) == ("DFX001", "exec-form", 5, 1, "fixable", "safe", False, 0)
     e = fix["edits"][0]
     assert SEED[: e["start"]] + e["text"] + SEED[e["end"]:] == SEED.replace('"npm" "start"', '["npm", "start"]')
     assert bad_entry == {**bad_entry, "status": "error", "error": "empty file", "error_kind": "input", "fixes": []}
     assert doc["summary"] == {"files": 2, "changed": 1, "unchanged": 0, "errors": 1, "written": 0,
-                              "fixes_applied": 1, "fixes_pending": 0, "skips": 0}
+                              "issues": 1, "fixed": 0, "fixable": 1, "unsafe": 0, "manual": 0, "skipped": 0,
+                              "skipped_by_code": {}, "skipped_by_reason": [], "fixes_applied": 0, "fixes_pending": 1, "skips": 0}
     assert "dockerfix: bad/Dockerfile: empty file" in r.stderr  # errors still on stderr
 
 
@@ -426,7 +440,22 @@ def test_fast_parser_defers_to_typer(argv):
 
 def test_rules_subcommand_subprocess(tmp_path):
     p = run(["rules"], tmp_path)
-    assert p.returncode == 0 and b"DFX001 (exec-form)" in p.stdout
+    lines = p.stdout.decode().splitlines()
+    assert p.returncode == 0 and lines[0].split() == ["CODE", "NAME", "SAFETY", "SUMMARY"]
+    assert lines[1].split()[:3] == ["DFX001", "exec-form", "safe"]
+    assert len(lines) < 20 and not any(line.strip() in ("diff", "text") for line in lines)
+    p = run(["rules", "DFX001"], tmp_path)
+    assert b"```" not in p.stdout and not any(line.strip() in (b"diff", b"text") for line in p.stdout.splitlines())
+    p = run(["rules", "exec-frm"], tmp_path)
+    assert p.returncode == 2 and b"(did you mean exec-form?)" in p.stderr
+    p = run(["--help"], tmp_path)
+    assert b"<list[str]>" not in p.stdout and b"PATH..." in p.stdout
+    p = run(["--format", "yaml", "."], tmp_path)
+    assert p.returncode == 2 and b"Value error" not in p.stderr and b"'yaml' is not one of" in p.stderr
+    p = run(["pr", "--help"], tmp_path)
+    assert p.stdout.startswith(b"Usage: dockerfix pr [OPTIONS] [PATH]")
+    for opt in (b"--config PATH", b"--context DIR", b"--format", b"--select CODE", b"--offline", b"--refresh"):
+        assert opt in p.stdout
     p = run(["rules", "DFX001", "--format", "markdown"], tmp_path)
     assert p.returncode == 0 and p.stdout.startswith(b"# DFX001 `exec-form`")
     assert b"## Fix safety" in p.stdout
@@ -445,9 +474,9 @@ def test_no_dockerfiles_found_warns(runner, tmp_path, monkeypatch):
     assert r.exit_code == 0 and "no Dockerfiles found" in r.stderr
 
 
-def test_quiet_prints_only_errors(runner, seed):
+def test_quiet_prints_only_errors_and_the_summary(runner, seed):
     r = invoke(runner, ["-q", *ONLY, "seed"])
-    assert r.exit_code == 1 and r.stderr == ""
+    assert r.exit_code == 1 and r.stderr == "Found 1 issue in 1 file (1 fixable).\n"
 
 
 def test_startup_does_not_import_typer_httpx_or_rich(tmp_path):
@@ -517,13 +546,15 @@ def test_dockerfile_not_rewritten_when_only_dockerignore_changes(tmp_path):
 
 
 def test_check_reports_lines_of_the_file_as_read(tmp_path):
-    # DFX001 fixes line 6 in memory first; the DFX006 skip must still name line 5 of the input
+    # DFX001 fixes line 6 in memory first; the DFX006 report (a final USER root, hadolint DL3002)
+    # must still name line 5 of the input, and --check fails on it
     (tmp_path / "Dockerfile").write_text("FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER root\nCMD node server.js\n")
     p = subprocess.run(exe() + ["--check", "--offline", "--format", "json", "."], cwd=tmp_path,
                        capture_output=True, text=True, timeout=60)
     report = json.loads(p.stdout)
-    skips = {s["code"]: s for f in report["files"] for s in f["skips"]}
-    assert skips["DFX006"]["line"] == 5 and "line 5" in skips["DFX006"]["reason"]
+    found = {f["code"]: f for f in report["files"][0]["fixes"]}
+    assert found["DFX006"]["line"] == 5 and "line 5" in found["DFX006"]["message"]
+    assert found["DFX006"]["applicability"] == "display-only" and p.returncode == 1
 
 
 def test_report_on_a_rewritten_block_keeps_its_own_line(tmp_path):

@@ -86,7 +86,8 @@ def test_sarif_cli_valid_and_fixes_apply(seed, extra):
     results = run["results"]
     skips = [r for r in results if r.get("properties", {}).get("skipped")]
     assert skips and all(r["level"] == "note" for r in skips)  # DFX002 offline
-    applied = [r for r in results if r["properties"].get("applied")]
+    applied = [r for r in results if r["properties"].get("status") == "fixable"]
+    assert not any(r["properties"].get("applied") for r in results)  # check mode: nothing applied
     before = (seed / "Dockerfile").read_text()
     diff = run_cli("--offline", "--diff", *extra, ".", cwd=seed)
     after_write = seed.parent / "written"
@@ -110,7 +111,7 @@ def test_sarif_pending_fixes_attached_when_text_unchanged(tmp_path):
     doc = render_sarif([Outcome(r)], mode="check", unsafe_fixes=False)
     validate_sarif(doc)
     res = doc["runs"][0]["results"][0]
-    assert res["properties"] == {"applicability": "unsafe", "applied": False}
+    assert res["properties"] == {"applicability": "unsafe", "applied": False, "status": "unsafe"}
     reps = res["fixes"][0]["artifactChanges"][0]["replacements"]
     assert apply_replacements(before, reps) == 'FROM node:22\nCMD ["node", "server.js"]\n'
 
@@ -142,10 +143,10 @@ def test_sarif_extra_file_and_bom_and_errors():
     bad = FileResult(path="broken/Dockerfile", before="", after="", status="error", error="does not parse:\nx")
     doc = render_sarif([Outcome(r), Outcome(bad)], mode="check", unsafe_fixes=False)
     validate_sarif(doc)
-    results = doc["runs"][0]["results"]
-    own = results[0]["fixes"][0]["artifactChanges"][0]
+    results = {x["ruleId"]: x for x in doc["runs"][0]["results"]}
+    own = results["DFX001"]["fixes"][0]["artifactChanges"][0]
     assert apply_replacements(before[1:], own["replacements"]) == after[1:]  # BOM not counted
-    other = results[1]["fixes"][0]["artifactChanges"][0]
+    other = results["DFX009"]["fixes"][0]["artifactChanges"][0]
     assert other["artifactLocation"]["uri"] == "svc/.dockerignore"
     assert apply_replacements("", other["replacements"]) == ".npmrc\n"
     inv = doc["runs"][0]["invocations"][0]
@@ -164,18 +165,20 @@ def test_github_escaping():
             notes=("docker build --secret id=npm,src=$HOME/.npmrc .",))
     r = FileResult(path="odd,name:Dockerfile", before="a", after="x", status="changed", applied=[f],
                    skips=[Skip("DFX002", "no network", 1)])
-    out = render_github([Outcome(r)], mode="check")
+    out = render_github([Outcome(r)], mode="check", show_skips=True)
     lines = out.splitlines()
-    assert lines[0] == ("::warning file=odd%2Cname%3ADockerfile,line=5,title=DFX001 (exec-form)::"
+    assert lines[1] == ("::warning file=odd%2Cname%3ADockerfile,line=5,title=DFX001 (exec-form)::"
                         "use exec, form: 100%25%0Asecond line [fixable]%0Adocker build --secret id=npm,src=$HOME/.npmrc .")
-    assert lines[1] == "::notice file=odd%2Cname%3ADockerfile,line=1,title=DFX002 (pin-digest)::skipped: no network"
+    assert lines[0] == "::notice file=odd%2Cname%3ADockerfile,line=1,title=DFX002 (pin-digest)::skipped: no network"
     assert len(lines) == 2
+    assert len(render_github([Outcome(r)], mode="check").splitlines()) == 1  # skips only on demand
 
 
 def test_github_cli(seed):
     p = run_cli("--offline", "--format", "github", ".", cwd=seed)
     assert p.returncode == 1
-    assert "::warning file=Dockerfile,line=5,title=DFX001 (exec-form)::" in p.stdout
+    assert "::warning file=Dockerfile,line=5,col=1,title=DFX001 (exec-form)::" in p.stdout
+    assert "[unsafe: use --unsafe-fixes]" not in p.stdout and "skipped" not in p.stdout
     assert all(line.startswith("::") for line in p.stdout.splitlines())
 
 
@@ -189,7 +192,8 @@ def test_markdown_body_sections():
     body = render_markdown([Outcome(r)], fingerprint_value="ab" * 32, unsafe_fixes=True)
     assert "### `api/Dockerfile`" in body
     assert "| Code | What | Why | Safety |" in body
-    assert "**Not applied**" in body and "DFX006 line 1: run as node (unsafe, not applied" in body
+    assert "**Not applied**" in body and "DFX006 line 1: run as node (unsafe: needs `--unsafe-fixes`" in body
+    assert body.startswith("dockerfix applied **1 fix**") and "Opened by `dockerfix pr`" in body
     assert "no SIGTERM | handler (report only" in body
     assert "- DFX004 line 4: no lockfile in the build context" in body
     assert "### Build command changes" in body and "docker build --secret id=npmrc" in body
@@ -201,8 +205,10 @@ def test_markdown_body_sections():
 def test_markdown_cli(seed):
     p = run_cli("--offline", "--format", "markdown", ".", cwd=seed)
     assert p.returncode == 1
-    assert p.stdout.startswith("# dockerfix: 1 fix for production-ready Node images\n")
-    assert body_fingerprint(p.stdout)
+    # check mode: nothing was written, so nothing is "applied", and no pull request was opened
+    assert p.stdout.startswith("# dockerfix report: 8 issues (1 fixable, 5 with --unsafe-fixes, 2 to fix by hand)\n")
+    assert "dockerfix would apply **1 fix** to 1 file" in p.stdout and "applied" not in p.stdout
+    assert "Opened by" not in p.stdout and body_fingerprint(p.stdout)
 
 
 def test_why_first_sentence():

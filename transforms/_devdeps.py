@@ -4,6 +4,7 @@ command that does (shared by DFX004, DFX005 and DFX010)."""
 from __future__ import annotations
 
 from dockerfix.fixer.commands import ASSIGNMENT_RE
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction
 
@@ -140,10 +141,10 @@ def runtime_dev_reason(doc: Document, ctx: Context, package: PackageJson | None 
         if picked is not None:
             argv, pkg, why = picked
             if pkg is None:
-                return f"which scripts the start command on line {ins.line} runs cannot be told: {why}"
+                return f"which scripts the start command on line {source_line(doc, ins.line)} runs cannot be told: {why}"
         reason = dev_dependency_reason(tuple(argv), pkg)
         if reason:
-            return f"the start command on line {ins.line} needs devDependencies: {reason}"
+            return f"the start command on line {source_line(doc, ins.line)} needs devDependencies: {reason}"
     return None
 
 

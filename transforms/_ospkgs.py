@@ -11,6 +11,7 @@ from dockerfix.fixer.commands import ShellCommand
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.imageref import ImageRefError
 from dockerfix.fixer.imageref import parse as parse_image_ref
+from dockerfix.fixer.positions import source_line
 
 from ._stages import is_root_user
 
@@ -134,7 +135,7 @@ def merge_target(doc: Document, stage: Stage, manager: str) -> tuple[PackageInst
             why = _not_mergeable(doc, ins, installs[0])
             if why is None:
                 return installs[0], None
-            passed = passed or f"the package install on line {ins.line} {why}"
+            passed = passed or f"the package install on line {source_line(doc, ins.line)} {why}"
     return None, passed
 
 

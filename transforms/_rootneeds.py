@@ -16,6 +16,7 @@ import re
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
+from dockerfix.fixer.positions import source_line
 
 from ._stages import copy_sources
 from ._startcmd import command_words, final_command
@@ -61,14 +62,14 @@ def privileged_port(doc: Document, stage: Stage, ctx: Context) -> str | None:
                 for w in ins.words:
                     m = re.fullmatch(r"(\d+)(?:-\d+)?(?:/\w+)?", _expand(w.value, values))
                     if m and int(m.group(1)) < 1024:
-                        return f"EXPOSE {w.value} on line {ins.line}"
+                        return f"EXPOSE {w.value} on line {source_line(doc, ins.line)}"
             elif ins.keyword == "ENV":
                 for a in ins.assignments:
                     v = _expand(a.value or "", values)
                     if a.name in PORT_VARS and v.isdigit() and int(v) < 1024:
-                        return f"ENV {a.name}={a.value} on line {ins.line}"
+                        return f"ENV {a.name}={a.value} on line {source_line(doc, ins.line)}"
     ep, cmd = final_command(doc)
-    texts = [(f"{i.keyword} on line {i.line}", " ".join(command_words(i))) for i in (ep, cmd) if i is not None]
+    texts = [(f"{i.keyword} on line {source_line(doc, i.line)}", " ".join(command_words(i))) for i in (ep, cmd) if i is not None]
     script = _runner_script(ep, cmd, ctx)
     if script is not None:
         texts.append(script)
@@ -104,7 +105,7 @@ def node_user_removed(doc: Document, stage: Stage) -> str | None:
         for ins in st.instructions:
             for cmd in ins.commands:
                 if cmd.program in ("deluser", "userdel", "usermod") and "node" in cmd.argv[1:]:
-                    return f"`{cmd.program} ... node` on line {ins.line}"
+                    return f"`{cmd.program} ... node` on line {source_line(doc, ins.line)}"
     return None
 
 
@@ -115,13 +116,13 @@ def root_workdir(doc: Document, stage: Stage) -> str | None:
         if workdirs:
             path = workdirs[-1].args_text.strip()
             if path == "/root" or path.startswith("/root/"):
-                return f"WORKDIR {path} on line {workdirs[-1].line}"
+                return f"WORKDIR {path} on line {source_line(doc, workdirs[-1].line)}"
     ep, cmd = final_command(doc)
     for ins in (ep, cmd):
         if ins is not None:
             for w in command_words(ins):
                 if w == "/root" or w.startswith("/root/"):
-                    return f"`{w}` in {ins.keyword} on line {ins.line}"
+                    return f"`{w}` in {ins.keyword} on line {source_line(doc, ins.line)}"
     return None
 
 
@@ -141,13 +142,13 @@ def step_down(doc: Document, stage: Stage, ctx: Context) -> tuple[str | None, st
                 for p in install_commands(ins):
                     names = {w.split("=")[0] for w in p.packages} & STEP_DOWN_PACKAGES
                     if names and installed is None:
-                        installed = f"it installs {', '.join(sorted(names))} on line {ins.line} to do so"
+                        installed = f"it installs {', '.join(sorted(names))} on line {source_line(doc, ins.line)} to do so"
     ep, cmd = final_command(doc)
     starts = [i for i in (ep, cmd) if i is not None]
     for start in starts:
         m = _STEP_DOWN_RE.search(start.logical)
         if m:
-            return f"`{_name(m)}` in {start.keyword} on line {start.line}", None
+            return f"`{_name(m)}` in {start.keyword} on line {source_line(doc, start.line)}", None
     missing = None
     for start in starts:
         for path in script_paths(command_words(start)):

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from dockerfix.fixer.document import Document, Instruction, Stage
+from dockerfix.fixer.positions import source_line
 
 _SYSTEM = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/root", "/boot", "/dev",
            "/proc", "/sys", "/tmp", "/var/tmp", "/var/lib/apt", "/var/cache/apt", "/var/cache/apk", "/var/lib/dpkg",
@@ -126,7 +127,8 @@ def root_created_dirs(doc: Document, stage: Stage, body: list[Instruction], upto
                             continue  # created by the runtime user itself
                         elif not script.simple:
                             if not _system(path):
-                                notes.append(f"{path} is created conditionally on line {ins.line}: chown it to the "
+                                notes.append(f"{path} is created conditionally on line {source_line(doc, ins.line)}: "
+                                             f"chown it to the "
                                              "runtime user by hand if the app writes there")
                         else:
                             created.setdefault(path, Created(path, i, prog))

@@ -44,6 +44,7 @@ from collections.abc import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._shell import json_array, needs_shell, plain_words
@@ -81,9 +82,9 @@ class ExecForm(Transform):
                 if ins.keyword not in ("CMD", "ENTRYPOINT") or ins.is_json or not ins.args_text:
                     continue
                 later_cmd = next((i for i in stage.instructions if i.keyword == "CMD" and i.index > ins.index), None)
-                yield from self._one(ins, has_shell, entrypoints, later_cmd)
+                yield from self._one(doc, ins, has_shell, entrypoints, later_cmd)
 
-    def _one(self, ins: Instruction, has_shell: bool, entrypoints: list[Instruction],
+    def _one(self, doc: Document, ins: Instruction, has_shell: bool, entrypoints: list[Instruction],
              later_cmd: Instruction | None) -> Iterable[Fix | Skip]:
         kw = ins.keyword
         quoted = _single_quoted_array(ins.args_text)
@@ -93,17 +94,17 @@ class ExecForm(Transform):
                       (Edit.replace(ins.args_span, json_array(quoted)),), Applicability.SAFE)
             return
         if has_shell:
-            yield Skip(self.code, f"{kw} on line {ins.line} runs through the stage's custom SHELL; "
+            yield Skip(self.code, f"{kw} on line {source_line(doc, ins.line)} runs through the stage's custom SHELL; "
                        "converting it would change which interpreter runs it", ins.line)
             return
         if kw == "CMD" and any(e.is_json and e.index < ins.index for e in entrypoints):
-            yield Skip(self.code, f"CMD on line {ins.line} is passed to an exec-form ENTRYPOINT as "
+            yield Skip(self.code, f"CMD on line {source_line(doc, ins.line)} is passed to an exec-form ENTRYPOINT as "
                        "`/bin/sh -c ...`; exec form would change the entrypoint's arguments", ins.line)
             return
         words = plain_words(ins.args_text)
         if words is not None and kw == "ENTRYPOINT" and later_cmd is not None:
             yield Fix(self.code, f"ENTRYPOINT in shell form ignores CMD; in exec form the CMD on line "
-                      f"{later_cmd.line} would start being passed to it as arguments", ins.line,
+                      f"{source_line(doc, later_cmd.line)} would start being passed to it as arguments", ins.line,
                       (Edit.replace(ins.args_span, json_array(words)),), Applicability.UNSAFE)
             return
         if words is not None:

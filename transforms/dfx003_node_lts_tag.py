@@ -92,6 +92,7 @@ from dockerfix.fixer.imageref import parse as parse_ref
 from dockerfix.fixer.node_images import MAINTAINED, NodeImages, ParsedTag
 from dockerfix.fixer.node_releases import major_filter
 from dockerfix.fixer.transform import Transform
+from dockerfix.fixer.positions import source_line
 
 from ._images import is_official_node, repin_blocker
 from ._startcmd import argv_of
@@ -323,10 +324,11 @@ class NodeLtsTag(Transform):
                                + " (all stages move to one major)")
             for u in uses:
                 if "yarn" in u and not facts.has_yarn(m) and not u["yarn-installed"]:
-                    reasons.append(f"the Dockerfile runs yarn (line {u['yarn']}), which node:{m} images do not "
+                    reasons.append(f"the Dockerfile runs yarn (line {source_line(doc, u['yarn'])}), which node:{m} images do not "
                                    "include (docker-node PR #2422)")
                 if "corepack" in u and not facts.has_corepack(m) and not u["corepack-installed"]:
-                    reasons.append(f"the Dockerfile runs corepack (line {u['corepack']}), which Node.js {m} does "
+                    reasons.append(f"the Dockerfile runs corepack (line {source_line(doc, u['corepack'])}), which Node.js "
+                                   f"{m} does "
                                    "not ship")
             tags = {}
             for stage, _ref, parsed, _rel in eol:

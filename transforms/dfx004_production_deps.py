@@ -113,6 +113,7 @@ from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 from dockerfix.fixer.workspaces import read_package, workspace_folders, workspace_patterns
 
@@ -157,7 +158,7 @@ def berry_evidence(doc: Document, ctx: Context, stage: Stage, ins: Instruction) 
         v, line = versions[-1]
         if v.lower() in ("classic", "1") or v.startswith("1."):
             return None  # the Dockerfile chose yarn 1 explicitly
-        return f"`yarn set version {v}` on line {line}"
+        return f"`yarn set version {v}` on line {source_line(doc, line)}"
     pm = ctx.package.package_manager if ctx.package else None
     m = re.match(r"yarn@(\d+)", pm or "")
     if m:
@@ -223,13 +224,14 @@ class ProductionDeps(Transform):
                 if ins.heredocs:
                     if any(c.action in ("install", "ci", "focus")
                            for s in ins.heredoc_scripts for c in package_manager_commands_of(s.commands)):
-                        yield Skip(self.code, f"the dependency install on line {ins.line} runs in a heredoc "
+                        yield Skip(self.code, f"the dependency install on line {source_line(doc, ins.line)} runs in a heredoc "
                                    "script; it is not rewritten", ins.line)
                     continue
                 if ins.is_json:
                     if ins.json_args and ins.json_args[0] in LOCK_KINDS and len(ins.json_args) > 1 \
                             and ins.json_args[1] in ("install", "i", "ci"):
-                        yield Skip(self.code, f"the exec-form RUN on line {ins.line} is not rewritten", ins.line)
+                        yield Skip(self.code, f"the exec-form RUN on line {source_line(doc, ins.line)} is not "
+                                              f"rewritten", ins.line)
                     continue
                 for cmd in package_manager_commands(ins):
                     if not cmd.is_bare_install or cmd.tool not in LOCK_KINDS:
@@ -247,22 +249,23 @@ class ProductionDeps(Transform):
         what = " ".join(w.value for w in cmd.command.words)
         if ctx.package is None:
             why = ctx.package_error or "no package.json in the build context"
-            yield Skip(self.code, f"`{what}` on line {line} left as is: {why}", line)
+            yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {why}", line)
             return
         if ctx.lockfile is None:
-            yield Skip(self.code, f"`{what}` on line {line} left as is: no lockfile in the build context: "
+            yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: no lockfile in the build context: "
                        f"{LOCKED_FORM['npm' if cmd.tool == 'npm' else 'pnpm' if cmd.tool == 'pnpm' else 'yarn-v1']}"
                        " would fail", line)
             return
         if ctx.lock_kind not in LOCK_KINDS[cmd.tool]:
-            yield Skip(self.code, f"`{what}` on line {line} left as is: the build context's lockfile is "
+            yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: the build context's lockfile is "
                        f"{ctx.lockfile}, which {cmd.tool} does not read", line)
             return
         kind = ctx.lock_kind
         if cmd.tool == "yarn" and kind == "yarn-v1":
             berry = berry_evidence(doc, ctx, stage, ins)
             if berry:
-                yield Skip(self.code, f"`{what}` on line {line} left as is: the project runs yarn berry ({berry}) "
+                yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: the project runs yarn berry "
+                                      f"({berry}) "
                            f"but {ctx.lockfile} is a yarn 1 lockfile: berry rewrites it, so a lockfile-only install "
                            "(`--immutable`) fails (YN0028), and yarn 1 flags (`--frozen-lockfile`, `--production`) "
                            f"do not apply to berry; commit the {ctx.lockfile} berry writes", line)
@@ -275,7 +278,7 @@ class ProductionDeps(Transform):
                 if later.index > ins.index and later.keyword == "RUN":
                     keep_reason = dev_step_in_run(later, ctx.package)
                     if keep_reason:
-                        keep_reason += f" (line {later.line})"
+                        keep_reason += f" (line {source_line(doc, later.line)})"
                         break
         if keep_reason is None:
             for st in consumers:
@@ -283,7 +286,7 @@ class ProductionDeps(Transform):
                     if later.keyword == "RUN":
                         r = dev_step_in_run(later, ctx.package)
                         if r:
-                            keep_reason = f"{r} (line {later.line}, in a stage built on this one)"
+                            keep_reason = f"{r} (line {source_line(doc, later.line)}, in a stage built on this one)"
                             break
                 if keep_reason:
                     break
@@ -292,7 +295,7 @@ class ProductionDeps(Transform):
         old_npm = npm_without_omit(doc, stage) if cmd.tool == "npm" else None
         if prune_ok and old_npm:
             prune_ok = False
-            notes.append(Skip(self.code, f"devDependencies kept on line {line}: {old_npm}", line))
+            notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: {old_npm}", line))
         lifecycle_fix: list[Edit] = []  # `npm pkg delete scripts.X && ` before the install
         ignore = ""  # or " --ignore-scripts" after --omit=dev
         lifecycle_what = ""
@@ -300,13 +303,13 @@ class ProductionDeps(Transform):
             lifecycle_fix, ignore, lifecycle_what, lifecycle_reason = self._lifecycle(doc, ctx, stage, ins, cmd)
             if lifecycle_reason:
                 prune_ok = False
-                notes.append(Skip(self.code, f"devDependencies kept on line {line}: {lifecycle_reason}", line))
+                notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: {lifecycle_reason}", line))
         if keep_reason and ships:
-            notes.append(Skip(self.code, f"devDependencies kept on line {line} because {keep_reason}; leaving "
+            notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)} because {keep_reason}; leaving "
                               "them out of the runtime image belongs to a multi-stage split (build stage with all "
                               "dependencies, runtime stage with a production-only install)", line))
         elif runtime_reason and reaches_final:
-            notes.append(Skip(self.code, f"devDependencies kept on line {line}: {runtime_reason}", line))
+            notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: {runtime_reason}", line))
 
         edits: list[Edit] = []
         locked = False  # does the fix switch to a lockfile-only install?
@@ -391,7 +394,7 @@ class ProductionDeps(Transform):
                                              (" install" if cmd.sub is None else "") + " --immutable"))
                     locked = True
                 if prune_ok:
-                    notes.append(Skip(self.code, f"devDependencies kept on line {line}: a production-only yarn "
+                    notes.append(Skip(self.code, f"devDependencies kept on line {source_line(doc, line)}: a production-only yarn "
                                       "berry install needs `yarn workspaces focus --all --production`, which needs "
                                       "yarn 4 (packageManager, .yarn/releases or `yarn set version 4.x`) or "
                                       "plugin-workspace-tools on yarn 2/3, and neither is evident", line))
@@ -415,7 +418,7 @@ class ProductionDeps(Transform):
         if locked:
             problem, extra = self._lockfile_reaches(doc, ctx, stage, ins, cmd.tool)
             if problem:
-                yield Skip(self.code, f"`{what}` on line {line} left as is: {problem}", line)
+                yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {problem}", line)
                 return
             edits += extra
         yield from notes
@@ -533,6 +536,6 @@ class ProductionDeps(Transform):
                 edits.append(Edit.insert(candidate.words[-1].span.end, "/"))
             return None, edits
         if unknown:
-            return f"cannot tell whether {lock} is in the image before line {ins.line}", []
-        return (f"{lock} is not copied into the image before line {ins.line}, so the lockfile-only install "
+            return f"cannot tell whether {lock} is in the image before line {source_line(doc, ins.line)}", []
+        return (f"{lock} is not copied into the image before line {source_line(doc, ins.line)}, so the lockfile-only install "
                 "would fail"), []

@@ -69,6 +69,7 @@ from collections.abc import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 from dockerfix.fixer.workspaces import read_package, workspace_folders, workspace_patterns
 
@@ -139,7 +140,8 @@ class NodeEnv(Transform):
             return
         if not is_node_stage(doc, final):
             if any(is_node_stage(doc, s) for s in doc.stages):
-                yield Skip(self.code, f"the final stage (FROM {final.base}, line {final.from_.line}) is not a Node "
+                yield Skip(self.code, f"the final stage (FROM {final.base}, line {source_line(doc, final.from_.line)}) is "
+                                      f"not a Node "
                            "stage, so NODE_ENV would have no effect there", final.from_.line)
             return
         for st in doc.stage_chain(final):
@@ -147,7 +149,8 @@ class NodeEnv(Transform):
                 if ins.keyword == "ENV" and VAR in env_keys(ins):
                     return  # already set: nothing to do
                 if ins.keyword == "ARG" and VAR in env_keys(ins):
-                    yield Skip(self.code, f"NODE_ENV is an ARG on line {ins.line}; the build decides its value, "
+                    yield Skip(self.code, f"NODE_ENV is an ARG on line {source_line(doc, ins.line)}; the build decides "
+                                          f"its value, "
                                "ENV NODE_ENV=production not added", ins.line)
                     return
         if VAR in doc.global_args:
@@ -177,16 +180,16 @@ class NodeEnv(Transform):
         line = keyword(doc, "ENV", final.from_) + f" {VAR}=production"
         if last_dev is not None and (install is None or install.index <= last_dev.index):
             edit = new_line_after(doc, last_dev, line)
-            where = f"after the build step on line {last_dev.line}, which needs devDependencies"
+            where = f"after the build step on line {source_line(doc, last_dev.line)}, which needs devDependencies"
         elif install is not None and runtime_dev_reason(doc, ctx, package):
             edit = new_line_after(doc, install, line)
-            where = f"after the install on line {install.line}: {runtime_dev_reason(doc, ctx, package)}"
+            where = f"after the install on line {source_line(doc, install.line)}: {runtime_dev_reason(doc, ctx, package)}"
         elif install is not None and _lifecycle_needs_dev(ctx):
             edit = new_line_after(doc, install, line)
-            where = f"after the install on line {install.line}: {_lifecycle_needs_dev(ctx)}"
+            where = f"after the install on line {source_line(doc, install.line)}: {_lifecycle_needs_dev(ctx)}"
         elif install is not None:
             edit = new_line_before(doc, install, line)
-            where = f"before the install on line {install.line}, so it installs for production"
+            where = f"before the install on line {source_line(doc, install.line)}, so it installs for production"
         else:
             edit = new_line_after(doc, final.from_, line)
             where = "at the start of the runtime stage"

@@ -77,10 +77,12 @@ Not added, with a reason that says what to do instead, when the image needs to s
 
 Skipped, with a reason: a final stage that is not an application's runtime (a base-image build,
 a development, test or build-only image, nginx or Java: see ``fixer/roles.py``), bases other than
-the official ``node`` image (no known non-root user: nginx, python, distroless images...), a final
-``USER root``/``USER 0`` (the steps after it were written to need root), a ``USER`` from a
-variable, a configured user other than ``node``/``1000``, a ``WORKDIR`` given by a variable or a
-relative path when a ``RUN`` would need to write to it.
+the official ``node`` image (no known non-root user: nginx, python, distroless images...), a
+``USER`` from a variable, a configured user other than ``node``/``1000``, a ``WORKDIR`` given by
+a variable or a relative path when a ``RUN`` would need to write to it.
+A final ``USER root``/``USER 0`` is reported (display-only, like hadolint DL3002), so ``--check``
+fails on it: the steps after it were written to need root, so they must move before a non-root
+``USER`` by hand.
 
 ## Related codes
 hadolint DL3002 (last user should not be root); Trivy DS-0002 / AVD-DS-0002; Checkov
@@ -95,6 +97,7 @@ from collections.abc import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
@@ -167,12 +170,14 @@ class NonRoot(Transform):
         if current is not None:
             value = current.args_text
             if "$" in value:
-                yield Skip(self.code, f"USER on line {current.line} comes from a variable (`{value}`): cannot tell "
+                yield Skip(self.code, f"USER on line {source_line(doc, current.line)} comes from a variable (`{value}`): "
+                                      f"cannot tell "
                            "whether the image runs as root", current.line)
             elif is_root_user(value):
-                yield Skip(self.code, f"the final stage switches back to root (USER {value} on line {current.line}); "
-                           "the steps after it were written to need root, so move them before a non-root USER "
-                           "by hand", current.line)
+                # hadolint DL3002: a finding to fix by hand (report-only), so --check fails on it
+                yield Fix(self.code, f"the final stage switches back to root (USER {value} on line "
+                          f"{source_line(doc, current.line)}); the steps after it were written to need root, so "
+                          "move them before a non-root USER by hand", current.line, (), Applicability.DISPLAY_ONLY)
             else:
                 yield from self._ports(stage)
             return
@@ -224,7 +229,8 @@ class NonRoot(Transform):
             target = next((i for i in range(after + 1, len(body)) if body[i].keyword in _RUNTIME), None)
             if runs_after:
                 why = "there is no WORKDIR" if w_ins is None else f"WORKDIR `{w_ins.args_text}` is not a plain absolute path"
-                notes.append(f"RUN steps from line {body[runs_after[0]].line} on keep running as root: {why}, so "
+                notes.append(f"RUN steps from line {source_line(doc, body[runs_after[0]].line)} on keep running as root: "
+                             f"{why}, so "
                              f"their directory cannot be made writable for {user}")
         w_clean = (w_path or "").rstrip("/") or "/" if usable else None
         dirs, dir_notes = root_created_dirs(doc, stage, body, target, w_pos)
@@ -236,7 +242,8 @@ class NonRoot(Transform):
                    for p in (list(ins.json_args or ()) if ins.is_json else [w.value for w in ins.words])}
         late = [d for d in dirs if d.path in volumes and volumes[d.path] <= anchor]
         for d in late:
-            notes.append(f"VOLUME {d.path} (line {body[volumes[d.path]].line}) is declared before the folder can be "
+            notes.append(f"VOLUME {d.path} (line {source_line(doc, body[volumes[d.path]].line)}) is declared before the "
+                         f"folder can be "
                          f"handed to {user}: chown it before the VOLUME line by hand")
         dirs = [d for d in dirs if d not in late]
         paths = ([w_clean] if chown_wd and w_clean else []) + [d.path for d in dirs]
@@ -259,7 +266,7 @@ class NonRoot(Transform):
             where = "at the end of the final stage"
         else:
             edits.append(new_line_before(doc, body[target], user_line))
-            where = f"before line {body[target].line}"
+            where = f"before line {source_line(doc, body[target].line)}"
 
         chowned = 0
         prefix = (w_path or "").rstrip("/") + "/"

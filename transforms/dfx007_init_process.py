@@ -87,6 +87,7 @@ from collections.abc import Iterable
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._images import base_image
@@ -126,7 +127,7 @@ class InitProcess(Transform):
     name = "init-process"
     summary = "Run the app under dumb-init as PID 1, with the command in exec form"
     default_applicability = Applicability.UNSAFE
-    related = ()
+    related = ("DL3025", "JSONArgsRecommended")  # it also turns a shell-form CMD into exec form
     after = (
         "DFX010",  # hardens the production stage the split made
         "DFX012",  # picks apt-get or apk for the variant the production stage ends on
@@ -161,11 +162,11 @@ class InitProcess(Transform):
             yield Skip(self.code, "the final stage sets no CMD or ENTRYPOINT", stage.from_.line)
             return
         if ep is not None and not ep.is_json:
-            yield Skip(self.code, f"ENTRYPOINT on line {ep.line} is in shell form: `/bin/sh -c` is PID 1 and "
+            yield Skip(self.code, f"ENTRYPOINT on line {source_line(doc, ep.line)} is in shell form: `/bin/sh -c` is PID 1 and "
                        "wrapping it would not reach the app; write it in exec form first", ep.line)
             return
         if ep is not None and not ep.json_args:
-            yield Skip(self.code, f"ENTRYPOINT on line {ep.line} is empty", ep.line)
+            yield Skip(self.code, f"ENTRYPOINT on line {source_line(doc, ep.line)} is empty", ep.line)
             return
 
         base = base_image(doc, stage)
@@ -196,7 +197,7 @@ class InitProcess(Transform):
             users = [i for i in parent.instructions if i.keyword == "USER"]
             if users and not is_root_user(users[-1].args_text):
                 yield Skip(self.code, f"stage `{parent.name}` switches to USER {users[-1].args_text} (line "
-                           f"{users[-1].line}), so a package install after FROM would fail", stage.from_.line)
+                           f"{source_line(doc, users[-1].line)}), so a package install after FROM would fail", stage.from_.line)
                 return
 
         edits: list[Edit] = []
@@ -243,11 +244,13 @@ class InitProcess(Transform):
                 pkg, how = f"dumb-init={version}", f", pinned to {version}, the version {known} ships"
             elif pins and all(target.pinned):
                 return None, (f"the file pins its OS packages, and no dumb-init version is known for {known}, so "
-                              f"it cannot join the pinned install on line {target.ins.line} without a lint warning")
+                              f"it cannot join the pinned install on line {source_line(doc, target.ins.line)} without a "
+                              f"lint warning")
             else:
                 pkg, how = "dumb-init", ""
             last = target.cmd.words[-1]
-            return Edit.insert(last.span.end, f" {pkg}"), f"dumb-init joins the package install on line {target.ins.line}{how}"
+            return Edit.insert(last.span.end, f" {pkg}"), (f"dumb-init joins the package install on line "
+                                                           f"{source_line(doc, target.ins.line)}{how}")
         if pins and version:
             run = INSTALL[distro].replace("dumb-init", f"dumb-init={version}")
             return (new_line_after(doc, stage.from_, f"{keyword(doc, 'RUN', stage.from_)} {run}"),

@@ -116,6 +116,7 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import clean_context_path
 from dockerfix.fixer.document import Document, Instruction, Span, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, SecretMigration, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.secrets import is_secret_name
 from dockerfix.fixer.transform import Transform
 
@@ -155,7 +156,7 @@ class SecretMounts(Transform):
                 yield Fix(self.code, msg, ins.line, applicability=Applicability.DISPLAY_ONLY,
                           notes=("docker build --secret id=<id>,src=<file> . and RUN --mount=type=secret,id=<id>,"
                                  "target=<path> in the RUN that needs it",))
-                yield Skip(self.code, f"{ins.keyword} {name} on line {ins.line} not rewritten: only an .npmrc "
+                yield Skip(self.code, f"{ins.keyword} {name} on line {source_line(doc, ins.line)} not rewritten: only an .npmrc "
                            "written by echo/printf or copied in and removed is rewritten automatically", ins.line)
 
     # -- the rewrite -----------------------------------------------------------------------
@@ -178,16 +179,19 @@ class SecretMounts(Transform):
                 npmrc_words = [w for w in (ins.words[:-1] if not ins.is_json else ())
                                if w.value.rstrip("/").rsplit("/", 1)[-1] == ".npmrc"]
                 if ins.is_json and any(v.rstrip("/").rsplit("/", 1)[-1] == ".npmrc" for v in (ins.json_args or ())[:-1]):
-                    problems.append((ins.line, f"the JSON-form {ins.keyword} on line {ins.line} copies an .npmrc"))
+                    problems.append((ins.line, f"the JSON-form {ins.keyword} on line {source_line(doc, ins.line)} copies "
+                                               f"an .npmrc"))
                     continue
                 if not npmrc_words:
                     continue
                 dest = _copy_target(ins, workdir if workdir_known else None, len(ins.words) - 1)
                 if dest is None:
-                    problems.append((ins.line, f"cannot tell where {ins.keyword} on line {ins.line} puts the .npmrc"))
+                    problems.append((ins.line, f"cannot tell where {ins.keyword} on line {source_line(doc, ins.line)} "
+                                               f"puts the .npmrc"))
                     continue
                 if len(npmrc_words) > 1 or ins.flags and any(f.name not in ("chown", "chmod", "link") for f in ins.flags):
-                    problems.append((ins.line, f"{ins.keyword} on line {ins.line} is not a plain copy of one .npmrc"))
+                    problems.append((ins.line, f"{ins.keyword} on line {source_line(doc, ins.line)} is not a plain copy "
+                                               f"of one .npmrc"))
                     continue
                 sources.append(NpmrcSource("copy", ins, dest, word=npmrc_words[0],
                                        context_path=clean_context_path(npmrc_words[0].value)))
@@ -199,7 +203,8 @@ class SecretMounts(Transform):
                 continue
             cmds = ins.shell.simple_commands
             if cmds is None:
-                problems.append((ins.line, f"the RUN on line {ins.line} touches .npmrc with shell syntax this fix "
+                problems.append((ins.line, f"the RUN on line {source_line(doc, ins.line)} touches .npmrc with shell "
+                                           f"syntax this fix "
                                  "does not rewrite"))
                 continue
             writes: list[ShellCommand] = []
@@ -209,26 +214,28 @@ class SecretMounts(Transform):
                 target = (c.stdout_target or (None, False))[0]
                 if target is not None and target.rsplit("/", 1)[-1] == ".npmrc":
                     if prog not in _WRITERS:
-                        problems.append((ins.line, f"`{prog}` writes the .npmrc on line {ins.line}"))
+                        problems.append((ins.line, f"`{prog}` writes the .npmrc on line {source_line(doc, ins.line)}"))
                         continue
                     writes.append(c)
                 elif prog == "rm" and any(a.rsplit("/", 1)[-1] == ".npmrc" for a in argv[1:]):
                     rest = [a for a in argv[1:] if not a.startswith("-")]
                     if len(rest) != 1 or any(a not in ("-f", "-rf", "-fr", "-r") for a in argv[1:] if a.startswith("-")):
-                        problems.append((ins.line, f"the `rm` on line {ins.line} removes more than the .npmrc"))
+                        problems.append((ins.line, f"the `rm` on line {source_line(doc, ins.line)} removes more than the .npmrc"))
                         continue
                     removals.append((ins, c))
                 elif ".npmrc" in " ".join(argv) or "_authToken" in " ".join(argv):
                     if prog in NPM_CONFIG_READERS and not any("_authToken" in a or a.endswith(".npmrc") for a in argv):
                         continue
-                    problems.append((ins.line, f"`{' '.join(argv[:3])}` on line {ins.line} uses the .npmrc in a way "
+                    problems.append((ins.line, f"`{' '.join(argv[:3])}` on line {source_line(doc, ins.line)} uses the "
+                                               f".npmrc in a way "
                                      "this fix does not rewrite"))
             if writes:
                 user = _user_at(stage, ins)
                 paths = {npmrc_path((w.stdout_target or ("", False))[0], workdir if workdir_known else None, user)
                          for w in writes}
                 if None in paths or len(paths) != 1:
-                    problems.append((ins.line, f"cannot tell where the RUN on line {ins.line} writes the .npmrc"))
+                    problems.append((ins.line, f"cannot tell where the RUN on line {source_line(doc, ins.line)} writes "
+                                               f"the .npmrc"))
                     continue
                 path = paths.pop()
                 assert path is not None  # None was ruled out just above
@@ -239,7 +246,8 @@ class SecretMounts(Transform):
         if problems or not sources:
             if not problems:
                 ins, _c = removals[0]
-                problems.append((ins.line, f"the .npmrc removed on line {ins.line} was not copied or written in "
+                problems.append((ins.line, f"the .npmrc removed on line {source_line(doc, ins.line)} was not copied or "
+                                           f"written in "
                                  "this stage in a way this fix recognises (a `COPY . .` copies it, for instance)"))
             for line, why in problems:
                 yield Skip(self.code, f".npmrc credentials not moved to a secret mount: {why}", line)
@@ -314,7 +322,8 @@ class SecretMounts(Transform):
                 continue
             e = _delete_commands(ins, all_cmds, ins_cmds)
             if e is None:
-                yield Skip(self.code, f"the RUN on line {ins.line} chains the .npmrc commands with `||`, `|` or `&`",
+                yield Skip(self.code, f"the RUN on line {source_line(doc, ins.line)} chains the .npmrc commands with "
+                                      f"`||`, `|` or `&`",
                            ins.line)
                 return
             edits.extend(e)
@@ -340,7 +349,8 @@ class SecretMounts(Transform):
         for ins, keys, used in candidates:
             for n, _w in used:
                 if any(refers_to(t, n) for t in kept_texts) or (npmrc_in_context and refers_to(npmrc_in_context, n)):
-                    yield Skip(self.code, f"{ins.keyword} {n} on line {ins.line} is still used by other lines, so the "
+                    yield Skip(self.code, f"{ins.keyword} {n} on line {source_line(doc, ins.line)} is still used by other "
+                                          f"lines, so the "
                                ".npmrc is not moved to a secret mount", ins.line)
                     return
                 if ins.keyword == "ARG" and n not in build_args:
@@ -361,7 +371,8 @@ class SecretMounts(Transform):
             run = sources[0].ins
             opt = _uid_option(doc, stage, run)
             if opt is None:
-                yield Skip(self.code, f"the RUN on line {run.line} runs as `{_user_at(stage, run)}`, whose uid is "
+                yield Skip(self.code, f"the RUN on line {source_line(doc, run.line)} runs as `{_user_at(stage, run)}`, "
+                                      f"whose uid is "
                            "unknown: the secret mount would not be readable", run.line)
                 return
             mounts = "".join(f" --mount=type=secret,id={sid},required=true{opt}" for sid in dict.fromkeys(token_ids.values()))
@@ -371,7 +382,8 @@ class SecretMounts(Transform):
                     edits.extend(token_edits(doc.source, c, token_ids))
             migrations = tuple(SecretMigration(n, token_ids[n]) for n in dict.fromkeys(token_ids))
             ids = ", ".join(f"`{sid}`" for sid in dict.fromkeys(token_ids.values()))
-            yield Fix(self.code, f"read the npm token from the build secret {ids} in the RUN on line {run.line} "
+            yield Fix(self.code, f"read the npm token from the build secret {ids} in the RUN on line "
+                                 f"{source_line(doc, run.line)} "
                       f"instead of the build argument {', '.join(dict.fromkeys(token_ids))}", first.ins.line,
                       tuple(edits), Applicability.UNSAFE,
                       notes=token_notes(token_ids, written_lines(c for s in sources for c in s.cmds)), secrets=migrations)
@@ -385,7 +397,8 @@ class SecretMounts(Transform):
             opt = _uid_option(doc, stage, ins)
             if opt is None:
                 user = _user_at(stage, ins)
-                yield Skip(self.code, f"the RUN on line {ins.line} runs as `{user}`, whose uid is unknown: the secret "
+                yield Skip(self.code, f"the RUN on line {source_line(doc, ins.line)} runs as `{user}`, whose uid is "
+                                      f"unknown: the secret "
                            "mount would not be readable", ins.line)
                 return
             edits.append(Edit.insert(ins.keyword_span.end,

@@ -89,6 +89,7 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.dockerignore import dockerignore_matches
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
@@ -238,7 +239,7 @@ class MultiStage(Transform):
             out_dir, extra = self._output(doc, ctx, stage, plan)
         except _Abort as e:
             yield Skip(self.code, f"not split into build and production stages (build step on line "
-                       f"{build_ins.line}): {e}", line)
+                       f"{source_line(doc, build_ins.line)}): {e}", line)
             return
         yield self._fix(doc, ctx, stage, plan, out_dir, extra)
 
@@ -286,10 +287,10 @@ class MultiStage(Transform):
                 continue
             if cmd.argv[0] not in (*LOCK_KINDS, "corepack") \
                     and not dev_step_in_run_cmd(cmd.argv, ctx):
-                raise _Abort(f"the install on line {install.line} also runs `{' '.join(cmd.argv)[:60]}`, which "
+                raise _Abort(f"the install on line {source_line(doc, install.line)} also runs `{' '.join(cmd.argv)[:60]}`, which "
                              "the production stage may need too")
         if ctx.lock_kind not in LOCK_KINDS.get(install_cmd.tool, ()):
-            raise _Abort(f"the install on line {install.line} uses {install_cmd.tool}, but the lockfile is "
+            raise _Abort(f"the install on line {source_line(doc, install.line)} uses {install_cmd.tool}, but the lockfile is "
                          f"{ctx.lockfile}")
 
         # the working directory of the install
@@ -299,10 +300,10 @@ class MultiStage(Transform):
             if ins.keyword != "WORKDIR":
                 continue
             if ins.index > install.index:
-                raise _Abort(f"WORKDIR changes after the install (line {ins.line})")
+                raise _Abort(f"WORKDIR changes after the install (line {source_line(doc, ins.line)})")
             value = ins.words[0].value if len(ins.words) == 1 else None
             if value is None or "$" in value:
-                raise _Abort(f"WORKDIR on line {ins.line} is not a plain path")
+                raise _Abort(f"WORKDIR on line {source_line(doc, ins.line)} is not a plain path")
             workdir = posixpath.normpath(posixpath.join(workdir, value))
             seen_workdir = True
         if not seen_workdir:
@@ -322,7 +323,7 @@ class MultiStage(Transform):
                 plan.moved.append(ins)
             elif kw == "USER":
                 if ins.index < last_run:
-                    raise _Abort(f"USER {ins.args_text} on line {ins.line} is followed by RUN steps; the "
+                    raise _Abort(f"USER {ins.args_text} on line {source_line(doc, ins.line)} is followed by RUN steps; the "
                                  "production stage would need the same user set up")
                 plan.moved.append(ins)
             elif kw in ("ENV", "VOLUME"):
@@ -333,14 +334,15 @@ class MultiStage(Transform):
             elif kw in ("WORKDIR", "SHELL", "ARG"):
                 group.append(ins)
             elif kw == "ONBUILD":
-                raise _Abort(f"ONBUILD on line {ins.line} would need a decision about which stage it belongs to")
+                raise _Abort(f"ONBUILD on line {source_line(doc, ins.line)} would need a decision about which stage it "
+                             f"belongs to")
             elif kw in ("COPY", "ADD"):
                 src = ins.flag("from")
                 if src is not None:
-                    raise _Abort(f"line {ins.line} copies from another image (--from={src.value}); the runtime "
+                    raise _Abort(f"line {source_line(doc, ins.line)} copies from another image (--from={src.value}); the runtime "
                                  "may need those files")
                 if kw == "ADD" and any(w.value.startswith(("http://", "https://", "git@")) for w in ins.words[:-1]):
-                    raise _Abort(f"ADD on line {ins.line} downloads files the runtime may need")
+                    raise _Abort(f"ADD on line {source_line(doc, ins.line)} downloads files the runtime may need")
             elif kw == "RUN":
                 if ins is install or ins.index >= install.index and (
                         dev_step_in_run(ins, ctx.package) or _is_pm_only_run(ins)):
@@ -348,7 +350,8 @@ class MultiStage(Transform):
                 if before and _is_setup_run(ins):
                     group.append(ins)
                     continue
-                raise _Abort(f"the RUN on line {ins.line} (`{ins.args_text[:60]}`) may prepare files or packages "
+                raise _Abort(f"the RUN on line {source_line(doc, ins.line)} (`{ins.args_text[:60]}`) may prepare files or "
+                             f"packages "
                              "the runtime needs")
         # keep only the ARGs the copied and moved lines use
         used: set[str] = set(_VAR_REF.findall(stage.from_.logical))

@@ -94,6 +94,7 @@ from dockerfix.fixer.dockerignore import (
 )
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
 from ._pkgmanagers import package_manager_commands
@@ -221,7 +222,8 @@ def _context_sources(doc: Document) -> tuple[list[str] | None, str]:
                 stage = doc.stages[ins.stage] if ins.stage >= 0 else None
                 expanded = expand_args(doc, w, stage)
                 if expanded is None:
-                    return None, f"`{ins.keyword} {w}` on line {ins.line} depends on a build argument, so what it " \
+                    return None, f"`{ins.keyword} {w}` on line {source_line(doc, ins.line)} depends on a build argument, " \
+                                 f"so what it " \
                                  "needs from the context is unknown"
                 w = expanded
             out.append(clean_context_path(w))

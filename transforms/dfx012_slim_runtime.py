@@ -162,6 +162,7 @@ from typing import ClassVar
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
+from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.imageref import ImageRef, ImageRefError, parse as parse_ref
 from dockerfix.fixer.node_images import ABSENT, FROZEN, MAINTAINED
 from dockerfix.fixer.transform import Transform
@@ -274,7 +275,8 @@ class SlimRuntime(Transform):
                        line)
             return
         if len(chain) > 1:
-            yield Skip(self.code, f"the production stage builds on stage `{stage.base}` (line {root.from_.line}); "
+            yield Skip(self.code, f"the production stage builds on stage `{stage.base}` (line "
+                                  f"{source_line(doc, root.from_.line)}); "
                        f"moving `{image}` to -{variant} would change that stage too", line)
             return
         if "$" in raw:
@@ -317,11 +319,12 @@ class SlimRuntime(Transform):
         if variant == "alpine":
             missing.update(ALPINE_MISSING_TOOLS)
         out: list[str] = []
-        out += self._os_packages(stage, variant)
+        out += self._os_packages(doc, stage, variant)
         for ins in stage.instructions:
             hit = _SYSTEM_CA_RE.search(ins.logical)
             if hit and ins.keyword != "FROM":
-                out.append(f"{ins.keyword} on line {ins.line} uses the system CA store (`{hit.group(0)}`), and the "
+                out.append(f"{ins.keyword} on line {source_line(doc, ins.line)} uses the system CA store "
+                           f"(`{hit.group(0)}`), and the "
                            f"-{variant} image has no ca-certificates")
         used: dict[str, str] = {}  # program -> where
 
@@ -333,22 +336,22 @@ class SlimRuntime(Transform):
         for ins in stage.instructions:
             if ins.keyword == "RUN":
                 if ins.is_json:
-                    note(argv_programs(list(ins.json_args or ())), f"the RUN on line {ins.line}")
+                    note(argv_programs(list(ins.json_args or ())), f"the RUN on line {source_line(doc, ins.line)}")
                 else:
-                    note(programs_in(ins.args_text), f"the RUN on line {ins.line}")
+                    note(programs_in(ins.args_text), f"the RUN on line {source_line(doc, ins.line)}")
                 for h in ins.heredocs:
-                    note(programs_in(h.body), f"the heredoc of the RUN on line {ins.line}")
+                    note(programs_in(h.body), f"the heredoc of the RUN on line {source_line(doc, ins.line)}")
             elif ins.keyword == "HEALTHCHECK":
-                note(_healthcheck_programs(ins), f"HEALTHCHECK on line {ins.line}")
+                note(_healthcheck_programs(ins), f"HEALTHCHECK on line {source_line(doc, ins.line)}")
             elif ins.keyword == "SHELL" and ins.json_args:
-                note(argv_programs(list(ins.json_args[:1])), f"SHELL on line {ins.line}")
+                note(argv_programs(list(ins.json_args[:1])), f"SHELL on line {source_line(doc, ins.line)}")
         ep, cmd = final_command(doc)
         argv: list[str] = []
         for start in (i for i in (ep, cmd) if i is not None):
             words = command_words(start)
             argv += words
             progs = argv_programs(words) if start.is_json else programs_in(start.args_text)
-            note(progs, f"{start.keyword} on line {start.line}")
+            note(progs, f"{start.keyword} on line {source_line(doc, start.line)}")
         # package.json scripts the command starts
         for name, body in _started_scripts(argv, ctx):
             note(programs_in(body), f"scripts.{name} in package.json")
@@ -374,7 +377,7 @@ class SlimRuntime(Transform):
         out += self._native(doc, ctx, stage, variant)
         return out
 
-    def _os_packages(self, stage: Stage, variant: str) -> list[str]:
+    def _os_packages(self, doc: Document, stage: Stage, variant: str) -> list[str]:
         out = []
         for ins in stage.instructions:
             if ins.keyword != "RUN":
@@ -389,15 +392,15 @@ class SlimRuntime(Transform):
                     rest = [w for w in words[i + 1:] if not w.startswith("-")]
                     if rest[:1] != ["install"]:
                         if variant == "alpine":
-                            out.append(f"the RUN on line {ins.line} uses {p} (the alpine image has apk)")
+                            out.append(f"the RUN on line {source_line(doc, ins.line)} uses {p} (the alpine image has apk)")
                         break
                     pkgs = [w.split("=", 1)[0] for w in rest[1:]]
                     extra = [pk for pk in pkgs if pk not in INIT_PACKAGES]
                     if variant == "alpine":
-                        out.append(f"the RUN on line {ins.line} installs {', '.join(pkgs) or 'packages'} with "
+                        out.append(f"the RUN on line {source_line(doc, ins.line)} installs {', '.join(pkgs) or 'packages'} with "
                                    f"{p} (the alpine image has apk)")
                     elif extra or not pkgs:
-                        out.append(f"the RUN on line {ins.line} installs OS packages "
+                        out.append(f"the RUN on line {source_line(doc, ins.line)} installs OS packages "
                                    f"({', '.join(extra) or 'unnamed'}) that may need libraries and tools of the "
                                    "full image")
                     break
