@@ -109,9 +109,12 @@ ImageMagick and dozens of ``-dev`` packages that a production container never ru
 the image several times bigger (a slower pull and start) and every one of them is a package a
 scanner reports CVEs for.  The Node.js Docker best practices and Docker's own guide recommend a
 build stage with the tools and a small production base image; ``-slim`` is the same Debian
-release and glibc, so prebuilt native modules keep working.  The sizes before and after, and the
-check that the app still answers HTTP on the slim image, come from the real-engine suite's table
-(tests/e2e, the ``ts-build`` app).
+release and glibc, so prebuilt native modules keep working.  Measured in the real-engine suite
+(tests/e2e, the ``ts-build`` app: Express + TypeScript built with the real compiler, on test images
+made from real Debian root filesystems and the official Node.js builds; uncompressed sizes,
+2026-11-29): 846 MB as shipped (one stage on ``node:22``), 795 MB split into build and
+production stages on the full image, 282 MB with the production stage on ``node:22-slim``; the
+slim image answers HTTP, runs as ``node`` and stops on SIGTERM.
 
 ## Example
 ```diff
