@@ -206,7 +206,7 @@ def test_markdown_cli(seed):
     p = run_cli("--offline", "--format", "markdown", ".", cwd=seed)
     assert p.returncode == 1
     # check mode: nothing was written, so nothing is "applied", and no pull request was opened
-    assert p.stdout.startswith("# dockerfix report: 8 issues (1 fixable, 5 with --unsafe-fixes, 2 to fix by hand)\n")
+    assert p.stdout.startswith("# dockerfix report: 9 issues (1 fixable, 6 with --unsafe-fixes, 2 to fix by hand)\n")
     assert "dockerfix would apply **1 fix** to 1 file" in p.stdout and "applied" not in p.stdout
     assert "Opened by" not in p.stdout and body_fingerprint(p.stdout)
 

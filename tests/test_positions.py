@@ -194,33 +194,33 @@ def test_pipeline_places_later_findings_and_message_numbers_in_the_input():
 
 
 def test_check_after_write_is_consistent_in_every_format(seed):
-    """After `dockerfix --write`, `dockerfix --check` on the seed: the same 7 findings (5 fixable
+    """After `dockerfix --write`, `dockerfix --check` on the seed: the same 8 findings (6 fixable
     with --unsafe-fixes, 2 to fix by hand: DFX007's `docker run --init` and DFX008), exit 1 and a
     hint that repeats --unsafe-fixes, in every format; nothing says "applied"."""
     assert cli("--write", "--offline", ".", cwd=seed).returncode == 0
     p = cli("--check", "--offline", ".", cwd=seed)
     assert p.returncode == 1
-    assert "Found 7 issues in 1 file (5 fixable with --unsafe-fixes, 2 to fix by hand)." in p.stderr
+    assert "Found 8 issues in 1 file (6 fixable with --unsafe-fixes, 2 to fix by hand)." in p.stderr
     assert "Apply with `dockerfix --write --unsafe-fixes --offline .`" in p.stderr
     assert "applied" not in p.stderr
     p = cli("--check", "--offline", "--format", "json", ".", cwd=seed)
     s = json.loads(p.stdout)["summary"]
-    assert p.returncode == 1 and (s["issues"], s["fixable"], s["unsafe"], s["manual"], s["fixed"]) == (7, 0, 5, 2, 0)
+    assert p.returncode == 1 and (s["issues"], s["fixable"], s["unsafe"], s["manual"], s["fixed"]) == (8, 0, 6, 2, 0)
     assert (s["fixes_applied"], s["written"]) == (0, 0)
     p = cli("--check", "--offline", "--format", "sarif", ".", cwd=seed)
     statuses = [r["properties"]["status"] for r in json.loads(p.stdout)["runs"][0]["results"]
                 if not r["properties"].get("skipped")]
-    assert p.returncode == 1 and sorted(statuses) == ["manual"] * 2 + ["unsafe"] * 5
+    assert p.returncode == 1 and sorted(statuses) == ["manual"] * 2 + ["unsafe"] * 6
     p = cli("--check", "--offline", "--format", "github", ".", cwd=seed)
-    assert p.returncode == 1 and p.stdout.count("[fixable with --unsafe-fixes]") == 5
+    assert p.returncode == 1 and p.stdout.count("[fixable with --unsafe-fixes]") == 6
     assert p.stdout.count("[to fix by hand]") == 2
     p = cli("--check", "--offline", "--format", "markdown", ".", cwd=seed)
-    assert p.returncode == 1 and "7 issues (0 fixable, 5 with --unsafe-fixes, 2 to fix by hand)" in p.stdout
+    assert p.returncode == 1 and "8 issues (0 fixable, 6 with --unsafe-fixes, 2 to fix by hand)" in p.stdout
     assert "applied" not in p.stdout
     # --diff: nothing to show with these settings (exit 0), and it says where the rest is
     p = cli("--diff", "--offline", ".", cwd=seed)
     assert (p.returncode, p.stdout) == (0, "")
-    assert "`dockerfix --diff --unsafe-fixes --offline .` shows 5 more fixes." in p.stderr
+    assert "`dockerfix --diff --unsafe-fixes --offline .` shows 6 more fixes." in p.stderr
 
 
 def test_stdin_write_summary_after_the_fixed_text(seed):

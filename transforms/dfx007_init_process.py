@@ -17,7 +17,8 @@ image's package manager, without adding a hadolint warning the file did not have
   release: ``node:22-alpine`` names none) nothing is edited, because a new unpinned install would
   add hadolint DL3018 (apk) or DL3008 (apt-get): a report-only finding names
   ``docker run --init`` (compose ``init: true``) and the exact ``RUN`` and ``ENTRYPOINT`` lines
-  to add by hand.  An install is not joined when it is conditional (``if``, ``||``), a virtual
+  to add by hand; the ``CMD`` below is still rewritten to start ``node`` directly (unsafe), so
+  under the engine's init no package manager sits between the init and the app.  An install is not joined when it is conditional (``if``, ``||``), a virtual
   package group deleted again (``apk add --virtual``), next to ``apt-mark auto``, or runs as a
   non-root user.
 
@@ -206,6 +207,8 @@ class InitProcess(Transform):
             install, why = self._install(doc, stage, base.image, base.distro)
             if install is None:
                 yield self._by_hand(base.distro, ep, why, line)
+                if ep is None and cmd is not None:
+                    yield from self._direct(doc, ctx, cmd, base.is_node)
                 return
             edits.append(install)
             notes.append(why)
@@ -289,6 +292,18 @@ class InitProcess(Transform):
         yield Fix(self.code, f"run {json_array(resolved)} directly instead of `{' '.join(argv)}` ({why}): the "
                   "package manager no longer sits between the init and the app", cmd.line,
                   (Edit.replace(cmd.args_span, json_array(resolved)),), self.default_applicability)
+
+    def _direct(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool) -> Iterable[Fix]:
+        """With the init left to the engine (``docker run --init``), the app can still start
+        directly: ``npm start`` becomes ``node server.js`` when the start script is exactly that, so
+        no package manager sits between the init and node (SIGTERM reaches the app)."""
+        new_cmd, _skip = self._command(doc, ctx, cmd, node_base)
+        argv = argv_of(cmd)
+        if new_cmd is None or argv is None or new_cmd == argv or new_cmd[0] != "node":
+            return
+        yield Fix(self.code, f"run {json_array(new_cmd)} directly instead of `{' '.join(argv)}`: no package "
+                  "manager between the init and the app, so SIGTERM reaches node", cmd.line,
+                  (Edit.replace(cmd.args_span, json_array(new_cmd)),), self.default_applicability)
 
     def _command(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool
                  ) -> tuple[list[str] | None, Skip | None]:

@@ -133,11 +133,8 @@ APPS = [
     App("gosu-entrypoint", original_pid1="node", original_root=False, writes=("/data",),
         runtime_user="steps-down", refusal=("gosu",)),
     # NestJS layout: multi-stage, `CMD ["npm", "run", "start:prod"]` (= node dist/main).
-    pytest.param(App("nest-start-prod", original_pid1="npm", original_exit=1, no_npm=True,
-                     absent=("node_modules/typescript", "node_modules/@types/node", "src")),
-                 marks=xfail12(11, "`npm run start:prod` resolves to `node dist/main`, but DFX007 only "
-                                   "rewrites the CMD when it adds the init; with no install RUN to join it "
-                                   "reports `docker run --init` and npm keeps running in the container")),
+    App("nest-start-prod", original_pid1="npm", original_exit=1, no_npm=True,
+        absent=("node_modules/typescript", "node_modules/@types/node", "src")),
     # npm workspaces, built from the root with -f docker/Dockerfile (compose says so).
     App("workspaces-monorepo", original_pid1="npm", original_exit=1, dockerfile="docker/Dockerfile",
         absent=("node_modules/prettier",)),

@@ -49,9 +49,22 @@ def test_crlf_and_no_final_newline_kept():
 
 def test_without_an_install_run_or_pins_it_only_reports():
     doc, fixes, _ = run("FROM node:22-alpine\nCOPY . .\nCMD npm start\n")
-    assert len(fixes) == 1 and not fixes[0].edits and fixes[0].applicability == Applicability.DISPLAY_ONLY
+    assert not fixes[0].edits and fixes[0].applicability == Applicability.DISPLAY_ONLY
+    assert not any("dumb-init" in e.text for f in fixes for e in f.edits)  # no install, no ENTRYPOINT
     assert "docker run --init" in fixes[0].message and "DL3018" in fixes[0].notes[0]
     assert "`RUN apk add --no-cache dumb-init`" in fixes[0].notes[1]
+
+
+def test_reporting_the_init_still_starts_node_directly():
+    """The init comes from the engine (`docker run --init`); `npm start` whose script is exactly
+    `node server.js` still becomes that, so no package manager sits between the init and node."""
+    c = Context(package=PackageJson({"scripts": {"start": "node server.js"}}), files=ContextFiles.of({"server.js": "x"}))
+    doc = parse("FROM node:22-alpine\nCOPY . .\nCMD npm start\n")
+    fixes = [f for f in InitProcess().fix(doc, c) if isinstance(f, Fix)]
+    report, direct = fixes
+    assert "docker run --init" in report.message and not report.edits
+    assert apply_edits(doc.source, list(direct.edits)).endswith('CMD ["node", "server.js"]\n')
+    assert direct.applicability == Applicability.UNSAFE and "SIGTERM reaches node" in direct.message
 
 
 def test_install_joins_the_first_mergeable_install():

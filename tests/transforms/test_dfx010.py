@@ -148,4 +148,5 @@ def test_full_pipeline_hardens_the_production_stage_only():
     assert "USER" in kws and any(i.logical == "ENV NODE_ENV=production" for i in prod.instructions)
     # no package-install RUN to join: the init is a report (no new hadolint warning), not an edit
     assert "ENTRYPOINT" not in kws and any(f.code == "DFX007" for f in result.pending)
-    assert prod.instructions[-1].json_args == ("npm", "start")  # DFX007 (which resolves it) only reports here
+    # DFX007 only reports the init here (`docker run --init`) but still starts node directly
+    assert prod.instructions[-1].json_args == ("node", "dist/server.js")
