@@ -18,7 +18,8 @@ image's package manager, without adding a hadolint warning the file did not have
   add hadolint DL3018 (apk) or DL3008 (apt-get): a report-only finding names
   ``docker run --init`` (compose ``init: true``) and the exact ``RUN`` and ``ENTRYPOINT`` lines
   to add by hand; the ``CMD`` below is still rewritten to start ``node`` directly (unsafe), so
-  under the engine's init no package manager sits between the init and the app.  An install is not joined when it is conditional (``if``, ``||``), a virtual
+  under the engine's init no package manager sits between the init and the app.  An install is
+  not joined when it is conditional (``if``, ``||``), a virtual
   package group deleted again (``apk add --virtual``), next to ``apt-mark auto``, or runs as a
   non-root user.
 
