@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.callsites.test_callsites import validate_compose, validate_workflow
 from tests.e2e.test_engine import run_dockerfix
 from tests.infra.engine import Engine
 from tests.infra.stack import DOCKER_CLI
@@ -143,10 +144,12 @@ def test_one_write_rewrites_the_dockerfile_and_every_call_site(repo: Repo):
     assert "NPM_TOKEN: ${NPM_TOKEN}" not in compose and "# local stack" in compose
     assert "      secrets:\n        - npm_token\n" in compose
     assert compose.endswith("secrets:\n  npm_token:\n    environment: NPM_TOKEN\n")
+    validate_compose(compose)  # the Compose Specification's schema (vendored)
 
     workflow = repo.text(".github/workflows/image.yml")
     assert "build-args" not in workflow and "# the image, with the private package" in workflow
     assert "          secrets: |\n            npm_token=${{ secrets.NPM_TOKEN }}\n" in workflow
+    validate_workflow(repo.before[".github/workflows/image.yml"], workflow)  # schema, comments kept
 
 
 def test_make_builds_with_the_secret_and_fails_without_it(repo: Repo, engine: Engine):
