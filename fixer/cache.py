@@ -9,7 +9,10 @@ never share answers:
   a digest contains. Content is addressed by its sha256, so it never goes stale; it only ages
   out after ``content_ttl`` (default 30 days) to keep the file small.
 
-``refresh=True`` ignores every stored entry on read (and still writes fresh ones). Writes are
+``refresh=True`` ignores every stored entry on read (and still writes fresh ones).
+``recheck_tags=True`` (``--update-pins``, whose point is to notice a tag that moved since the last
+run) ignores the stored tag entries only: every tag is asked again, what a digest contains still
+comes from the cache. Writes are
 atomic (temporary file in the same directory, then ``os.replace``) and merge with what another
 process may have written meanwhile. A corrupt or unreadable file is ignored with a warning.
 
@@ -52,11 +55,13 @@ class DigestCache:
         refresh: bool = False,
         content_ttl: float = DEFAULT_CONTENT_TTL,
         clock=time.time,
+        recheck_tags: bool = False,
     ) -> None:
         self.path = Path(path) if path is not None else default_cache_path()
         self.ttl = ttl
         self.content_ttl = content_ttl
         self.refresh = refresh
+        self.recheck_tags = recheck_tags
         self._clock = clock
         self._lock = threading.Lock()
         self._data = self._read_file()
@@ -75,7 +80,10 @@ class DigestCache:
     # -- access ------------------------------------------------------------------------------
 
     def get_tag(self, base_url: str, path: str, tag: str) -> dict[str, Any] | None:
-        """``{"digest", "media_type"}`` if a fresh entry exists (and ``refresh`` is off)."""
+        """``{"digest", "media_type"}`` if a fresh entry exists (and ``refresh`` and
+        ``recheck_tags`` are off)."""
+        if self.recheck_tags:
+            return None
         return self._get("tags", self.tag_key(base_url, path, tag), self.ttl)
 
     def put_tag(self, base_url: str, path: str, tag: str, digest: str, media_type: str) -> None:

@@ -57,3 +57,19 @@ def test_save_merges_other_writers(tmp_path):
     b.save()
     fresh = DigestCache(path)
     assert fresh.get_tag("http://r", "x", "1") and fresh.get_tag("http://r", "x", "2")
+
+
+def test_recheck_tags_asks_every_tag_again_but_keeps_contents(tmp_path):
+    """``--update-pins``: a cached tag answer may predate the tag's move, so tags are asked again;
+    what a digest contains never changes, so contents still come from the cache."""
+    path = tmp_path / "digests.json"
+    c = DigestCache(path)
+    c.put_tag("http://r", "library/node", "22", D, "mt")
+    c.put_content("http://r", "library/node", D, {"kind": "index"})
+    c.save()
+    recheck = DigestCache(path, recheck_tags=True)
+    assert recheck.get_tag("http://r", "library/node", "22") is None
+    assert recheck.get_content("http://r", "library/node", D) == {"kind": "index"}
+    recheck.put_tag("http://r", "library/node", "23", D, "mt")  # answers are still written for later runs
+    recheck.save()
+    assert DigestCache(path).get_tag("http://r", "library/node", "23") == {"digest": D, "media_type": "mt"}
