@@ -348,7 +348,8 @@ class Session:
         snap = self._snapshots.get(context_dir.resolve()) if context_dir is not None else None
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
                            digests=resolver.lookup if resolver is not None else None, releases=releases,
-                           evidence=evidence, files=snap, node_images=node_images)  # type: ignore[arg-type]
+                           evidence=evidence, files=snap, node_images=node_images,  # type: ignore[arg-type]
+                           codes=frozenset(codes))
         if context_dir is not None:
             self._snapshots[context_dir.resolve()] = ctx.files
         result = pipeline.run(src.text, ctx, path=display)

@@ -114,6 +114,6 @@ def repin_blocker(ctx: Context) -> str | None:
     nothing would pin the new tag), or None when digest pinning (DFX002) pins it in the same run."""
     if ctx.offline or ctx.digests is None:
         return f"digest look-up skipped: {'--offline' if ctx.offline else 'no registry client'}"
-    if "DFX002" in ctx.config.ignore or (ctx.config.select is not None and "DFX002" not in ctx.config.select):
+    if not ctx.applies("DFX002"):  # --select/--ignore and the configuration's select/ignore
         return "digest pinning (DFX002) is not selected to pin the new tag"
     return None
