@@ -263,9 +263,9 @@ class Session:
     def node_images(self, config):
         """The official node image's facts for this run (``Context.node_images``): the table
         bundled with dockerfix; online, with the registry's tag list of ``library/node`` laid over
-        it (one paginated look-up per registry configuration, before any pipeline runs), so a tag
-        the registry does not list is never written.  When the list cannot be had, a note says
-        so and the bundled table alone decides."""
+        it (one paginated look-up per registry configuration, before any pipeline runs, kept in
+        the digest cache for its TTL), so a tag the registry does not list is never written.
+        When the list cannot be had, a note says so and the bundled table alone decides."""
         from .node_images import images
 
         if self.offline:
