@@ -81,4 +81,52 @@ def test_configuration_select_all_counts_dfx002(pinned_app):
     assert NOT_SELECTED in next(f.message for f in r.pending if f.code == "DFX003")
     r = _upgrade(pinned_app)
     assert not any(NOT_SELECTED in f.message for f in [*r.pending, *r.applied])
-    assert any(f.code == "DFX003" for f in r.applied), [f.message for f in r.pending]
+
+
+def test_new_tag_whose_look_up_failed_keeps_the_pin(pinned_app):
+    """DFX002 is selected, but the registry cannot be reached: the new tag could not be pinned, so
+    the pinned line stays (the digest is never dropped for an unpinned tag)."""
+    r = _upgrade(pinned_app)
+    assert r.after.startswith(f"FROM node:20@{DIGEST}\n"), r.after
+    (fix,) = [f for f in r.pending if f.code == "DFX003"]
+    assert "the new tag cannot be pinned in this run (the digest of node:26-bookworm could not be looked up: " \
+        in fix.message, fix.message
+    assert not any(f.code == "DFX003" for f in r.applied)
+
+
+def test_repin_blocker_reads_the_new_tags_answer():
+    from dockerfix.fixer.oci import ResolveError
+
+    answers = {"node:26": ResolveError("registry down"), "node:24": object()}
+
+    def lookup(ref, _platforms):
+        return answers.get(ref.format())
+
+    ctx = Context(digests=lookup)
+    assert repin_blocker(ctx, "node:26") == "the digest of node:26 could not be looked up: registry down"
+    assert repin_blocker(ctx, "node:24") is None  # looked up: DFX002 pins it
+    assert repin_blocker(ctx, "node:22") is None  # not looked up yet: DFX002 asks, the run is repeated
+
+
+@pytest.mark.registry
+def test_upgrade_of_a_pinned_image_is_pinned_again(tmp_path, pinned_app, monkeypatch):
+    """With the new tag in a real loopback registry, the upgrade happens and DFX002 pins the new tag."""
+    from registry.conftest import _need_registry
+    from registry.seed import Seeder
+    from registry.servers import start_registry
+
+    _need_registry()
+    reg = start_registry(tmp_path / "reg")
+    try:
+        seeder = Seeder(reg.base_url)
+        try:
+            images = [seeder.push_image("library/node", p, salt="26") for p in ("linux/amd64", "linux/arm64")]
+            new = seeder.push_index("library/node", "26-bookworm", images)
+        finally:
+            seeder.close()
+        monkeypatch.setenv("DOCKERFIX_REGISTRY_MIRROR", f"docker.io={reg.base_url}")
+        r = _upgrade(pinned_app, select=["DFX002", "DFX003"])
+    finally:
+        reg.stop()
+    assert r.after.startswith(f"FROM node:26-bookworm@{new.digest}\n"), r.after
+    assert {f.code for f in r.applied} == {"DFX002", "DFX003"}
