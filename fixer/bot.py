@@ -37,8 +37,8 @@ What it does, in order:
    keep them): every run asks the registry what each tag points to now (a cached answer may
    predate a move), so a tag that moved under an open PR changes the fingerprint and the PR is
    updated, never duplicated.  The body then starts with a **Base images moved** note: each
-   ``name:tag`` whose digest differs from the bot's previous commit on the branch (or, for a new
-   PR, from the base branch's pin), with both digests and when each image was built.
+   ``name:tag`` whose digest differs from the bot's previous commit on the branch (or, without
+   one, from the base branch's pin), with both digests and when each image was built.
 
 5. The branch (``dockerfix/fixes``, ``--branch``) always holds **exactly one commit** on top of the
    base: the whole current set of fixes, rebuilt from the base tip on every change (the Renovate
@@ -544,8 +544,10 @@ def _moved_pins(git: Git, prior: str, prop: Proposal, since: str) -> str:
 
     lines = []
     for path, new_text in sorted(prop.changes.items()):
-        old_text = git.run("show", f"{prior}:{path}", check=False)
-        before, after = _pins(old_text), _pins(new_text)
+        try:
+            before, after = _pins(git.run("show", f"{prior}:{path}", check=False)), _pins(new_text)
+        except Exception:  # a note is a nicety: never a reason to fail the run
+            continue
         for image in sorted(set(before) & set(after)):
             if before[image] == after[image] or len(before[image]) != 1 or len(after[image]) != 1:
                 continue
@@ -615,7 +617,7 @@ def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str,
             return _blocked(forge, out, open_pr, branch, fp, foreign)
         remote_sha = fetched
 
-    body = _moved_pins(git, remote_sha or head, prop, "the previous version of this pull request" if remote_sha
+    body = _moved_pins(git, remote_sha or head, prop, f"dockerfix's previous commit on `{branch}`" if remote_sha
                        else f"they were pinned on `{base}`") + body
 
     # one commit on top of the base, built with a temporary index

@@ -120,7 +120,7 @@ def test_moved_tag_updates_the_open_pull_request(world: World, registry: Registr
     # the old commit is gone from the branch (force-pushed over), and the body names the new digest
     assert first_sha not in git(world.root, "--git-dir", str(world.bare), "rev-list", BRANCH).split()
     note = pr["body"].split("\n\n")[:2]
-    assert note[0] == "**Base images moved** since the previous version of this pull request:", pr["body"]
+    assert note[0] == "**Base images moved** since dockerfix's previous commit on `dockerfix/fixes`:", pr["body"]
     assert note[1].startswith(f"- `Dockerfile`: `node:22-alpine` moved from `{old.digest[:19]}…` (built 2026-09-01, "), note
     assert f" to `{new.digest[:19]}…` (built 2026-11-20, " in note[1], note
 
@@ -165,7 +165,7 @@ def test_pin_on_the_base_branch_is_refreshed_then_followed(world: World, registr
     body = world.gh.pulls[0]["body"]
     # the rule's message compares with the base branch's pin; the note with the previous version
     assert "(pinned image built 2026-09-01, " in body and "; new one built 2026-11-27)" in body, body
-    assert body.startswith("**Base images moved** since the previous version of this pull request:\n\n"
+    assert body.startswith("**Base images moved** since dockerfix's previous commit on `dockerfix/fixes`:\n\n"
                            f"- `Dockerfile`: `node:22-alpine` moved from `{new.digest[:19]}…` (built 2026-11-20, ")
     assert f" to `{newest.digest[:19]}…` (built 2026-11-27, " in body
 
