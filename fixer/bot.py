@@ -33,6 +33,13 @@ What it does, in order:
      not reopened, not recreated (exit 0).  Different changes (a new fingerprint) do get a new PR;
    * otherwise the branch is (re)built and pushed, and the PR opened or its title/body updated.
 
+   Pins follow the base images (``--update-pins`` is the bot's default; ``--no-update-pins`` to
+   keep them): every run asks the registry what each tag points to now (a cached answer may
+   predate a move), so a tag that moved under an open PR changes the fingerprint and the PR is
+   updated, never duplicated.  The body then starts with a **Base images moved** note: each
+   ``name:tag`` whose digest differs from the bot's previous commit on the branch (or, without
+   one, from the base branch's pin), with both digests and when each image was built.
+
 5. The branch (``dockerfix/fixes``, ``--branch``) always holds **exactly one commit** on top of the
    base: the whole current set of fixes, rebuilt from the base tip on every change (the Renovate
    model), by ``dockerfix[bot] <dockerfix[bot]@users.noreply.github.com>`` as author and
@@ -69,8 +76,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from .secrets import Redactor
 
@@ -269,6 +279,7 @@ class Proposal:
     title: str
     body: str
     message: str
+    created: Callable[[Any], str | None] | None = None  # when a pinned image was built (for "moved" notes)
 
 
 def _commit_message(outcomes, title: str, fp: str) -> str:
@@ -457,7 +468,7 @@ def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> l
         title = pr_title(outcomes)
         proposals.append(Proposal("fixes", args.branch, outcomes, changes, fp, title,
                                   render_markdown(outcomes, fingerprint_value=fp, unsafe_fixes=session.any_unsafe),
-                                  _commit_message(outcomes, title, fp)))
+                                  _commit_message(outcomes, title, fp), _build_dates(session, root)))
     codes = _upgrade_codes(session)
     if not codes or not _upgrade_asked(args, root, path):
         return proposals
@@ -481,6 +492,82 @@ def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> l
                               render_upgrade_body(found, fingerprint_value=fp, hardening_branch=args.branch),
                               _commit_message(found, title, fp)))
     return proposals
+
+
+def _build_dates(session, root: Path) -> Callable[[Any], str | None] | None:
+    """When an image (an ImageRef with a digest) was built, from the run's registry resolver
+    (memo, digest cache, else one look-up); None offline.  Never raises: a date is a nicety."""
+    if session.offline:
+        return None
+
+    def created(ref) -> str | None:
+        try:
+            config = session.config_for(root)
+            resolver = None if isinstance(config, Exception) else session.resolver_for(config)
+            value = resolver.resolve(ref, ()).created if resolver is not None else None
+        except Exception:  # ResolveError, a network setting: no date then
+            return None
+        return value if isinstance(value, str) else None
+
+    return created
+
+
+def _pins(text: str) -> dict[str, set[str]]:
+    """``name:tag`` → the digests pinned beside that tag in a Dockerfile text."""
+    from dockerfix.transforms.dfx002_pin_digest import Target, image_targets
+
+    from .document import ParseError, parse
+    from .imageref import ImageRefError, parse as parse_ref
+
+    out: dict[str, set[str]] = {}
+    try:
+        targets = list(image_targets(parse(text)))
+    except (ParseError, ValueError):
+        return out
+    for t in targets:
+        if not isinstance(t, Target):
+            continue
+        try:
+            ref = parse_ref(t.text)
+        except ImageRefError:
+            continue
+        if ref.tag and ref.digest:
+            out.setdefault(ref.format(digest=False), set()).add(ref.digest)
+    return out
+
+
+def _moved_pins(git: Git, prior: str, prop: Proposal, since: str) -> str:
+    """A note for the PR body naming every ``name:tag@digest`` whose digest differs between the
+    ``prior`` commit (the bot's previous commit on the branch, else the base) and the proposal,
+    with when each image was built: why an open pull request changed when the Dockerfiles did not."""
+    from .imageref import parse as parse_ref
+
+    lines = []
+    for path, new_text in sorted(prop.changes.items()):
+        try:
+            before, after = _pins(git.run("show", f"{prior}:{path}", check=False)), _pins(new_text)
+        except Exception:  # a note is a nicety: never a reason to fail the run
+            continue
+        for image in sorted(set(before) & set(after)):
+            if before[image] == after[image] or len(before[image]) != 1 or len(after[image]) != 1:
+                continue
+            (old,), (new,) = before[image], after[image]
+            ages = [_built(prop, parse_ref(f"{image}@{d}").without_tag()) for d in (old, new)]
+            lines.append(f"- `{path}`: `{image}` moved from `{old[:19]}…`{ages[0]} to `{new[:19]}…`{ages[1]}")
+    if not lines:
+        return ""
+    return f"**Base images moved** since {since}:\n\n" + "\n".join(lines) + "\n\n"
+
+
+def _built(prop: Proposal, ref) -> str:
+    created = prop.created(ref) if prop.created is not None else None
+    try:
+        day = date.fromisoformat(created[:10]) if created else None
+    except ValueError:
+        day = None
+    if day is None:
+        return ""
+    return f" (built {day.isoformat()}, {(datetime.now(UTC).date() - day).days} days old)"
 
 
 def _diff(outcomes) -> str:
@@ -529,6 +616,9 @@ def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str,
         if foreign:
             return _blocked(forge, out, open_pr, branch, fp, foreign)
         remote_sha = fetched
+
+    body = _moved_pins(git, remote_sha or head, prop, f"dockerfix's previous commit on `{branch}`" if remote_sha
+                       else f"they were pinned on `{base}`") + body
 
     # one commit on top of the base, built with a temporary index
     with tempfile.TemporaryDirectory(prefix="dockerfix-index-") as tmp:

@@ -236,7 +236,7 @@ class NodeLtsTag(Transform):
             yield Skip(self.code, f"{stage.base} left as it is: {why}", line)
             return
         if ref.digest:  # a pinned end-of-life image: the new tag is pinned by DFX002 in the same run
-            blocker = repin_blocker(ctx)
+            blocker = repin_blocker(ctx, ref.format(tag=tag, digest=False))
             if blocker is not None:
                 yield Fix(self.code, f"{head}; `--upgrade-node` offers `node:{tag}`, but {stage.base} is pinned and "
                           f"the new tag cannot be pinned in this run ({blocker})", line, (),
