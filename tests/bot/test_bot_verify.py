@@ -20,7 +20,7 @@ import pytest
 
 from dockerfix.fixer import bot
 from dockerfix.fixer.verify_compare import FileReport, Measurement
-from tests.verify.conftest import E2E_APPS, leftovers, verify_env, verify_stack  # noqa: F401
+from tests.verify.conftest import E2E_APPS, leftovers
 
 from .github_server import FakeGitHub, Server
 from .test_bot import HUMAN, TOKEN, World, git
