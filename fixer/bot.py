@@ -7,6 +7,7 @@ target (a scheduled GitHub Actions job does exactly that)::
                      [--base BRANCH] [--remote origin] [--unsafe-fixes] [--offline]
                      [--upgrade-node] [--upgrade-branch dockerfix/node-upgrade]
                      [--select CODE] [--ignore CODE] [--dry-run]
+                     [--verify [--probe PORT[/PATH]]]
 
 What it does, in order:
 

@@ -221,3 +221,11 @@ def test_no_engine_is_an_error_before_any_push(worlds, monkeypatch, tmp_path):
     code, _out, err = w.pr("--unsafe-fixes", "--verify")
     assert code == 2 and "--verify: no container engine" in err, err
     assert w.branch_sha() is None and w.gh.calls("POST") == []
+
+
+def test_help_documents_the_choice():
+    text = " ".join(bot.build_parser().format_help().split())
+    assert "--verify" in text and "--probe PORT[/PATH]" in text
+    assert "opened as a draft with the reason at the top" in text
+    assert "not opened at all, exit 4, where the repository allows no drafts" in text
+    assert "an open PR is updated and says why" in text
