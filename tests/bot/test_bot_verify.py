@@ -229,3 +229,19 @@ def test_help_documents_the_choice():
     assert "opened as a draft with the reason at the top" in text
     assert "not opened at all, exit 4, where the repository allows no drafts" in text
     assert "an open PR is updated and says why" in text
+
+
+def test_draft_whose_new_fixes_pass_asks_to_be_marked_ready(worlds, monkeypatch):
+    """A draft opened because verify failed stays a draft when new fixes pass (REST cannot change
+    it): the body and the log say to mark it ready for review.  (Stand-in verifications.)"""
+    monkeypatch.setattr(bot, "_verify", _failed_verification)
+    w = worlds(VERIFY_APPS / "stale-lock")
+    code, _out, err = w.pr("--unsafe-fixes", "--select", "DFX005", "--verify")
+    assert code == 0 and "opened draft pull request #1" in err, err
+    monkeypatch.setattr(bot, "_verify", lambda *a: bot.Verification([], "stand-in", 0))
+    code, _out, err = w.pr("--unsafe-fixes", "--verify")
+    assert code == 0 and "updated pull request #1" in err and "mark it ready for review" in err, err
+    pr = w.gh.pulls[0]
+    assert pr["draft"] is True  # PATCH never changes it, on GitHub as in the fake server
+    assert not pr["body"].startswith("> [!CAUTION]")
+    assert "these pass: mark it ready for review" in section(pr["body"])
