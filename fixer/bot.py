@@ -366,18 +366,21 @@ def _verify(prop: Proposal, args, out: _Out) -> Verification:
 def _verified_body(body: str, v: Verification, *, kind: str, was_draft: bool = False) -> str:
     """``body`` with verify's table under :data:`VERIFY_HEADING` (before the footer) and, when
     verify found a problem, the reason at the top.  ``kind``: "new" (the pull request is being
-    opened, as a draft when verify failed) or "update" (an open one gets these changes);
+    opened, as a draft when verify failed), "update" (an open one gets these changes) or
+    "dry-run" (``--dry-run``: neither is known);
     ``was_draft``: the open pull request is a draft."""
     top: list[str] = []
     if v.failed:
-        what = "a regression" if v.code == 1 else "an image that cannot be built or run"
+        what = ("found a regression in these fixes" if v.code == 1
+                else "could not build or run an image of this change")
         if kind == "new":
             then = "so this pull request was opened as a **draft**. Do not mark it ready for review until it is solved."
+        elif kind == "dry-run":
+            then = "so this pull request would be opened as a **draft** (or updated, saying so)."
         else:
-            then = ("This pull request was updated with them so that they can be reviewed: **do not merge it** until "
-                    "the problem is solved.")
-        top = ["> [!CAUTION]",
-               f"> **`dockerfix verify` found {what} in these fixes** (exit {v.code}), {then}", ">"]
+            then = ("This pull request was updated with these fixes so that they can be reviewed: **do not merge "
+                    "it** until the problem is solved.")
+        top = ["> [!CAUTION]", f"> **`dockerfix verify` {what}** (exit {v.code}), {then}", ">"]
         top += [f"> - {' '.join(reason.split())}" for reason in v.reasons()]
         top += ["", ""]
     section = [VERIFY_HEADING, "",
@@ -522,7 +525,7 @@ def run(args, token: str | None, out: _Out) -> int:
     if args.dry_run:
         for p in proposals:
             if getattr(args, "verify", False):
-                p.body = _verified_body(p.body, _verify(p, args, out), kind="new")
+                p.body = _verified_body(p.body, _verify(p, args, out), kind="dry-run")
             out.stdout(f"Title: {p.title}\nBranch: {p.branch} -> {base}\n\n{p.body}\n{_diff(p.outcomes)}")
             out.info(f"dry run: {len(p.changes)} file(s) would change on {p.branch} (fingerprint {p.fp[:12]}); "
                      "nothing pushed, no API call made")

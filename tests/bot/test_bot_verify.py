@@ -138,7 +138,8 @@ def test_fixed_image_cannot_build_opens_a_draft(engine_env, worlds):
     assert pr["draft"] is True and pr["state"] == "open"
     body = pr["body"]
     first = body.split("\n\n", 1)[0]
-    assert first.startswith("> [!CAUTION]\n> **`dockerfix verify` found an image that cannot be built or run"), body
+    assert first.startswith("> [!CAUTION]\n> **`dockerfix verify` could not build or run an image of this change** "
+                            "(exit 2), so this pull request was opened as a **draft**."), body
     assert "opened as a **draft**" in first, first
     assert "> - `Dockerfile`: the fixed image does not build:" in first, first
     table = section(body)
@@ -164,7 +165,7 @@ def test_open_pull_request_is_updated_and_says_why(engine_env, worlds):
     pr = w.gh.pulls[0]
     assert pr["draft"] is False
     first = pr["body"].split("\n\n", 1)[0]
-    assert "This pull request was updated with them so that they can be reviewed: **do not merge it**" in first
+    assert "This pull request was updated with these fixes so that they can be reviewed: **do not merge it**" in first
     assert "the fixed image does not build" in first
 
 
@@ -245,3 +246,15 @@ def test_draft_whose_new_fixes_pass_asks_to_be_marked_ready(worlds, monkeypatch)
     assert pr["draft"] is True  # PATCH never changes it, on GitHub as in the fake server
     assert not pr["body"].startswith("> [!CAUTION]")
     assert "these pass: mark it ready for review" in section(pr["body"])
+
+
+def test_dry_run_prints_the_verified_body(worlds, monkeypatch):
+    monkeypatch.setattr(bot, "_verify", _failed_verification)
+    w = worlds(VERIFY_APPS / "stale-lock")
+    code, out, err = w.pr("--unsafe-fixes", "--verify", "--dry-run", token=None)
+    assert code == 0, err
+    body = out.split("\n\n", 1)[1]
+    assert body.startswith("> [!CAUTION]\n> **`dockerfix verify` could not build or run an image of this change** "
+                           "(exit 2), so this pull request would be opened as a **draft**"), out
+    assert "#### `Dockerfile`: ERROR" in section(body) and "- the fixed image does not build" in section(body)
+    assert w.gh.requests == [] and w.branch_sha() is None
