@@ -388,6 +388,28 @@ def test_help_explains_modes_exit_codes_suppression_config(runner):
         assert needle in r.stdout, needle
 
 
+def test_help_names_every_subcommand_with_one_line(tmp_path):
+    """`dockerfix --help` lists each subcommand main() dispatches, one line each, and each
+    answers `dockerfix NAME --help` with its own usage."""
+    assert set(cli.SUBCOMMANDS) == {"rules", "verify", "pr"}
+    p = run(["--help"], tmp_path)
+    assert p.returncode == 0
+    help_lines = p.stdout.decode().splitlines()
+    start = next(i for i, ln in enumerate(help_lines) if ln.strip().startswith("Commands:"))
+    block = []
+    for ln in help_lines[start + 1:]:
+        if not ln.strip():
+            break
+        block.append(ln.split())
+    assert [words[0] for words in block] == list(cli.SUBCOMMANDS), help_lines[start:start + 5]
+    for words, (name, (args, line)) in zip(block, cli.SUBCOMMANDS.items()):
+        assert words == [name, *args.split(), *line.split()]  # the whole entry on one line
+    for name in cli.SUBCOMMANDS:
+        sub = run([name, "--help"], tmp_path)
+        assert sub.returncode == 0, (name, sub.stderr)
+        assert sub.stdout.decode().lstrip().lower().startswith(f"usage: dockerfix {name}"), (name, sub.stdout[:80])
+
+
 def test_version_and_unknown_option_subprocess(tmp_path):
     p = run(["--version"], tmp_path)
     assert p.returncode == 0 and p.stdout.decode().startswith("dockerfix ")
