@@ -123,7 +123,9 @@ def token_notes(token_ids: dict[str, str], lines: list[str]) -> tuple[str, ...]:
     if lines:
         notes.append("the RUN still writes the same .npmrc (" + " / ".join(lines) + ") and removes it before the "
                      "layer is saved; only the token is read from the secret")
-    notes.append("required=true: a build without the secret now fails instead of installing without credentials")
+    notes.append("required=true: a build without the secret now fails instead of installing without credentials; "
+                 "so does one whose secret is empty (" + ", ".join(f"{n} unset" for n in token_ids)
+                 + "): the RUN's first line checks the secret file and names the variable to set")
     for name, sid in token_ids.items():
         notes.append(f"docker compose: services.<app>.build.secrets: [{sid}] and top-level secrets: "
                      f"{{{sid}: {{environment: {name}}}}}")
