@@ -40,7 +40,9 @@ of installing without credentials (or installing a public package of the same na
 ``required=true`` catches: ``--secret id=npm_token,env=NPM_TOKEN`` with ``NPM_TOKEN`` unset passes
 the secret empty (Docker 20.10 then mounts nothing, newer BuildKit may mount an empty file), so in
 the token form the guard line stops that build too, naming the secret and the variable to set; the
-build log shows only that message, never the token.  The notes give
+build log shows only that message, never the token.  The file form has no such line: its secret
+is a file (``src=``), and the docker CLI refuses a ``--secret`` whose file does not exist.  The
+notes give
 the build command, the Docker Compose (``build: secrets:``) and GitHub Actions equivalents, with
 the project's own registry host and scope lines (never the public registry by default).
 
