@@ -134,8 +134,8 @@ from dockerfix.fixer.secrets import is_secret_name
 from dockerfix.fixer.transform import Transform
 
 from ._pkgmanagers import NPM_CONFIG_READERS
-from ._secrets import (SECRET_ID, NpmrcSource, dockerignore_fix, join_path, npmrc_path, npmrc_settings, refers_to,
-                       token_edits, token_form, token_notes, usage_notes, written_lines)
+from ._secrets import (SECRET_ID, NpmrcSource, dockerignore_fix, guard_edit, join_path, npmrc_path, npmrc_settings,
+                       refers_to, token_edits, token_form, token_notes, usage_notes, written_lines)
 from ._stages import effective_user, is_root_user
 
 _WRITERS = frozenset({"echo", "printf"})
@@ -392,7 +392,7 @@ class SecretMounts(Transform):
                 return
             mounts = "".join(f" --mount=type=secret,id={sid},required=true{opt}" for sid in dict.fromkeys(token_ids.values()))
             edits.append(Edit.insert(run.keyword_span.end, mounts))
-            edits.append(_guard_edit(doc, run, token_ids))
+            edits.append(guard_edit(doc, run, token_ids))
             for s in sources:
                 for c in s.cmds:
                     edits.extend(token_edits(doc.source, c, token_ids))
@@ -440,31 +440,6 @@ class SecretMounts(Transform):
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-def guard_line(name: str, sid: str) -> str:
-    """The shell line that stops a RUN whose secret ``sid`` (fed from ``name``) is missing or empty."""
-    return (f'test -s /run/secrets/{sid} || {{ echo "build secret {sid} is missing or empty: set {name} and pass '
-            f'--secret id={sid},env={name}" >&2; exit 1; }};')
-
-
-def _guard_edit(doc: Document, run: Instruction, token_ids: dict[str, str]) -> Edit:
-    """Put one guard line per secret before the first command of ``run``, each on its own
-    continuation line: ``required=true`` stops only a build that passes no ``--secret`` at all,
-    while ``--secret id=..,env=NAME`` with ``NAME`` unset passes an empty secret (or none)."""
-    cmds: Sequence[ShellCommand] = run.shell.simple_commands or ()
-    start = cmds[0].all_words[0].span.start
-    cont = f"{doc.escape}{doc.newline}"
-    lead = doc.source[doc.source.rfind("\n", 0, start) + 1:start]
-    if lead.strip():  # the command follows RUN and its flags on their line: start a new line
-        indent = doc.line_indent(run) + "    "
-        before = cont + indent
-    else:  # the command already starts a continuation line: keep its indentation
-        indent, before = lead, ""
-    names: dict[str, str] = {}  # secret id -> the variable that feeds it
-    for name, sid in token_ids.items():
-        names.setdefault(sid, name)
-    return Edit.insert(start, before + "".join(f"{guard_line(n, sid)} {cont}{indent}" for sid, n in names.items()))
-
 
 def _words_of(cmd: ShellCommand) -> list[str]:
     """Every word of a command as the shell reads it (assignments and redirections included)."""

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerfix.transforms.dfx009_secret_mounts import guard_line
+from dockerfix.transforms._secrets import guard_line
 from tests.callsites.test_callsites import validate_compose, validate_workflow
 from tests.e2e.test_engine import run_dockerfix
 from tests.infra.engine import Engine

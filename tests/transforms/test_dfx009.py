@@ -8,7 +8,8 @@ from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.fixer.pipeline import Pipeline
 from dockerfix.transforms import ALL
-from dockerfix.transforms.dfx009_secret_mounts import SecretMounts, guard_line, is_secret_name
+from dockerfix.transforms._secrets import guard_line
+from dockerfix.transforms.dfx009_secret_mounts import SecretMounts, is_secret_name
 
 
 def run(text: str, c: Context | None = None) -> tuple[str, list[Fix], list[Skip]]:
