@@ -157,3 +157,20 @@ def test_a_start_script_that_runs_node_is_a_runtime() -> None:
     assert r is not None and r.kind == "development" and "line 2 of its start script start.sh" in r.evidence
     r = final_stage_role(doc, Context(files=ContextFiles.of({})))
     assert r is not None and r.kind == "unknown" and "`/app/start.sh`, which is not in the build context" in r.evidence
+
+
+def test_a_missing_wrapper_script_is_judged_by_the_command_it_is_handed() -> None:
+    from dockerfix.fixer.context import Context
+    from dockerfix.fixer.facts import ContextFiles
+    from dockerfix.transforms._roles import final_stage_role
+
+    ctx = Context(files=ContextFiles.of({}))
+    doc = parse("FROM node:22\nENTRYPOINT [\"/start.sh\"]\nCMD [\"node\", \"server.js\"]\n")
+    r = final_stage_role(doc, ctx)
+    assert r is not None and r.kind == "runtime"
+    doc = parse("FROM node:22\nENTRYPOINT [\"/start.sh\"]\nCMD [\"npm\", \"run\", \"dev\"]\n")
+    r = final_stage_role(doc, ctx)
+    assert r is not None and r.kind == "development" and "handed to /start.sh" in r.evidence
+    files = ContextFiles.of({"start.sh": "#!/bin/sh\nset -e\nexec \"$@\"\n"})
+    r = final_stage_role(doc, Context(files=files))
+    assert r is not None and r.kind == "development"

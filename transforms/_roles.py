@@ -76,9 +76,9 @@ def _start_script(doc: Document, final: Stage, ctx: Context, scripts) -> Role | 
         return None
     first = posixpath.basename(argv[0])
     if first in _SHELLS and len(argv) > 1 and not argv[1].startswith("-"):
-        path = argv[1]
+        path, args = argv[1], argv[2:]
     elif first.endswith((".sh", ".bash")):
-        path = argv[0]
+        path, args = argv[0], argv[1:]
     else:
         return None
     if "$" in path:
@@ -95,10 +95,15 @@ def _start_script(doc: Document, final: Stage, ctx: Context, scripts) -> Role | 
             role = command_role(words, scripts, "the command", f" (line {n} of its start script {rel})")
             if role is not None:
                 return role
+        if args and not args[0].startswith("-"):
+            return command_role(args, scripts, f"the command handed to {path}")
         if not commands:
             return Role(UNKNOWN, f"its start command runs the script {rel}, in which no command could be read, so "
                         "what it starts is unknown")
         return None
+    if args and not args[0].startswith("-"):
+        # a wrapper handed a command (`start.sh node server.js`, usually `exec "$@"`): that command
+        return command_role(args, scripts, f"the command handed to {path}")
     return Role(UNKNOWN, f"its start command runs the script `{path}`, which is not in the build context, so what "
                 "it starts is unknown")
 
