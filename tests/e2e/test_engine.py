@@ -85,6 +85,10 @@ class App:
     answer_has: tuple[tuple[str, str], ...] = ()
     # Files the app must serve besides / (path -> text it contains), e.g. from Next.js's public/.
     serves: tuple[tuple[str, str], ...] = ()
+    # The original does not build today: text its build log must contain (e.g. "yarn: not found").
+    original_fails: str | None = None
+    # Text the fixed Dockerfile must contain (e.g. the base image dockerfix had to choose).
+    fixed_has: str | None = None
 
     @property
     def dir(self) -> Path:
@@ -152,6 +156,10 @@ APPS = [
     # yarn v1 on node:20 (end of life): a major upgrade is its own decision (--upgrade-node), so the
     # hardening run leaves node:20 (and its yarn) alone and only reports the end of life.
     App("yarn-upgrade", original_pid1="node"),
+    # yarn v1 on node:lts-slim, which is Node 26 today: its image has no yarn (docker-node PR #2422),
+    # so the original no longer builds. Made explicit, the tag must name the newest LTS line whose
+    # image still ships yarn (24), keeping the release the tag has today (trixie).
+    App("yarn-lts", original_fails="yarn: not found", fixed_has="FROM node:24-trixie-slim"),
 ]
 
 
@@ -283,6 +291,11 @@ def test_original_image_today(engine, results, app, tmp_path, e2e_stack):
     """The app as people ship it: it works, but as root, without an init and without NODE_ENV."""
     ctx, secrets, secret = prepare_context(app, tmp_path, e2e_stack)
     tag = f"dfx-e2e/{app.name}:original"
+    if app.original_fails:
+        with pytest.raises(Exception) as failed:
+            engine.build(ctx, tag, dockerfile=ctx / app.dockerfile, secrets=secrets)
+        assert app.original_fails in str(failed.value), str(failed.value)
+        return
     build_or_fail(engine, ctx, tag, dockerfile=ctx / app.dockerfile, secrets=secrets)
     m = measure(engine, tag, app, "original", results)
     context = f"PID 1 {m.pid1}\n{m.processes}\n--- logs\n{m.logs}"
@@ -380,6 +393,8 @@ def test_dockerfix_output_is_production_ready(engine, results, app, tmp_path, e2
     print(f"--- dockerfix output for {app.name}\n{text}\n--- skips\n"
           + "\n".join(f"{s['code']} line {s['line']}: {s['reason']}" for s in report.get("skips", [])))
     tag = f"dfx-e2e/{app.name}:dockerfix"
+    if app.fixed_has:
+        assert app.fixed_has in text, f"the fixed Dockerfile lacks {app.fixed_has!r}"
     build_or_fail(engine, ctx, tag, dockerfile=ctx / app.dockerfile, secrets=secrets)
     if e2e_stack.registry:
         assert "@sha256:" in text, "the base image was not pinned against the loopback registry"
