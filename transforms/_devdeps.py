@@ -26,6 +26,9 @@ _PACKAGE_BINS = {"typescript": "tsc", "@nestjs/cli": "nest", "@angular/cli": "ng
                  "@swc/cli": "swc", "@vercel/ncc": "ncc", "@vue/cli-service": "vue-cli-service",
                  "@sveltejs/kit": "svelte-kit", "@remix-run/dev": "remix", "webpack-cli": "webpack"}
 _NPM_BUILTIN_SCRIPTS = {"test": "test", "t": "test", "tst": "test", "start": "start"}
+#: Runtime commands that compile the project's sources as they start, and the packages they compile
+#: with (``nest start`` is ``nest build`` then ``node dist/main``: it needs the project's TypeScript).
+COMPILES_AT_START = {("nest", "start"): ("typescript",)}
 
 
 def dev_binaries(package: PackageJson | None) -> dict[str, str]:
@@ -96,6 +99,10 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
     dev = dev_binaries(package)
     if head in dev:
         return f"`{head}` comes from the devDependency {dev[head]!r}"
+    if package is not None and len(argv) > 1:
+        for needed in COMPILES_AT_START.get((head, argv[1]), ()):
+            if needed in package.dev_dependencies and needed not in package.dependencies:
+                return f"`{head} {argv[1]}` compiles the sources with {needed!r}, a devDependency"
     return None
 
 

@@ -36,7 +36,8 @@ stage after the install, or in any stage built ``FROM`` it or copying ``--from``
 ``npm run build``/``yarn build``/``pnpm build``/any script named ``build``, ``npm test``, a script
 whose body runs a build or dev tool (``tsc``, ``next build``, ``vite build``, ``nest build``,
 ``webpack``, ``babel``, ...) or a command from a devDependency.  They also stay when the image's
-start command needs one (``CMD ["npx", "ts-node", ...]``, a ``start`` script running ``nodemon``),
+start command needs one (``CMD ["npx", "ts-node", ...]``, a ``start`` script running ``nodemon``,
+``nest start``, which compiles with the project's ``typescript``),
 and in stages that do not end up in the final image (separate ``dev``/``test`` targets).  The
 start command is resolved through the script it names (``npm start``, ``npm run start:prod``,
 ``yarn start:prod``, ``pnpm run serve``, with npm's ``pre``/``post`` hooks), in the package.json

@@ -88,6 +88,17 @@ def test_dev_dependency_reason(argv, needs):
     assert (dev_dependency_reason(argv, PKG) is not None) is needs
 
 
+@pytest.mark.parametrize("deps,dev,needs", [
+    ({"@nestjs/cli": "10"}, {"typescript": "5"}, True),  # compiles with the devDependency typescript
+    ({"@nestjs/cli": "10", "typescript": "5"}, {}, False),  # the compiler is a production dependency
+    ({"@nestjs/cli": "10"}, {}, False),
+])
+def test_nest_start_needs_dev_typescript(deps, dev, needs):
+    pkg = PackageJson({"scripts": {"start": "nest start"}, "dependencies": deps, "devDependencies": dev})
+    assert (dev_dependency_reason(("yarn", "start"), pkg) is not None) is needs
+    assert (dev_dependency_reason(("nest", "start", "--watch"), pkg) is not None) is needs
+
+
 def test_dockerignore_negation():
     assert dockerignore_matches("*.json\n", "package-lock.json")
     assert not dockerignore_matches("*.json\n!package-lock.json\n", "package-lock.json")
