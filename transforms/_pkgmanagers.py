@@ -185,3 +185,37 @@ def npm_without_pkg(doc: Document, stage: Stage) -> str | None:
         return f"the base image's Node.js {major}{'.' + str(minor) if minor is not None else ''} ships an npm " \
                "older than 7.20, which has no `npm pkg`"
     return None
+
+
+# -- global installs ----------------------------------------------------------------------------------
+
+#: Packages whose global install serves the installs themselves (package managers, native-build
+#: helpers): a stage that installs dependencies keeps them.
+INSTALL_TOOLS = frozenset({"npm", "yarn", "pnpm", "bun", "corepack", "node-gyp", "node-pre-gyp",
+                           "@mapbox/node-pre-gyp", "prebuild-install", "node-gyp-build"})
+
+
+def global_packages(cmd: PackageManagerCommand) -> list[str] | None:
+    """The package specs a global install installs (``npm install -g a b@1``, ``yarn global add
+    a``, ``pnpm add -g a``), or None when ``cmd`` is not a global install."""
+    if cmd.tool == "yarn" and cmd.sub is not None and cmd.sub.value == "global":
+        if cmd.positionals and cmd.positionals[0].value == "add":
+            return [w.value for w in cmd.positionals[1:]]
+        return None
+    if cmd.action == "install" and (cmd.has_option("-g", "--global") or "--location=global" in cmd.option_values):
+        return [w.value for w in cmd.positionals]
+    return None
+
+
+def package_name(spec: str) -> str | None:
+    """The registry name of an install spec (``@nestjs/cli@10`` -> ``@nestjs/cli``, ``pm2@5`` ->
+    ``pm2``), or None for specs that name no registry package (git URLs, tarballs, folders,
+    aliases, variables)."""
+    if not spec or "$" in spec or ":" in spec or spec.startswith((".", "/", "~")) or spec.endswith((".tgz", ".tar.gz")):
+        return None
+    if spec.startswith("@"):
+        at = spec.find("@", 1)
+        name = spec if at == -1 else spec[:at]
+        return name if name.count("/") == 1 else None
+    name = spec.split("@", 1)[0]
+    return None if "/" in name else name
