@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from collections.abc import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
-from dockerfix.fixer.document import Document, Instruction, Stage, Word
+from dockerfix.fixer.edits import Edit
+from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 
 #: The package managers that install from a lockfile, and the lockfile kinds each one reads
 #: (``Context.lock_kind``).
@@ -219,3 +220,77 @@ def package_name(spec: str) -> str | None:
         return name if name.count("/") == 1 else None
     name = spec.split("@", 1)[0]
     return None if "/" in name else name
+
+
+# -- npm's devDependency flags ------------------------------------------------------------------------
+
+#: Deprecated spellings of ``--omit=dev`` (npm reads ``-production`` as ``--production``).
+NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod", "--production=true",
+                   "-production", "-only=production", "-only=prod")
+#: ``--only`` values npm 6 read as "devDependencies only" and npm 7+ ignore (invalid there).
+NPM_DEAD_ONLY = ("--only=dev", "--only=development", "-only=dev")
+#: Options that ask for devDependencies (or set --omit to something the user chose).
+NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=", "--also=dev", "--also=development", "--dev")
+
+
+@dataclass(frozen=True)
+class NpmDevFlags:
+    """How an npm install's options spell what it does with devDependencies; each entry is the
+    option's words (``--only=prod``, or ``--only`` ``prod``)."""
+
+    legacy: list[tuple[Word, ...]]  # --production, --only=prod...: deprecated spellings of --omit=dev
+    omit: list[tuple[Word, ...]]  # --omit=dev / --omit dev
+    dead_only: list[tuple[Word, ...]]  # --only=dev: npm 6 "devDependencies only", ignored by npm 7+
+    keeps: bool  # --include=dev, --also=dev, --production=false...: devDependencies asked for
+
+
+def npm_dev_flags(cmd: PackageManagerCommand) -> NpmDevFlags:
+    opts = list(cmd.options)
+    pairs = list(zip(opts, opts[1:]))
+    legacy: list[tuple[Word, ...]] = [(w,) for w in opts if w.value in NPM_LEGACY_PROD]
+    legacy += [(a, b) for a, b in pairs if a.value in ("--only", "-only") and b.value in ("production", "prod")]
+    omit: list[tuple[Word, ...]] = [(w,) for w in opts if w.value == "--omit=dev"]
+    omit += [(a, b) for a, b in pairs if a.value == "--omit" and b.value == "dev"]
+    dead: list[tuple[Word, ...]] = [(w,) for w in opts if w.value in NPM_DEAD_ONLY]
+    dead += [(a, b) for a, b in pairs if a.value in ("--only", "-only") and b.value in ("dev", "development")]
+    vals = [w.value for w in opts]
+    keeps = any(v.startswith(NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or any(
+        a.value in ("--include", "--also") and b.value in ("dev", "development") for a, b in pairs)
+    order = lambda groups: sorted(groups, key=lambda g: g[0].span.start)  # noqa: E731
+    return NpmDevFlags(order(legacy), order(omit), order(dead), keeps)
+
+
+def respell_omit_dev(group: tuple[Word, ...]) -> list[Edit]:
+    """``--production`` -> ``--omit=dev``; ``--only prod`` -> ``--omit dev``."""
+    if len(group) == 2:
+        return [Edit.replace(group[0].span, "--omit"), Edit.replace(group[1].span, "dev")]
+    return [Edit.replace(group[0].span, "--omit=dev")]
+
+
+def delete_option(doc: Document, cmd: PackageManagerCommand, group: tuple[Word, ...]) -> Edit | None:
+    """Delete an option's words with the blank (and line continuations) before them, or None when
+    that would touch a comment or anything but blanks."""
+    words = list(cmd.command.all_words)
+    idx = next((i for i, w in enumerate(words) if w.span == group[0].span), 0)
+    if idx == 0:
+        return None
+    start = words[idx - 1].span.end
+    gap = doc.source[start:group[0].span.start]
+    inner = doc.source[group[0].span.end:group[-1].span.start]
+    blank = " \t\r\n" + doc.escape
+    if any("#" in g or g.strip(blank) for g in (gap, inner)) or not gap:
+        return None
+    return Edit.delete(Span(start, group[-1].span.end))
+
+
+def drop_dead_only(doc: Document, cmd: PackageManagerCommand, dead: list[tuple[Word, ...]],
+                   tidy: list[str]) -> list[Edit]:
+    """Delete ``--only=dev`` next to ``--omit=dev``: npm 7 and later accept only ``prod`` and
+    ``production`` for ``--only`` and ignore any other value (npm 6 read it as "devDependencies
+    only"), so it contradicts the install's meaning without changing it."""
+    edits = [delete_option(doc, cmd, g) for g in dead]
+    if not dead or not all(edits):
+        return []
+    tidy.append(f"drop `{' '.join(w.value for w in dead[0])}`, which npm 7 and later ignore (only "
+                "`--only=prod` has a meaning there)")
+    return [e for e in edits if e is not None]

@@ -25,7 +25,11 @@ An existing ``npm ci`` in a runtime stage gets ``--omit=dev``; the deprecated
 ``npm install --production`` / ``--only=production`` becomes ``npm ci --omit=dev``, and the same
 flags on ``npm ci`` (``--production``, ``--only=prod``) become ``--omit=dev``.  On the official
 node image up to Node.js 14 (npm 6, which ignores ``--omit=dev`` and installs devDependencies)
-only the lockfile part is applied and the old flags stay.  Only the
+only the lockfile part is applied and the old flags stay (a ``--omit=dev`` next to them, which npm
+6 ignores, is removed).  Combinations end with a single ``--omit=dev``: a repeated production flag
+(``--production --only=production``, ``-production``) is removed, and so is ``--only=dev``, which
+npm 7 and later ignore (they accept only ``prod``/``production`` there), next to ``--omit=dev``;
+``--include=dev``, ``--also=dev``, ``--dev`` and ``--production=false`` keep devDependencies.  Only the
 command's own words are edited: ``RUN --mount=type=cache,...`` flags, ``&&`` chains,
 continuations and comments stay as they are.  When the stage copies ``package.json`` but not the
 lockfile before the install (``COPY package.json ./``), the same fix adds the lockfile to that
@@ -123,10 +127,14 @@ from ._roles import final_stage_role, not_runtime_skip
 from ._pkgmanagers import (
     LOCK_KINDS,
     PackageManagerCommand,
+    delete_option,
+    drop_dead_only,
+    npm_dev_flags,
     npm_without_omit,
     npm_without_pkg,
     package_manager_commands,
     package_manager_commands_of,
+    respell_omit_dev,
 )
 from ._startcmd import final_package
 from ._stages import copies_root_file, copy_sources, stage_consumers
@@ -134,8 +142,6 @@ from ._stages import copies_root_file, copy_sources, stage_consumers
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
 LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
                "pnpm": "pnpm install --frozen-lockfile"}
-_NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod")
-_NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
 
 
 def _set_versions(doc: Document, stage: Stage, ins: Instruction) -> list[tuple[str, int]]:
@@ -315,45 +321,58 @@ class ProductionDeps(Transform):
         edits: list[Edit] = []
         locked = False  # does the fix switch to a lockfile-only install?
         pruned = False
+        tidy: list[str] = []  # message parts for flag spellings made coherent
         if cmd.tool == "npm":
-            vals = cmd.option_values
-            legacy = [w for w in cmd.options if w.value in _NPM_LEGACY_PROD]
-            only_pair = [(w, n) for w, n in zip(cmd.options, cmd.options[1:])
-                         if w.value == "--only" and n.value in ("production", "prod")]
-            omits = any(v == "--omit=dev" for v in vals) or any(
-                a.value == "--omit" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
-            keeps = any(v.startswith(_NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or \
-                any(a.value == "--include" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
             sub = cmd.sub
             assert sub is not None  # install and ci are always written as a word after npm
+            flags = npm_dev_flags(cmd)
+            if cmd.action == "install":
+                locked = True
             if old_npm:  # npm 6: `--production` is the flag it knows; only the lockfile part
                 if cmd.action == "install":
-                    locked = True
                     edits.append(Edit.replace(sub.span, "ci"))
-            elif cmd.action == "install":
-                locked = True
-                if legacy or only_pair:
+                if flags.legacy and flags.omit:  # npm 6 ignores --omit=dev: keep the flag it reads
+                    dropped = [delete_option(doc, cmd, g) for g in flags.omit]
+                    if all(dropped):
+                        edits += [e for e in dropped if e]
+                        tidy.append("drop --omit=dev, which npm 6 ignores, next to the production flag it reads")
+            elif flags.keeps:  # devDependencies are asked for: only the lockfile part
+                if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci"))
-                    for w in legacy:
-                        edits.append(Edit.replace(w.span, "--omit=dev"))
-                    for w, n in only_pair:
-                        edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
-                    pruned = True
-                elif omits or keeps or not prune_ok:
+            elif flags.legacy or flags.omit:  # already production-only: one --omit=dev, no deprecated spelling
+                if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci"))
-                else:
+                groups = sorted(flags.legacy + flags.omit, key=lambda g: g[0].span.start)
+                keep = flags.omit[0] if flags.omit else groups[0]
+                respelled = False
+                for g in groups:
+                    if g is keep:
+                        if g in flags.legacy:
+                            edits += respell_omit_dev(g)
+                            respelled = True
+                        continue
+                    gone = delete_option(doc, cmd, g)
+                    if gone is not None:
+                        edits.append(gone)
+                    elif g in flags.legacy:  # cannot be removed cleanly: at least the current spelling
+                        edits += respell_omit_dev(g)
+                        respelled = True
+                if respelled:
+                    tidy.append("spell the deprecated production flag as --omit=dev")
+                if len(groups) > 1:
+                    tidy.append("keep a single --omit=dev")
+                edits += drop_dead_only(doc, cmd, flags.dead_only, tidy)
+            elif prune_ok:
+                dead = flags.dead_only
+                if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci --omit=dev" + ignore))
-                    edits += lifecycle_fix
-                    pruned = True
-            elif cmd.action == "ci" and (legacy or only_pair) and not keeps:
-                for w in legacy:  # deprecated since npm 7: the same install, spelled --omit=dev
-                    edits.append(Edit.replace(w.span, "--omit=dev"))
-                for w, n in only_pair:
-                    edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
-            elif cmd.action == "ci" and prune_ok and not (legacy or only_pair or omits or keeps):
-                edits.append(Edit.insert(sub.span.end, " --omit=dev" + ignore))
+                else:
+                    edits.append(Edit.insert(sub.span.end, " --omit=dev" + ignore))
+                edits += drop_dead_only(doc, cmd, dead, tidy)
                 edits += lifecycle_fix
                 pruned = True
+            elif cmd.action == "install":
+                edits.append(Edit.replace(sub.span, "ci"))
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-v1":
             add = []
             if not cmd.has_option("--frozen-lockfile"):
@@ -430,8 +449,7 @@ class ProductionDeps(Transform):
             parts.append("leave devDependencies out of the runtime image")
         if pruned and lifecycle_what:
             parts.append(lifecycle_what)
-        if not locked and not pruned and cmd.tool == "npm":
-            parts.append("spell the deprecated production flag as --omit=dev")
+        parts += tidy
         msg = " and ".join(parts) if parts else "install from the lockfile"
         msg = msg[0].upper() + msg[1:]
         if len(edits) > 1 and any(e.start < ins.span.start for e in edits):
