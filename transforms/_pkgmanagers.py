@@ -294,3 +294,33 @@ def drop_dead_only(doc: Document, cmd: PackageManagerCommand, dead: list[tuple[W
     tidy.append(f"drop `{' '.join(w.value for w in dead[0])}`, which npm 7 and later ignore (only "
                 "`--only=prod` has a meaning there)")
     return [e for e in edits if e is not None]
+
+
+def one_omit_dev(doc: Document, cmd: PackageManagerCommand, flags: NpmDevFlags, tidy: list[str]) -> list[Edit]:
+    """Edits that leave a production-only npm install (npm >= 7) with one ``--omit=dev``: the
+    deprecated spellings (``--production``, ``--only=prod``) respelled or, when repeated, removed,
+    and a contradicting ``--only=dev`` removed.  ``tidy`` gets the message parts."""
+    edits: list[Edit] = []
+    groups = sorted(flags.legacy + flags.omit, key=lambda g: g[0].span.start)
+    if not groups:
+        return edits
+    keep = flags.omit[0] if flags.omit else groups[0]
+    respelled = removed = False
+    for g in groups:
+        if g is keep:
+            if g in flags.legacy:
+                edits += respell_omit_dev(g)
+                respelled = True
+            continue
+        gone = delete_option(doc, cmd, g)
+        if gone is not None:
+            edits.append(gone)
+            removed = True
+        elif g in flags.legacy:  # cannot be removed cleanly: at least the current spelling
+            edits += respell_omit_dev(g)
+            respelled = True
+    if respelled:
+        tidy.append("spell the deprecated production flag as --omit=dev")
+    if removed:
+        tidy.append("keep a single --omit=dev")
+    return edits + drop_dead_only(doc, cmd, flags.dead_only, tidy)

@@ -130,11 +130,11 @@ from ._pkgmanagers import (
     delete_option,
     drop_dead_only,
     npm_dev_flags,
+    one_omit_dev,
     npm_without_omit,
     npm_without_pkg,
     package_manager_commands,
     package_manager_commands_of,
-    respell_omit_dev,
 )
 from ._startcmd import final_package
 from ._stages import copies_root_file, copy_sources, stage_consumers
@@ -342,26 +342,7 @@ class ProductionDeps(Transform):
             elif flags.legacy or flags.omit:  # already production-only: one --omit=dev, no deprecated spelling
                 if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci"))
-                groups = sorted(flags.legacy + flags.omit, key=lambda g: g[0].span.start)
-                keep = flags.omit[0] if flags.omit else groups[0]
-                respelled = False
-                for g in groups:
-                    if g is keep:
-                        if g in flags.legacy:
-                            edits += respell_omit_dev(g)
-                            respelled = True
-                        continue
-                    gone = delete_option(doc, cmd, g)
-                    if gone is not None:
-                        edits.append(gone)
-                    elif g in flags.legacy:  # cannot be removed cleanly: at least the current spelling
-                        edits += respell_omit_dev(g)
-                        respelled = True
-                if respelled:
-                    tidy.append("spell the deprecated production flag as --omit=dev")
-                if len(groups) > 1:
-                    tidy.append("keep a single --omit=dev")
-                edits += drop_dead_only(doc, cmd, flags.dead_only, tidy)
+                edits += one_omit_dev(doc, cmd, flags, tidy)
             elif prune_ok:
                 dead = flags.dead_only
                 if cmd.action == "install":
