@@ -177,6 +177,18 @@ def npm_without_omit(doc: Document, stage: Stage) -> str | None:
     return None
 
 
+def npm_version_floor(doc: Document, stage: Stage) -> int:
+    """The lowest npm major the stage's base image can ship, from the official node image's tag
+    (Node.js 15 and later ship npm 7+; a floating tag such as ``lts`` a current one); 0 when
+    unknown (another image, or an older Node.js)."""
+    official, major, _minor = base_node_version(doc, stage)
+    if not official:
+        return 0
+    if major is None or major >= 15:
+        return 7
+    return 6 if major >= 10 else 0
+
+
 def npm_without_pkg(doc: Document, stage: Stage) -> str | None:
     """Why ``npm pkg`` (npm >= 7.20: Node.js 16.6 and later) cannot be shown to exist in ``stage``, or None."""
     official, major, minor = base_node_version(doc, stage)

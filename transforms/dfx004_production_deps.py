@@ -102,8 +102,11 @@ and ``npm ci --omit=dev --ignore-scripts`` install a ``"prepare": "husky"`` proj
 devDependencies stay.  Nothing is changed, and a reason is reported, when there is no ``package.json`` or no
 lockfile in the build context, the lockfile belongs to another package manager, ``.dockerignore``
 leaves the lockfile out, the lockfile cannot be seen reaching the image before the install, or the
-install runs in a heredoc script or an exec-form ``RUN``.  Installs of named packages
-(``npm install express``, ``npm install -g pm2``) are left alone.
+install runs in a heredoc script or an exec-form ``RUN``; in the lockfile cases an npm install
+that already leaves devDependencies out with a deprecated flag (``npm install --only=production``)
+still gets the same install spelled ``--omit=dev`` when the base image is the official node image
+of Node.js 15 or later (npm 7+).  Installs of named packages (``npm install express``, ``npm
+install -g pm2``) are left alone.
 
 ## Related codes
 none (peers only report; hadolint issue #781 asks for an ``npm ci`` rule).
@@ -130,6 +133,7 @@ from ._pkgmanagers import (
     delete_option,
     drop_dead_only,
     npm_dev_flags,
+    npm_version_floor,
     one_omit_dev,
     npm_without_omit,
     npm_without_pkg,
@@ -259,11 +263,13 @@ class ProductionDeps(Transform):
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {why}", line)
             return
         if ctx.lockfile is None:
+            yield from self._respell_only(doc, stage, cmd, line)
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: no lockfile in the build context: "
                        f"{LOCKED_FORM['npm' if cmd.tool == 'npm' else 'pnpm' if cmd.tool == 'pnpm' else 'yarn-v1']}"
                        " would fail", line)
             return
         if ctx.lock_kind not in LOCK_KINDS[cmd.tool]:
+            yield from self._respell_only(doc, stage, cmd, line)
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: the build context's lockfile is "
                        f"{ctx.lockfile}, which {cmd.tool} does not read", line)
             return
@@ -419,6 +425,7 @@ class ProductionDeps(Transform):
         if locked:
             problem, extra = self._lockfile_reaches(doc, ctx, stage, ins, cmd.tool)
             if problem:
+                yield from self._respell_only(doc, stage, cmd, line)
                 yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {problem}", line)
                 return
             edits += extra
@@ -436,6 +443,22 @@ class ProductionDeps(Transform):
         if len(edits) > 1 and any(e.start < ins.span.start for e in edits):
             msg += f"; copy {ctx.lockfile} into the image before the install"
         yield Fix(self.code, msg, line, tuple(edits), self.default_applicability)
+
+    def _respell_only(self, doc: Document, stage: Stage, cmd: PackageManagerCommand, line: int) -> Iterable[Fix]:
+        """When the lockfile part cannot be applied: an npm install that already leaves
+        devDependencies out with a deprecated flag (``npm install --only=production``) gets the same
+        install spelled ``--omit=dev``, on an image known to ship npm 7 or later."""
+        if cmd.tool != "npm" or npm_version_floor(doc, stage) < 7:
+            return
+        flags = npm_dev_flags(cmd)
+        if flags.keeps or not flags.legacy:
+            return
+        tidy: list[str] = []
+        edits = one_omit_dev(doc, cmd, flags, tidy)
+        if edits:
+            msg = "; ".join(tidy)
+            yield Fix(self.code, f"{msg[0].upper()}{msg[1:]} (the same install on npm 7 and later)", line,
+                      tuple(edits), self.default_applicability)
 
     def _runtime_reason(self, doc: Document, ctx: Context) -> str | None:
         """Why the start command keeps devDependencies (it needs one, or which package.json it runs

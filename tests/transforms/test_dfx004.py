@@ -310,3 +310,27 @@ def test_only_dev_next_to_a_comment_is_not_deleted():
 def test_npm6_keeps_the_flags_it_reads(before, after):
     out, _, _ = run(f"FROM node:14\nCOPY . .\nRUN {before}\n", ctx())
     assert out == f"FROM node:14\nCOPY . .\nRUN {after}\n"
+
+
+@pytest.mark.parametrize("image,before,change,after", [
+    # the lockfile cannot be seen reaching the image: only the flag's spelling changes
+    ("node:22-alpine", "COPY --from=build /app/package*.json ./\nRUN npm install --only=production",
+     {}, "COPY --from=build /app/package*.json ./\nRUN npm install --omit=dev"),
+    ("node:lts", "COPY . .\nRUN npm ci --production --only=prod", dict(lockfile=None, kind=None),
+     "COPY . .\nRUN npm ci --omit=dev"),
+    ("node:20", "COPY . .\nRUN npm install --production", dict(lockfile="yarn.lock", kind="yarn-v1"),
+     "COPY . .\nRUN npm install --omit=dev"),
+    # npm unknown or 6, or no deprecated flag: nothing
+    ("acme/node-base:3", "COPY . .\nRUN npm ci --production", dict(lockfile=None, kind=None), None),
+    ("node:14", "COPY . .\nRUN npm ci --production", dict(lockfile=None, kind=None), None),
+    ("node:22", "COPY . .\nRUN npm install", dict(lockfile=None, kind=None), None),
+])
+def test_deprecated_flag_respelled_when_the_lockfile_part_is_skipped(image, before, change, after):
+    src = f"FROM {image}\n{before}\nCMD [\"node\", \"a.js\"]\n"
+    out, fixes, skips = run(src, ctx(**change))
+    assert skips and "left as is" in skips[-1].reason
+    if after is None:
+        assert out == src and not fixes
+    else:
+        assert out == f"FROM {image}\n{after}\nCMD [\"node\", \"a.js\"]\n"
+        assert "the same install on npm 7 and later" in fixes[0].message
