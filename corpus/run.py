@@ -3,8 +3,8 @@
 For every reference in corpus/refs.json it materialises a temporary repository from the cache
 (the Dockerfile at its path, the fetched package.json / compose / workflow files, empty stand-ins for
 the other files the repository listing shows, and lockfile stand-ins of the recorded kind), runs
-``python -m dockerfix --diff --unsafe-fixes --offline`` (and ``--format json`` for the fixes and skips,
-and ``--write`` on a copy for the fixed text), and hadolint on the original and on the fixed text.
+``python -m dockerfix --diff --unsafe-fixes --offline`` (and ``--write --format json`` on a copy for the
+fixed text and the fixes and skips), and hadolint on the original and on the fixed text.
 
 Output (corpus/out/ by default, git-ignored):
   out/summary.md        the table: files, rewritten, crashes, skips by reason, hadolint deltas per code
@@ -200,13 +200,14 @@ def run_one(ref: dict, facts: dict, args, dfx: list[str], hadolint: str | None) 
 
         before = snapshot(root)
         p_diff = call(["--diff"], root)
-        p_json = call(["--format", "json"], root)
         work = tmp / "write"
         shutil.copytree(root, work, symlinks=True)
-        p_write = call(["--write"], work)
+        # The JSON report of the writing run: "applied" is true only for fixes actually written
+        # (a check run reports every fix as pending, applied false).
+        p_write = p_json = call(["--write", "--format", "json"], work)
         after = snapshot(work)
         rec["exit"] = {"diff": p_diff.returncode, "json": p_json.returncode, "write": p_write.returncode}
-        stderr = p_diff.stderr + p_json.stderr + p_write.stderr
+        stderr = p_diff.stderr + p_write.stderr
         rec["crash"] = "Traceback (most recent call last)" in stderr or any(
             rc not in (0, 1, 2) for rc in rec["exit"].values())
         rec["error"] = [ln for ln in stderr.splitlines() if ln.startswith("dockerfix:") and "error" in ln.lower()][:3] \
