@@ -4,6 +4,7 @@ wrapped around it, ``npm start``-style runners and the ``node <file>`` they reso
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from dockerfix.fixer.context import Context, PackageJson
@@ -128,6 +129,11 @@ def start_script_command(ctx: Context, runner: str = "npm", script: str = "start
     pkg = package if package is not None else ctx.package
     if pkg is None:
         return None, ctx.package_error or "no package.json in the build context"
+    if runner == "yarn":
+        pnp = plug_n_play(ctx)
+        if pnp:
+            return None, (f"the project runs yarn berry ({pnp}) with Plug'n'Play, which installs no node_modules: "
+                          f"plain `node` could not load the dependencies that `yarn {script}` finds")
     scripts = pkg.scripts
     hooks = [h for h in (f"pre{script}", f"post{script}") if h in scripts]
     if hooks:
@@ -145,6 +151,36 @@ def start_script_command(ctx: Context, runner: str = "npm", script: str = "start
         detail = f"it {why}" if why else "not a plain `node <file>` command"
         return None, f"scripts.{script} is `{body}`: {detail}"
     return words, f"scripts.{script} is `{body}`"
+
+
+_NODE_LINKER = re.compile(r"""^nodeLinker:\s*["']?([\w-]+)""", re.M)
+
+
+def plug_n_play(ctx: Context) -> str | None:
+    """The evidence that ``yarn`` runs the project with Plug'n'Play (yarn 2+'s default linker,
+    which writes ``.pnp.cjs`` instead of ``node_modules``), or None.  Berry is recognised from a
+    berry lockfile, ``packageManager: yarn@2+``, ``.yarnrc.yml`` or a committed
+    ``.yarn/releases/yarn-*``; ``nodeLinker: node-modules`` (or ``pnpm``) in ``.yarnrc.yml`` turns
+    Plug'n'Play off (https://yarnpkg.com/configuration/yarnrc#nodeLinker)."""
+    pm = ctx.package.package_manager if ctx.package else None
+    m = re.match(r"yarn@(\d+)", pm or "")
+    if m and int(m.group(1)) < 2:
+        return None
+    if m:
+        why = f"packageManager `{pm}`"
+    elif ctx.lock_kind == "yarn-berry":
+        why = "a yarn berry yarn.lock"
+    elif ctx.yarnrc_yml is not None:
+        why = ".yarnrc.yml"
+    else:
+        release = next((r for r in ctx.yarn_releases if r.startswith("yarn-")), None)
+        if release is None:
+            return None
+        why = f".yarn/releases/{release}"
+    linker = _NODE_LINKER.search(ctx.yarnrc_yml or "")
+    if linker and linker.group(1) in ("node-modules", "pnpm"):
+        return None
+    return why + (", nodeLinker: pnp" if linker else ", no nodeLinker in .yarnrc.yml")
 
 
 def script_command(doc: Document, ctx: Context, argv: list[str] | tuple[str, ...] | None

@@ -33,7 +33,9 @@ then starts the command through it:
 ``CMD npm start`` (also ``npm run start``, ``yarn start``, ``pnpm start``, shell or exec form)
 becomes ``CMD ["node", "<file>", ...]`` when ``scripts.start`` in package.json is exactly a plain
 ``node <file> [args]`` and there are no ``prestart``/``poststart`` scripts; otherwise the
-package-manager command stays (now under the init) and the report says why.  A ``CMD`` that
+package-manager command stays (now under the init) and the report says why.  ``yarn start`` of
+a yarn berry project stays unless ``.yarnrc.yml`` sets ``nodeLinker: node-modules``: with
+Plug'n'Play (berry's default) there is no ``node_modules`` for a plain ``node`` to load from.  A ``CMD`` that
 names a script file (``CMD ["server.js"]``), which the official image's ``docker-entrypoint.sh``
 used to run with ``node``, gets the ``node`` in front explicitly.  Install line, ``ENTRYPOINT``
 and ``CMD`` are one fix: they apply together.
@@ -87,6 +89,8 @@ practices ("Use an init system").
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import re
 from collections.abc import Iterable
@@ -305,11 +309,14 @@ class InitProcess(Transform):
                   "package manager no longer sits between the init and the app", cmd.line,
                   (Edit.replace(cmd.args_span, json_array(resolved)),), self.default_applicability)
 
-    def _direct(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool) -> Iterable[Fix]:
+    def _direct(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool) -> Iterable[Fix | Skip]:
         """With the init left to the engine (``docker run --init``), the app can still start
         directly: ``npm start`` becomes ``node server.js`` when the start script is exactly that, so
-        no package manager sits between the init and node (SIGTERM reaches the app)."""
-        new_cmd, _skip = self._command(doc, ctx, cmd, node_base)
+        no package manager sits between the init and node (SIGTERM reaches the app); otherwise the
+        report says why the command stays."""
+        new_cmd, skip = self._command(doc, ctx, cmd, node_base)
+        if skip is not None:
+            yield replace(skip, reason=skip.reason.replace(" (under dumb-init)", "", 1))
         argv = argv_of(cmd)
         if new_cmd is None or argv is None or new_cmd == argv or new_cmd[0] != "node":
             return
