@@ -35,6 +35,8 @@ from collections.abc import Iterable, Iterator
 from .document import Document
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+#: The evidence of a context that nothing in the repository names: only a guess.
+GUESSED_CONTEXT = "the Dockerfile's folder (no compose file, workflow or script names another)"
 _MAX_FILE = 1_000_000  # bytes: larger evidence files are not read
 _MAX_WORKFLOWS = 200
 _BUILDERS = {("docker", "build"), ("docker", "image", "build"), ("docker", "buildx", "build"),
@@ -101,7 +103,7 @@ def choose_context(dockerfile: Path, root: Path, copy_sources: Iterable[str] = (
                 rel = d.relative_to(root).as_posix() if d != root else "."
                 return ContextChoice(d, f"the COPY sources ({_short(needed)}) exist in {rel}/, not beside the Dockerfile",
                                      sites=tuple(found))
-    return ContextChoice(own, "the Dockerfile's folder (no compose file, workflow or script names another)",
+    return ContextChoice(own, GUESSED_CONTEXT,
                          sites=tuple(found))
 
 

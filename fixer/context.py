@@ -165,6 +165,20 @@ class Context:
     def has_package_json(self) -> bool:
         return self.package is not None
 
+    @property
+    def missing_package(self) -> str:
+        """Why there are no package.json facts, for skip reasons: the file's read error, or that
+        the build context has none (and, when that context is only the Dockerfile's folder because
+        nothing in the repository names one, that ``--context`` can name the real one)."""
+        if self.package_error:
+            return self.package_error
+        from .buildcontext import GUESSED_CONTEXT
+
+        if self.context_evidence == GUESSED_CONTEXT:
+            return ("no package.json in the build context (taken to be the Dockerfile's folder: no compose file, "
+                    "workflow or script names one; pass --context DIR if the build runs from another folder)")
+        return "no package.json in the build context"
+
 
 def _bundled_images():
     from .node_images import images

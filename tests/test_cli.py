@@ -593,3 +593,17 @@ def test_report_on_a_rewritten_block_keeps_its_own_line(tmp_path):
     report = json.loads(p.stdout)
     lines = {f["code"]: f["line"] for f in report["files"][0]["fixes"] if not f["applied"]}
     assert lines["DFX008"] == 5
+
+
+def test_guessed_context_without_package_json_suggests_context(tmp_path):
+    """Nothing names the build context, so it is taken to be the Dockerfile's folder; when that
+    folder has no package.json, the skip says the context was a guess and how to name the real one."""
+    (tmp_path / "Dockerfile").write_text('FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\nCMD ["node", "server.js"]\n')
+    p = subprocess.run(exe() + ["--check", "--unsafe-fixes", "--offline", "--show-skips", "--select", "DFX006", "."],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "pass --context DIR if the build runs from another folder" in p.stdout + p.stderr
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    build: .\n")
+    p = subprocess.run(exe() + ["--check", "--unsafe-fixes", "--offline", "--show-skips", "--select", "DFX006", "."],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    out = p.stdout + p.stderr
+    assert "no package.json in the build context" in out and "--context DIR" not in out

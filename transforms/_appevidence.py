@@ -127,6 +127,6 @@ def no_package_skip(code: str, doc: Document, ctx: Context, change: str, needs: 
     final = doc.final_stage
     if final is None or ctx.package is not None:
         return None
-    why = ctx.package_error or "no package.json in the build context"
+    why = ctx.missing_package
     return Skip(code, f"{change} not added: {why}, so nothing shows that the image runs a Node.js application "
                 f"that {needs}", final.from_.line)

@@ -128,7 +128,7 @@ def start_script_command(ctx: Context, runner: str = "npm", script: str = "start
     assignments, ``&&`` chains, ``nodemon``/``ts-node`` and the like are not plain."""
     pkg = package if package is not None else ctx.package
     if pkg is None:
-        return None, ctx.package_error or "no package.json in the build context"
+        return None, ctx.missing_package
     if runner == "yarn":
         pnp = plug_n_play(ctx)
         if pnp:
@@ -324,7 +324,7 @@ def package_at(doc: Document, ctx: Context, stage: Stage, before: int | None = N
     is the package the WORKDIR holds (``WORKDIR /app/packages/api`` after ``COPY . /app``:
     packages/api/package.json); ``reason`` names the missing fact when that cannot be told."""
     if ctx.package is None:
-        return None, "", ctx.package_error or "no package.json in the build context"
+        return None, "", ctx.missing_package
     if workspace_patterns(ctx.files, ctx.package) is None:
         return ctx.package, "", None
     wd = workdir_at(doc, stage, before)

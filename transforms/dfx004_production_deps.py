@@ -259,7 +259,7 @@ class ProductionDeps(Transform):
         line = ins.line
         what = " ".join(w.value for w in cmd.command.words)
         if ctx.package is None:
-            why = ctx.package_error or "no package.json in the build context"
+            why = ctx.missing_package
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {why}", line)
             return
         if ctx.lockfile is None:

@@ -165,7 +165,7 @@ class NodeEnv(Transform):
             return
 
         if ctx.package is None:
-            missing = ctx.package_error or "no package.json in the build context"
+            missing = ctx.missing_package
             yield Skip(self.code, f"ENV NODE_ENV=production not added: {missing}, so whether the install and the "
                        "start command work without devDependencies cannot be checked", final.from_.line)
             return

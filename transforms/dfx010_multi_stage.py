@@ -290,7 +290,7 @@ class MultiStage(Transform):
 
     def _plan(self, doc: Document, ctx: Context, stage: Stage, build_ins: Instruction, reason: str) -> _Plan:
         if ctx.package is None:
-            raise _Abort(ctx.package_error or "no package.json in the build context")
+            raise _Abort(ctx.missing_package)
         if ctx.lockfile is None:
             raise _Abort("no lockfile in the build context, so the production stage cannot install exactly "
                          "the versions the build used")
