@@ -85,6 +85,11 @@ def find_engine(choice: str = "auto") -> Engine:
         if podman:
             v = _run([podman, "version", "-f", "{{.Client.Version}}"], env, 30)
             if v.returncode == 0:
+                config = env.get("DOCKER_CONFIG")
+                if config and not os.path.isfile(os.path.join(config, "config.json")):
+                    # podman 4 `run` fails on "stat $DOCKER_CONFIG/config.json" when the folder
+                    # has none (Docker does not mind); podman's own auth file still applies
+                    env = {k: val for k, val in env.items() if k != "DOCKER_CONFIG"}
                 return Engine("podman", podman, env, version=f"podman {v.stdout.strip()}")
             problems.append(f"podman: {(v.stderr.strip().splitlines() or ['not working'])[-1]}")
         else:

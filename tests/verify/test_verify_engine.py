@@ -83,15 +83,21 @@ def podman_leftovers(env: dict[str, str]) -> tuple[list[str], list[str]]:
     return ids("ps", "-aq"), ids("images", "-q")
 
 
-def test_podman_engine(verify, verify_env, tmp_path):
-    """The same app with ``--engine podman`` (Buildah builds, runc runs; the stack's CONTAINERS_*
-    configuration: storage under the stack, docker.io mirrored to the loopback registry, host
-    network): both images build from the seeded node images, PID 1 is podman's init (catatonit)
-    under ``--init``, the fixed image stops on SIGTERM, and nothing labelled stays behind."""
+def needs_podman(verify_env) -> None:
     if not shutil.which("podman"):
         pytest.skip("podman is not installed (bash scripts/containers.sh install)")
     if "CONTAINERS_STORAGE_CONF" not in verify_env:
         pytest.skip("the stack's env.sh has no CONTAINERS_* settings for podman")
+
+
+def test_podman_engine(verify, verify_env, tmp_path):
+    """The same app with ``--engine podman`` (Buildah builds, runc runs; the stack's CONTAINERS_*
+    configuration: storage under the stack, docker.io mirrored to the loopback registry, host
+    network): both images build from the seeded node images, PID 1 is podman's init (catatonit)
+    under ``--init``, the fixed image stops on SIGTERM, and nothing labelled stays behind.  (The
+    test's DOCKER_CONFIG folder has no config.json: podman 4's ``run`` fails on that unless verify
+    leaves DOCKER_CONFIG out of podman's environment.)"""
+    needs_podman(verify_env)
     app = copy_app(E2E_APPS / "npm-nosignal", tmp_path / "app")
     port = free_port()
     r = verify("--engine", "podman", "--network", "host", "--unsafe-fixes", "--offline", "--stop-timeout", STOP,
@@ -109,6 +115,21 @@ def test_podman_engine(verify, verify_env, tmp_path):
     assert o["probe_status"] == 200 and x["probe_status"] == 200, r
     for check in ("user", "PID 1", "NODE_ENV", "stop"):
         assert r.row(check)["verdict"] == "better", r
+    containers, images = podman_leftovers(verify_env)
+    assert containers == [] and images == [], f"left behind: containers {containers}, images {images}"
+
+
+def test_podman_secret_scan(verify, verify_env, tmp_path):
+    """arg-token with ``--engine podman``: ``podman save --format docker-archive`` of both images,
+    the throw-away NPM_TOKEN found in the original's layer and history only."""
+    needs_podman(verify_env)
+    app = copy_app(APPS / "arg-token", tmp_path / "app")
+    r = verify("--engine", "podman", "--unsafe-fixes", "--offline", "--select", "DFX009", "--stop-timeout", STOP,
+               str(app))
+    assert r.code == 0, r
+    places = r.file()["original"]["leaks"].get("build-arg NPM_TOKEN", [])
+    assert any(p.startswith("layer ") and p.endswith("/app/.npmrc") for p in places) and "history" in places, r
+    assert r.file()["fixed"]["secrets_checked"] and r.file()["fixed"]["leaks"] == {}, r
     containers, images = podman_leftovers(verify_env)
     assert containers == [] and images == [], f"left behind: containers {containers}, images {images}"
 
