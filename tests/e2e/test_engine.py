@@ -346,7 +346,7 @@ def assert_fixed_ready(v: Verified | str, m: dict | None, app: App, runtime_init
     PID 1 must be the engine's init."""
     m = assert_measured(v, m, "fixed")
     answer = answer_of(m)
-    context = f"{describe(m)}\n{v.table()}"
+    context = f"{describe(m)}\n{v.table() if isinstance(v, Verified) else v}"
     for key, value in app.answer_has:
         assert answer.get(key) == value, f"answer {answer} lacks {key}={value!r}\n{context}"
     assert_same_view(m, answer, context)
