@@ -7,6 +7,7 @@ target (a scheduled GitHub Actions job does exactly that)::
                      [--base BRANCH] [--remote origin] [--unsafe-fixes] [--offline]
                      [--upgrade-node] [--upgrade-branch dockerfix/node-upgrade]
                      [--select CODE] [--ignore CODE] [--dry-run]
+                     [--verify [--probe PORT[/PATH]]]
 
 What it does, in order:
 
@@ -33,6 +34,13 @@ What it does, in order:
      not reopened, not recreated (exit 0).  Different changes (a new fingerprint) do get a new PR;
    * otherwise the branch is (re)built and pushed, and the PR opened or its title/body updated.
 
+   Pins follow the base images (``--update-pins`` is the bot's default; ``--no-update-pins`` to
+   keep them): every run asks the registry what each tag points to now (a cached answer may
+   predate a move), so a tag that moved under an open PR changes the fingerprint and the PR is
+   updated, never duplicated.  The body then starts with a **Base images moved** note: each
+   ``name:tag`` whose digest differs from the bot's previous commit on the branch (or, without
+   one, from the base branch's pin), with both digests and when each image was built.
+
 5. The branch (``dockerfix/fixes``, ``--branch``) always holds **exactly one commit** on top of the
    base: the whole current set of fixes, rebuilt from the base tip on every change (the Renovate
    model), by ``dockerfix[bot] <dockerfix[bot]@users.noreply.github.com>`` as author and
@@ -46,11 +54,25 @@ What it does, in order:
    other commit → **no push**: a comment on the open PR (once per fingerprint, marked
    ``<!-- dockerfix-blocked: <hex> -->``) and exit 3.
 
-Exit codes (with two pull requests, the higher of the two): **0** nothing to do, PR opened,
-updated, already up to date, or closed by the maintainers with these very changes; **2** error
-(not a git repository, uncommitted changes to tracked files, no ``GITHUB_TOKEN``, token rejected:
-"GitHub rejected the token (401): check GITHUB_TOKEN", API or push failure); **3** blocked: the branch has commits that
-are not the bot's.
+7. ``--verify`` (``--probe PORT[/PATH]``): when a push is due (and with ``--dry-run``), every
+   changed Dockerfile is verified first (:mod:`dockerfix.fixer.verify`: the original and the
+   fixed text of this very run are built in the working copy's build context, run briefly and
+   compared) and the markdown table goes into the body under "Verified by building both images".
+   When verify reports a regression (its exit 1) or an image that cannot be built or run (exit 2),
+   the pull request is **not opened as ready for review**: it is opened as a **draft** with the
+   reason at the top of the body; where the repository allows no drafts (GitHub Free/Pro private
+   repositories answer 422) no pull request is opened, the pushed branch stays for inspection and
+   the exit code is 4.  An open pull request is updated with the new fixes and the reason at the
+   top (GitHub's REST API cannot turn it back into a draft).  No container engine → exit 2
+   before anything is pushed.
+
+Exit codes (with two pull requests, the higher of the two): **0** nothing to do, PR opened
+(a draft when ``--verify`` found a problem), updated, already up to date, or closed by the
+maintainers with these very changes; **2** error (not a git repository, uncommitted changes to
+tracked files, no ``GITHUB_TOKEN``, token rejected: "GitHub rejected the token (401): check
+GITHUB_TOKEN", API or push failure, no container engine for ``--verify``); **3** blocked: the
+branch has commits that are not the bot's; **4** ``--verify`` found a problem and the repository
+allows no draft pull requests: nothing opened.
 
 Forge and credentials: the GitHub REST client is :mod:`dockerfix.fixer.forge`; ``GITHUB_TOKEN``
 (a PAT, the Actions token or a GitHub App installation token), ``GITHUB_API_URL`` (default
@@ -69,12 +91,15 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from .secrets import Redactor
 
-EXIT_OK, EXIT_ERROR, EXIT_BLOCKED = 0, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_BLOCKED, EXIT_UNVERIFIED = 0, 2, 3, 4
 
 BOT_NAME = "dockerfix[bot]"
 BOT_EMAIL = "dockerfix[bot]@users.noreply.github.com"
@@ -215,6 +240,7 @@ def _fix_repo(root: Path, path: str, *, unsafe: bool | None, offline: bool, sele
             errors.append(f"{t.display}: outside the repository, skipped")
             continue
         outcome.result.path = rel
+        outcome.target = t  # type: ignore[attr-defined]  # on disk: --verify builds it in its context
         if outcome.status == "error":
             errors.append(f"{rel}: {' '.join(str(outcome.error).splitlines())}")
             continue
@@ -269,6 +295,8 @@ class Proposal:
     title: str
     body: str
     message: str
+    created: Callable[[Any], str | None] | None = None  # when a pinned image was built (for "moved" notes)
+    session: Any = None  # the Session that made the outcomes (--verify finds build contexts with it)
 
 
 def _commit_message(outcomes, title: str, fp: str) -> str:
@@ -287,6 +315,100 @@ def _commit_message(outcomes, title: str, fp: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# --verify: build and run both images before pushing
+
+VERIFY_HEADING = "### Verified by building both images"
+
+
+@dataclass
+class Verification:
+    """What ``dockerfix verify`` said about one proposal: its reports, the engine and the exit code
+    (0 no regression, 1 regression, 2 cannot build or run)."""
+
+    reports: list
+    engine: str
+    code: int
+
+    @property
+    def failed(self) -> bool:
+        return self.code != 0
+
+    def reasons(self) -> list[str]:
+        return [f"`{r.path}`: {reason}" for r in self.reports for reason in r.reasons]
+
+    def table(self) -> str:
+        """verify's markdown, its per-file headings one level below :data:`VERIFY_HEADING`."""
+        from .verify_compare import render
+
+        text = render(self.reports, "markdown", self.engine)
+        return "\n".join("#" + ln if ln.startswith("### ") else ln for ln in text.splitlines())
+
+
+def _verify(prop: Proposal, args, out: _Out) -> Verification:
+    """Run ``dockerfix verify`` on the changed Dockerfiles of ``prop``: the texts this run computed,
+    built in the working copy's build contexts (found as ``dockerfix verify`` finds them)."""
+    from .verify import Options, engine_run, verify_outcome
+    from .verify_compare import overall_exit
+    from .verify_engine import EngineError
+
+    opts = Options(probe=args.probe, quiet=args.quiet)
+    reports: list = []
+
+    def note(msg: str) -> None:
+        out.info(f"verify: {msg}")
+
+    try:
+        with engine_run(opts, note) as (engine, workdir):
+            for i, o in enumerate(prop.outcomes, 1):
+                r = o.result
+                if r.status != "changed" or getattr(o, "target", None) is None:
+                    continue
+                reports.append(verify_outcome(engine, i, prop.session, o.target, r, opts, workdir, note))
+            engine_name = str(engine)
+    except EngineError as e:
+        raise BotError(f"--verify: {e}") from None
+    v = Verification(reports, engine_name, overall_exit(reports))
+    summary = {0: "no regression", 1: "REGRESSION", 2: "cannot build or run"}[v.code]
+    out.info(f"verify ({prop.branch}): {summary} (exit {v.code})" + "".join(f"\n  {x}" for x in v.reasons()))
+    return v
+
+
+def _verified_body(body: str, v: Verification, *, kind: str, was_draft: bool = False) -> str:
+    """``body`` with verify's table under :data:`VERIFY_HEADING` (before the footer) and, when
+    verify found a problem, the reason at the top.  ``kind``: "new" (the pull request is being
+    opened, as a draft when verify failed), "update" (an open one gets these changes) or
+    "dry-run" (``--dry-run``: neither is known);
+    ``was_draft``: the open pull request is a draft."""
+    top: list[str] = []
+    if v.failed:
+        what = ("found a regression in these fixes" if v.code == 1
+                else "could not build or run an image of this change")
+        if kind == "new":
+            then = "so this pull request was opened as a **draft**. Do not mark it ready for review until it is solved."
+        elif kind == "dry-run":
+            then = "so this pull request would be opened as a **draft** (or updated, saying so)."
+        else:
+            then = ("This pull request was updated with these fixes so that they can be reviewed: **do not merge "
+                    "it** until the problem is solved.")
+        top = ["> [!CAUTION]", f"> **`dockerfix verify` {what}** (exit {v.code}), {then}", ">"]
+        top += [f"> - {' '.join(reason.split())}" for reason in v.reasons()]
+        top += ["", ""]
+    section = [VERIFY_HEADING, "",
+               "`dockerfix verify` built the original and the fixed image of each changed Dockerfile in its build "
+               "context, ran both briefly and compared them (the verdict is about the fixed image):", ""]
+    if was_draft and not v.failed:
+        section += ["This pull request is a draft because an earlier version of the fixes failed verification; "
+                    "these pass: mark it ready for review.", ""]
+    section += [v.table().rstrip(), ""]
+    lines = body.rstrip("\n").split("\n")
+    at = next((i for i, ln in enumerate(lines) if ln.startswith("<sub>Opened by")), None)
+    if at is None:
+        at = next((i for i, ln in enumerate(lines) if ln.startswith("<!-- ")), len(lines))
+    lines[at:at] = section
+    return "\n".join(top) + "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
 # the command
 
 def build_parser() -> argparse.ArgumentParser:
@@ -297,8 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Open or update one pull request with dockerfix's fixes (GitHub).",
         "Environment: GITHUB_TOKEN (required unless --dry-run), GITHUB_API_URL (default\n"
         "https://api.github.com), GITHUB_REPOSITORY (owner/repo when --repo is not given).\n\n"
-        "Exit codes: 0 nothing to do / PR opened, updated or up to date / closed by\n"
-        "maintainers; 2 error; 3 blocked: the branch has commits that are not dockerfix's.\n\n"
+        "Exit codes: 0 nothing to do / PR opened (a draft when --verify found a\n"
+        "problem), updated or up to date / closed by maintainers; 2 error; 3 blocked:\n"
+        "the branch has commits that are not dockerfix's; 4 --verify found a problem and\n"
+        "the repository allows no draft PRs: the branch is pushed, no PR opened.\n\n"
         "The other options mean what they mean for dockerfix (dockerfix --help).",
         "Folder (or file) inside the git clone to fix (default: .).")
     ap.add_argument("--repo", metavar="OWNER/REPO", help="Repository on the forge (default: GITHUB_REPOSITORY, "
@@ -318,6 +442,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"Head branch of the major-upgrade PR (default: {DEFAULT_UPGRADE_BRANCH}).")
     ap.add_argument("--dry-run", action="store_true",
                     help="Print the title, body and diff; no git writes, no API calls.")
+    ap.add_argument("--verify", action="store_true",
+                    help="Before pushing, build and run the original and the fixed image of each changed "
+                         "Dockerfile (dockerfix verify, same fixes) and put the before/after table in the "
+                         "PR body. If the fixed image regresses or cannot be built or run, the PR is opened "
+                         "as a draft with the reason at the top (not opened at all, exit 4, where the "
+                         "repository allows no drafts); an open PR is updated and says why.")
+    ap.add_argument("--probe", metavar="PORT[/PATH]",
+                    help="With --verify: also check that the app answers HTTP on PORT (dockerfix verify --probe).")
     add_shared(ap, formats=("text", "json", "sarif", "github", "markdown"))
     return ap
 
@@ -390,8 +522,20 @@ def run(args, token: str | None, out: _Out) -> int:
         git.close()
         return EXIT_OK
 
+    if getattr(args, "probe", None) and not getattr(args, "verify", False):
+        raise BotError("--probe needs --verify")
+    if getattr(args, "probe", None):
+        from .verify import parse_probe
+
+        try:
+            parse_probe(args.probe)
+        except ValueError as e:
+            raise BotError(str(e)) from None
+
     if args.dry_run:
         for p in proposals:
+            if getattr(args, "verify", False):
+                p.body = _verified_body(p.body, _verify(p, args, out), kind="dry-run")
             out.stdout(f"Title: {p.title}\nBranch: {p.branch} -> {base}\n\n{p.body}\n{_diff(p.outcomes)}")
             out.info(f"dry run: {len(p.changes)} file(s) would change on {p.branch} (fingerprint {p.fp[:12]}); "
                      "nothing pushed, no API call made")
@@ -418,7 +562,9 @@ def run(args, token: str | None, out: _Out) -> int:
     forge = GitHubForge(repo, token, api_url=os.environ.get("GITHUB_API_URL") or None)
     try:
         # each pull request on its own: one blocked by a person's commit does not hold up the other
-        return max(_sync(p, git, forge, out, remote=args.remote, head=head, base=base) for p in proposals)
+        verify = (lambda p: _verify(p, args, out)) if getattr(args, "verify", False) else None
+        return max(_sync(p, git, forge, out, remote=args.remote, head=head, base=base, verify=verify)
+                   for p in proposals)
     finally:
         forge.close()
         git.close()
@@ -457,14 +603,15 @@ def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> l
         title = pr_title(outcomes)
         proposals.append(Proposal("fixes", args.branch, outcomes, changes, fp, title,
                                   render_markdown(outcomes, fingerprint_value=fp, unsafe_fixes=session.any_unsafe),
-                                  _commit_message(outcomes, title, fp)))
+                                  _commit_message(outcomes, title, fp),
+                                  created=_build_dates(session, root), session=session))
     codes = _upgrade_codes(session)
     if not codes or not _upgrade_asked(args, root, path):
         return proposals
     from .upgrade_pr import render_upgrade_body, upgrade_only, upgrade_title
 
     # the upgrade run: pins of the new tag only (refreshing other pins is the hardening PR's job)
-    found, errors, _session = _fix_repo(root, path, unsafe=True, offline=args.offline, select=codes,
+    found, errors, upgrade_session = _fix_repo(root, path, unsafe=True, offline=args.offline, select=codes,
                                         ignore=ignore, update_pins=False,
                                         upgrade_node=True if getattr(args, "upgrade_node", None) else None,
                                         **shared)
@@ -479,8 +626,84 @@ def _proposals(args, root: Path, path: str, out: _Out, upgrade_branch: str) -> l
     title = upgrade_title(found)
     proposals.append(Proposal("upgrade", upgrade_branch, found, changes, fp, title,
                               render_upgrade_body(found, fingerprint_value=fp, hardening_branch=args.branch),
-                              _commit_message(found, title, fp)))
+                              _commit_message(found, title, fp), session=upgrade_session))
     return proposals
+
+
+def _build_dates(session, root: Path) -> Callable[[Any], str | None] | None:
+    """When an image (an ImageRef with a digest) was built, from the run's registry resolver
+    (memo, digest cache, else one look-up); None offline.  Never raises: a date is a nicety."""
+    if session.offline:
+        return None
+
+    def created(ref) -> str | None:
+        try:
+            config = session.config_for(root)
+            resolver = None if isinstance(config, Exception) else session.resolver_for(config)
+            value = resolver.resolve(ref, ()).created if resolver is not None else None
+        except Exception:  # ResolveError, a network setting: no date then
+            return None
+        return value if isinstance(value, str) else None
+
+    return created
+
+
+def _pins(text: str) -> dict[str, set[str]]:
+    """``name:tag`` → the digests pinned beside that tag in a Dockerfile text."""
+    from dockerfix.transforms.dfx002_pin_digest import Target, image_targets
+
+    from .document import ParseError, parse
+    from .imageref import ImageRefError, parse as parse_ref
+
+    out: dict[str, set[str]] = {}
+    try:
+        targets = list(image_targets(parse(text)))
+    except (ParseError, ValueError):
+        return out
+    for t in targets:
+        if not isinstance(t, Target):
+            continue
+        try:
+            ref = parse_ref(t.text)
+        except ImageRefError:
+            continue
+        if ref.tag and ref.digest:
+            out.setdefault(ref.format(digest=False), set()).add(ref.digest)
+    return out
+
+
+def _moved_pins(git: Git, prior: str, prop: Proposal, since: str) -> str:
+    """A note for the PR body naming every ``name:tag@digest`` whose digest differs between the
+    ``prior`` commit (the bot's previous commit on the branch, else the base) and the proposal,
+    with when each image was built: why an open pull request changed when the Dockerfiles did not."""
+    from .imageref import parse as parse_ref
+
+    lines = []
+    for path, new_text in sorted(prop.changes.items()):
+        try:
+            before, after = _pins(git.run("show", f"{prior}:{path}", check=False)), _pins(new_text)
+        except Exception:  # a note is a nicety: never a reason to fail the run
+            continue
+        for image in sorted(set(before) & set(after)):
+            if before[image] == after[image] or len(before[image]) != 1 or len(after[image]) != 1:
+                continue
+            (old,), (new,) = before[image], after[image]
+            ages = [_built(prop, parse_ref(f"{image}@{d}").without_tag()) for d in (old, new)]
+            lines.append(f"- `{path}`: `{image}` moved from `{old[:19]}…`{ages[0]} to `{new[:19]}…`{ages[1]}")
+    if not lines:
+        return ""
+    return f"**Base images moved** since {since}:\n\n" + "\n".join(lines) + "\n\n"
+
+
+def _built(prop: Proposal, ref) -> str:
+    created = prop.created(ref) if prop.created is not None else None
+    try:
+        day = date.fromisoformat(created[:10]) if created else None
+    except ValueError:
+        day = None
+    if day is None:
+        return ""
+    return f" (built {day.isoformat()}, {(datetime.now(UTC).date() - day).days} days old)"
 
 
 def _diff(outcomes) -> str:
@@ -497,8 +720,11 @@ def _diff(outcomes) -> str:
     return diff
 
 
-def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str, base: str) -> int:
-    from .forge import AlreadyExists
+def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str, base: str,
+          verify=None) -> int:
+    """Open, update or leave alone the pull request of one proposal.  ``verify(prop) ->
+    Verification``: run before anything is pushed (``--verify``)."""
+    from .forge import AlreadyExists, DraftsUnsupported
     from .formats import body_fingerprint
 
     branch, fp, title, body = prop.branch, prop.fp, prop.title, prop.body
@@ -530,6 +756,13 @@ def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str,
             return _blocked(forge, out, open_pr, branch, fp, foreign)
         remote_sha = fetched
 
+    body = _moved_pins(git, remote_sha or head, prop, f"dockerfix's previous commit on `{branch}`" if remote_sha
+                       else f"they were pinned on `{base}`") + body
+    verification = verify(prop) if verify is not None else None
+    if verification is not None:
+        body = _verified_body(body, verification, kind="update" if open_pr is not None else "new",
+                              was_draft=bool(open_pr is not None and open_pr.draft))
+
     # one commit on top of the base, built with a temporary index
     with tempfile.TemporaryDirectory(prefix="dockerfix-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -553,13 +786,21 @@ def _sync(prop: Proposal, git: Git, forge, out: _Out, *, remote: str, head: str,
                 remote, f"{commit}:refs/heads/{branch}", remote=True)
         out.info(f"pushed {commit[:12]} to {branch}" + (" (replacing the bot's previous commit)" if remote_sha else ""))
 
+    failed = verification is not None and verification.failed
     if open_pr is not None:
         pr = forge.update_pull(open_pr.number, title=title, body=body)
-        out.info(f"updated pull request #{pr.number} {pr.url}".rstrip())
+        out.info(f"updated pull request #{pr.number} {pr.url}".rstrip()
+                 + (" (its body says that verify found a problem)" if failed else "")
+                 + (": it is a draft, mark it ready for review" if open_pr.draft and verification is not None
+                    and not failed else ""))
         return EXIT_OK
     try:
-        pr = forge.create_pull(title=title, body=body, head=branch, base=base)
-        out.info(f"opened pull request #{pr.number} {pr.url}".rstrip())
+        pr = forge.create_pull(title=title, body=body, head=branch, base=base, draft=failed)
+        out.info(f"opened {'draft ' if failed else ''}pull request #{pr.number} {pr.url}".rstrip())
+    except DraftsUnsupported:
+        out.info(f"not opening a pull request: verify found a problem and {forge.name} allows no draft pull "
+                 f"requests in this repository; the fixes are on branch {branch} for inspection")
+        return EXIT_UNVERIFIED
     except AlreadyExists:  # opened concurrently: update that one
         pr = next((p for p in forge.find_pulls(branch) if p.state == "open"), None)
         if pr is None:

@@ -1,11 +1,13 @@
 """The ``dockerfix`` command line.
 
 ``dockerfix [OPTIONS] [PATH...]`` fixes Dockerfiles (``--check``, the default, ``--diff`` or
-``--write``); ``dockerfix rules [CODE]`` prints the rule documentation; ``dockerfix pr [PATH]``
-opens or updates the bot's pull request (:mod:`dockerfix.fixer.bot`, its own argparse parser).
-A click group cannot take positional PATHs and subcommands at once, so :func:`main` dispatches on
-``argv[1] == "rules"`` / ``"pr"`` (a file literally named ``rules`` or ``pr`` is reached as
-``./rules`` or after ``--``).
+``--write``); the subcommands (:data:`SUBCOMMANDS`, each listed with one line in ``--help``):
+``dockerfix rules [CODE]`` prints the rule documentation; ``dockerfix verify [PATH...]`` builds
+and runs the original and the fixed images (:mod:`dockerfix.fixer.verify`); ``dockerfix pr
+[PATH]`` opens or updates the bot's pull request (:mod:`dockerfix.fixer.bot`); verify and pr
+have their own argparse parsers.  A click group cannot take positional PATHs and subcommands at
+once, so :func:`main` dispatches on ``argv[1]`` (a file literally named ``rules``, ``verify`` or
+``pr`` is reached as ``./rules`` or after ``--``).
 
 Start-up is kept short.  typer (0.29 builds pydantic adapters for every parameter: ~200 ms) is
 imported only for ``--help``, ``--version``, usage errors and ``rules``: ordinary invocations are
@@ -26,6 +28,19 @@ from .session import Mode, Session, UsageError, discover, split_codes
 
 EXIT_OK, EXIT_FIXABLE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+#: ``dockerfix NAME ...``: (arguments, one line for --help).  main() dispatches exactly these.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "rules": ("[CODE]", "print the documentation of every transform, or of one"),
+    "verify": ("[PATH...]", "build and run the original and the fixed images, compare them"),
+    "pr": ("[PATH]", "open or update one pull request with the fixes (GitHub)"),
+}
+
+
+def _commands_help() -> str:
+    width = max(len(f"{name} {args}") for name, (args, _line) in SUBCOMMANDS.items())
+    return "\n".join(f"  {f'{name} {args}':<{width}}  {line}" for name, (args, line) in SUBCOMMANDS.items())
+
+
 HELP = """Fix Dockerfiles of Node.js apps: small, reviewable, production-grade rewrites.
 
 \b
@@ -33,6 +48,10 @@ PATH: files or folders (default: the current folder); folders are searched
 recursively for Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile and
 Containerfile.*, skipping .git, node_modules and what .gitignore ignores.
 Files named explicitly are always processed.  "-" reads standard input.
+
+\b
+Commands: dockerfix COMMAND [ARGS]... (dockerfix COMMAND --help for each)
+""" + _commands_help() + """
 
 \b
 Modes:
@@ -490,19 +509,26 @@ def _typer(app, args: list[str], prog: str) -> None:
     sys.exit(code)
 
 
+def _subcommand(name: str, args: list[str]) -> None:
+    """Run ``dockerfix NAME ARGS`` (one of :data:`SUBCOMMANDS`); exits."""
+    if name == "rules":
+        _typer(__getattr__("rules_app"), args, "dockerfix rules")
+    if name == "pr":
+        from .bot import main as pr_main
+
+        sys.exit(pr_main(args))
+    if name == "verify":
+        from .verify import main as verify_main
+
+        sys.exit(verify_main(args))
+    raise AssertionError(f"subcommand {name} is listed but not dispatched")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args and args[0] == "rules":
-            _typer(__getattr__("rules_app"), args[1:], "dockerfix rules")
-        elif args and args[0] == "pr":
-            from .bot import main as pr_main
-
-            sys.exit(pr_main(args[1:]))
-        elif args and args[0] == "verify":
-            from .verify import main as verify_main
-
-            sys.exit(verify_main(args[1:]))
+        if args and args[0] in SUBCOMMANDS:
+            _subcommand(args[0], args[1:])
         else:
             parsed = fast_parse(args)
             if parsed is None:

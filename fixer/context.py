@@ -121,6 +121,10 @@ class Context:
     yarn_plugins: tuple[str, ...] = ()
     #: Texts of context files as earlier fixes of this run left them (set by the pipeline).
     overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: The codes of the transforms this run applies: the command line's ``--select``/``--ignore``
+    #: and the configuration's ``select``/``ignore``, resolved (names, ``ALL``).  None when the
+    #: Context was not made by a run: the configuration alone decides (see :meth:`applies`).
+    codes: frozenset[str] | None = None
 
     def read_file(self, rel: str) -> str | None:
         """A text file of the build context as read before the run (None: absent or not text)."""
@@ -133,6 +137,14 @@ class Context:
         if rel == ".dockerignore":
             return self.dockerignore
         return self.read_file(rel)
+
+    def applies(self, code: str) -> bool:
+        """Whether the transform ``code`` runs in this run (so a transform can count on it, e.g.
+        DFX002 pinning a tag another transform writes)."""
+        if self.codes is not None:
+            return code in self.codes
+        c = self.config
+        return code not in c.ignore and (c.select is None or code in c.select)
 
     def digest(self, ref: Any, platforms: tuple[str, ...]) -> Any:
         """The looked-up digest of ``ref`` (a resolution or the registry's error), or None."""
@@ -186,13 +198,15 @@ def load_context(
     today: date | None = None,
     evidence: str = "",
     files: ContextFiles | None = None,
+    codes: frozenset[str] | None = None,
 ) -> Context:
     """Gather the build facts of ``dockerfile`` with ``context_dir`` as its context (default: its
-    folder).  ``files`` is a snapshot of that folder already taken in this run, if any."""
+    folder).  ``files`` is a snapshot of that folder already taken in this run, if any; ``codes``:
+    the transforms the run applies (``Context.codes``)."""
     if context_dir is None:
         context_dir = dockerfile.parent if dockerfile is not None else None
     base = dict(dockerfile=dockerfile, context_dir=context_dir, config=config, offline=offline, digests=digests,
-                releases=releases, context_evidence=evidence)
+                releases=releases, context_evidence=evidence, codes=codes)
     if today is not None:
         base["today"] = today
     if node_images is not None:

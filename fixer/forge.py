@@ -6,7 +6,9 @@ comments.  :class:`GitHubForge` implements it on httpx against the GitHub REST A
 
 =========================================  ======================================================
 ``GET  /repos/{o}/{r}/pulls?head=o:b&state=all``  find the bot's PRs (paginated by ``Link: rel="next"``)
-``POST /repos/{o}/{r}/pulls``                    open (``422 A pull request already exists`` → found again)
+``POST /repos/{o}/{r}/pulls``                    open, also as a draft (``422 A pull request already exists``
+                                                 → found again; ``422 Draft pull requests are not
+                                                 supported in this repository.`` → :class:`DraftsUnsupported`)
 ``PATCH /repos/{o}/{r}/pulls/{n}``               new title and body
 ``GET  /repos/{o}/{r}/issues/{n}/comments``      was this blocked-notice already posted?
 ``POST /repos/{o}/{r}/issues/{n}/comments``      the blocked-notice
@@ -47,6 +49,10 @@ class AlreadyExists(ForgeError):
     """422: a pull request for this head branch is already open."""
 
 
+class DraftsUnsupported(ForgeError):
+    """422: the repository does not allow draft pull requests (GitHub Free/Pro private repositories)."""
+
+
 @dataclass
 class PullRequest:
     number: int
@@ -56,6 +62,7 @@ class PullRequest:
     body: str
     url: str
     head: str  # branch name
+    draft: bool = False
 
 
 class Forge(Protocol):
@@ -67,7 +74,9 @@ class Forge(Protocol):
         """All pull requests (open, closed and merged) whose head is ``branch`` of this repository,
         newest first."""
 
-    def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequest: ...
+    def create_pull(self, *, title: str, body: str, head: str, base: str, draft: bool = False) -> PullRequest:
+        """Open a pull request; ``draft``: as a draft (:class:`DraftsUnsupported` when the
+        repository does not allow drafts)."""
 
     def update_pull(self, number: int, *, title: str, body: str) -> PullRequest: ...
 
@@ -129,6 +138,8 @@ class GitHubForge:
                              "token can see it", 404)
         if resp.status_code == 422 and "already exists" in message:
             raise AlreadyExists(f"{where}: {message}", 422)
+        if resp.status_code == 422 and "draft pull requests are not supported" in message.lower():
+            raise DraftsUnsupported(f"{where}: {message}", 422)
         raise ForgeError(f"{where}: HTTP {resp.status_code} {message}", resp.status_code)
 
     def _path(self, url: str) -> str:
@@ -166,7 +177,8 @@ class GitHubForge:
         return PullRequest(number=int(d["number"]), state=d.get("state", ""),
                            merged=bool(d.get("merged_at") or d.get("merged")),
                            title=d.get("title") or "", body=d.get("body") or "",
-                           url=d.get("html_url") or "", head=(d.get("head") or {}).get("ref", ""))
+                           url=d.get("html_url") or "", head=(d.get("head") or {}).get("ref", ""),
+                           draft=bool(d.get("draft")))
 
     # -- the protocol ------------------------------------------------------------------------
     def find_pulls(self, branch: str) -> list[PullRequest]:
@@ -176,10 +188,11 @@ class GitHubForge:
         pulls = [self._pull(d) for d in data]
         return [p for p in pulls if p.head == branch or not p.head]
 
-    def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequest:
-        resp = self._request("POST", f"/repos/{self.repo}/pulls",
-                             json={"title": title, "body": body, "head": head, "base": base,
-                                   "maintainer_can_modify": True})
+    def create_pull(self, *, title: str, body: str, head: str, base: str, draft: bool = False) -> PullRequest:
+        payload = {"title": title, "body": body, "head": head, "base": base, "maintainer_can_modify": True}
+        if draft:
+            payload["draft"] = True
+        resp = self._request("POST", f"/repos/{self.repo}/pulls", json=payload)
         return self._pull(resp.json())
 
     def update_pull(self, number: int, *, title: str, body: str) -> PullRequest:

@@ -243,6 +243,14 @@ class NodeImages:
             return FROZEN if alpine else ABSENT
         return state_of(variant)
 
+    def moving_major(self, tag: str | None, day: date | None = None, releases: Any = None) -> int | None:
+        """The major a moving tag (``lts-slim``, ``alpine``, no tag) stands for on ``day`` (None for
+        a fixed tag, or when the table cannot tell)."""
+        p = self.parse_tag(tag)
+        if p.major is not None:
+            return None
+        return self._moving_major(p.alias or "latest", day, releases)
+
     def _moving_major(self, alias: str, day: date | None, releases: Any) -> int | None:
         if releases is None:
             from .node_releases import bundled

@@ -80,7 +80,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 
 import httpx
 
-from .cache import DigestCache
+from .cache import LIST_FAILURE_TTL, DigestCache
 from .credentials import CredentialError, Credentials, CredentialsLookup, CredentialStore, canonical_host
 from .imageref import ImageRef, is_valid_digest
 from .oci import (
@@ -782,11 +782,38 @@ class RegistryClient:
         """Every tag of the repository ``path`` on ``domain`` (a mirror when one is configured):
         ``GET /v2/<path>/tags/list?n=<page_size>``, following the ``Link: <...>; rel="next"`` pages.
         Raises :class:`ResolveError` (offline, an error answer, a malformed page, or more than
-        ``max_pages`` pages)."""
+        ``max_pages`` pages).
+
+        With a cache, the list is kept on disk for the cache's tag TTL and a failure for
+        :data:`~.cache.LIST_FAILURE_TTL` (a look-up skipped by the circuit breaker or the
+        deadline is not remembered: nothing was asked); ``--offline`` never reads or writes it."""
         if self.offline:
             raise ResolveError("offline: tag list skipped")
         base = self.base_url(domain)
         registry = self._display(base, domain)
+        cached = self.cache.get_list(base, path) if self.cache is not None else None
+        if cached is not None:
+            if "tags" in cached:
+                return list(cached["tags"])
+            minutes = round(cached["age"] / 60)
+            ago = f"{minutes} min ago" if minutes else "less than a minute ago"
+            raise ResolveError(f"{cached['error']}; that was {ago}, asked again after "
+                               f"{round(LIST_FAILURE_TTL / 60)} min or with --refresh")
+        try:
+            tags = self._list_tags(base, registry, path, page_size, max_pages)
+        except (HostSkipped, DeadlineExceeded):
+            raise
+        except ResolveError as exc:
+            if self.cache is not None:
+                self.cache.put_list(base, path, error=exc.message)
+                self.cache.save()
+            raise
+        if self.cache is not None:
+            self.cache.put_list(base, path, tags)
+            self.cache.save()
+        return tags
+
+    def _list_tags(self, base: str, registry: str, path: str, page_size: int, max_pages: int) -> list[str]:
         url = f"{base}/v2/{path}/tags/list?n={page_size}"
         tags: list[str] = []
         try:
@@ -809,7 +836,7 @@ class RegistryClient:
                     return tags
                 url = str(response.url.join(nxt))
         except ResolveError as exc:
-            raise ResolveError(self._redact(exc.message), status=exc.status) from None
+            raise type(exc)(self._redact(exc.message), status=exc.status) from None
         raise ResolveError(f"registry {registry}: the tag list of {path} has more than {max_pages} pages")
 
     def _lookup_key(self, ref: ImageRef) -> tuple[str, str, str]:

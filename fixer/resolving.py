@@ -175,7 +175,8 @@ class NetworkSession:
     def shared(self, mirrors: dict[str, str], cache_path: Path | None, ttl: int, refresh: bool,
                created: bool = False) -> _Shared:
         """The client and memo for these settings (one per distinct setting in a run); ``created``:
-        the client also learns when each image was built (for ``--update-pins`` messages)."""
+        the client also learns when each image was built and asks every tag again instead of
+        trusting the digest cache's tag entries (``--update-pins``: a tag may have moved since)."""
         key = self._key(mirrors, cache_path, ttl, refresh, created)
         no_cache = key[-1]
         with self._lock:
@@ -183,7 +184,8 @@ class NetworkSession:
                 from .cache import DigestCache
                 from .registry import RegistryClient
 
-                cache = None if no_cache else DigestCache(cache_path, ttl=ttl, refresh=refresh)
+                # refreshing pins asks every tag again: a cached answer may predate the tag's move
+                cache = None if no_cache else DigestCache(cache_path, ttl=ttl, refresh=refresh, recheck_tags=created)
                 self._shared[key] = _Shared(RegistryClient(mirrors=mirrors, cache=cache, guard=self.guard,
                                                            want_created=created))
             return self._shared[key]

@@ -8,6 +8,12 @@ other than Node.js (nginx serving a built front end, a Java service).  :func:`st
 the role of every stage, with the evidence, so that transforms can leave the others alone and say
 why.
 
+A start command is judged by what it runs: a package.json script by its name and its body,
+``npm dev`` (npm has no such command: the ``dev`` script is meant), monorepo task runners asked for a
+development task (``turbo dev``, ``nx serve api``), and, in ``transforms/_roles.py`` which can read the
+build context, the commands of a start script (``bash /entrypoint.sh``); a start script that is not
+in the build context leaves the role unknown.
+
 Roles: ``runtime`` (runs a Node.js application), ``build`` (a stage other stages copy from),
 ``base-image``, ``development``, ``test``, ``build-only`` (final stage without a start command),
 ``non-node`` (final stage runs another program), ``unknown``.
@@ -49,6 +55,22 @@ TEST_PROGRAMS = frozenset({"jest", "mocha", "vitest", "ava", "tap", "cypress", "
 TEST_SCRIPTS = frozenset({"test", "t", "tst", "test:ci", "test:e2e", "test:unit", "e2e", "lint", "ci"})
 TEST_IMAGES = ("cypress/", "mcr.microsoft.com/playwright", "selenium/", "browserless/")
 RUNNERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+#: Monorepo task runners: ``turbo dev``, ``turbo run dev``, ``nx serve api``, ``nx run api:serve``.
+TASK_RUNNERS = frozenset({"turbo", "nx", "lerna"})
+#: Tasks of those runners that start development servers (Nx's ``serve`` runs the dev server or
+#: the Node executor in watch mode; production serving is a built app run by node or a server).
+DEV_TASKS = DEV_SCRIPTS | {"serve", "start:dev"}
+#: Launchers that run a package's binary: ``npx turbo dev``, ``pnpm exec nx serve api``.
+_LAUNCHERS = frozenset({"npx", "bunx", "pnpx"})
+#: npm's own commands (``npm <word>`` runs a package.json script only through ``run``).
+NPM_COMMANDS = frozenset({
+    "access", "adduser", "audit", "bugs", "cache", "ci", "completion", "config", "dedupe", "deprecate", "diff",
+    "dist-tag", "docs", "doctor", "edit", "exec", "explain", "explore", "find-dupes", "fund", "get", "help",
+    "help-search", "hook", "init", "install", "install-ci-test", "install-test", "link", "ll", "login", "logout",
+    "ls", "org", "outdated", "owner", "pack", "ping", "pkg", "prefix", "profile", "prune", "publish", "query",
+    "rebuild", "repo", "restart", "root", "run", "run-script", "sbom", "search", "set", "shrinkwrap", "star",
+    "stars", "start", "stop", "team", "test", "token", "uninstall", "unpublish", "unstar", "update", "version",
+    "view", "whoami", "i", "it", "cit", "add", "un", "rm", "up", "x", "t", "tst", "c", "ln", "r", "rb", "s"})
 #: Runner options that take a value (``npm --prefix api start``, ``pnpm --filter api dev``).
 _VALUE_FLAGS = frozenset({"--prefix", "-C", "--cwd", "--dir", "--filter", "-F", "-w", "--workspace"})
 
@@ -178,6 +200,99 @@ def _script_of(argv: list[str]) -> str | None:
     return rest[0]
 
 
+def _positional(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in _VALUE_FLAGS:
+            skip = True
+        elif not a.startswith("-"):
+            out.append(a)
+    return out
+
+
+def _dev_task(words: list[str]) -> str | None:
+    """``turbo dev`` / ``npx turbo run dev`` / ``nx serve api`` / ``pnpm exec nx run api:serve``
+    / ``lerna run dev``: the development task a monorepo task runner is asked to run, or None."""
+    if not words:
+        return None
+    prog = posixpath.basename(words[0])
+    rest = words[1:]
+    if prog in _LAUNCHERS or (prog in RUNNERS and rest[:1] in (["exec"], ["dlx"], ["x"])):
+        rest = rest[1:] if prog in RUNNERS else rest
+        while rest and rest[0].startswith("-"):  # npx -y / --no-install ...
+            rest = rest[1:]
+        if not rest:
+            return None
+        prog, rest = posixpath.basename(rest[0]), rest[1:]
+    elif prog in ("yarn", "pnpm", "bun") and rest[:1] and rest[0] in TASK_RUNNERS:
+        prog, rest = rest[0], rest[1:]  # yarn turbo dev: yarn runs the binary
+    if prog not in TASK_RUNNERS:
+        return None
+    args = _positional(rest)
+    flags = [a for a in rest if a.startswith("--target=")]
+    if args[:1] in (["run"], ["run-many"]) and len(args) > 1:
+        args = args[1:]
+    elif args[:1] == ["run-many"] and flags:
+        args = [flags[0].split("=", 1)[1]]
+    if not args:
+        return None
+    task = args[0].split(":")[1] if prog == "nx" and ":" in args[0] else args[0]  # nx run api:serve
+    if task in DEV_TASKS or task.startswith(("dev:", "watch:")):
+        return " ".join([prog, *rest])
+    return None
+
+
+def command_role(argv: list[str], scripts: Mapping[str, str] | None, what: str = "its start command",
+                 where: str = "") -> Role | None:
+    """Development or test, when the command ``argv`` (named ``what`` in the evidence, followed
+    by ``where`` when given) shows it; None otherwise.  ``scripts`` are package.json's scripts
+    (``npm start`` is judged by its body)."""
+    joined = _joined(argv)
+    label = f"{what} `{joined}`{where}"
+    runner = posixpath.basename(argv[0]) if argv else ""
+    script = _script_of(argv)
+    if runner == "npm" and script is None:
+        args = _positional(argv[1:])
+        if args and args[0] not in NPM_COMMANDS and (args[0] in DEV_SCRIPTS or args[0].startswith(("dev:", "watch:"))):
+            return Role(DEVELOPMENT, f"{label} names the development script `{args[0]}` (npm has no `{args[0]}` "
+                        f"command and exits with `Unknown command`: `npm run {args[0]}` is meant)")
+    texts = [(joined, label)]
+    short = label if where else what
+    if script is not None:
+        if script in DEV_SCRIPTS or script.startswith(("dev:", "watch:")):
+            return Role(DEVELOPMENT, f"{short} runs the development script `{script}`")
+        if script in TEST_SCRIPTS or script.startswith("test:"):
+            return Role(TEST, f"{short} runs the test script `{script}`")
+        body = (scripts or {}).get(script)
+        if body:
+            texts.append((body, f"scripts.{script} (`{body}`), which {short} runs,"))
+    for text, said in texts:
+        words = text.split()
+        prog = posixpath.basename(words[0]) if words else ""
+        for dev in DEV_PROGRAMS:
+            via_runner = prog in ("npx", "yarn", "pnpm", "bunx") and f" {dev}" in f" {text}"
+            if text == dev or text.startswith(dev + " ") or via_runner or f"&& {dev}" in text:
+                return Role(DEVELOPMENT, f"{said} runs `{dev}`, a development server or watcher")
+        for part in re.split(r"&&|\|\||;", text):
+            task = _dev_task([w.strip("'\"") for w in part.split()])
+            if task is not None:
+                return Role(DEVELOPMENT, f"{said} runs `{task}`, a task runner's development task")
+        if prog in TEST_PROGRAMS or (prog == "npx" and len(words) > 1 and words[1] in TEST_PROGRAMS):
+            return Role(TEST, f"{said} runs {prog if prog != 'npx' else words[1]}, a test tool")
+    if "--watch" in argv or "--inspect" in " ".join(argv) or "--inspect-brk" in " ".join(argv):
+        return Role(DEVELOPMENT, f"{short} watches files or opens the debugger")
+    return None
+
+
+def start_argv(doc: Document, stage: Stage) -> list[str]:
+    """The start command of ``stage`` with inits, step-down programs and ``exec "$@"`` entrypoint
+    wrappers looked through (``["node", "server.js"]``, ``["sh", "start.sh"]``)."""
+    return _start(doc, stage)[0]
+
+
 def stage_roles(doc: Document, dockerfile_name: str = "Dockerfile",
                 scripts: Mapping[str, str] | None = None) -> dict[int, Role]:
     """The role of every stage (by index).  Stages other stages build on or copy from are
@@ -216,7 +331,6 @@ def final_role(doc: Document, stage: Stage, dockerfile_name: str = "Dockerfile",
     argv, start = _start(doc, stage)
     program = posixpath.basename(argv[0]) if argv else ""
     joined = _joined(argv)
-    script = _script_of(argv)
     chain_ins = [ins for st in _chain(doc, stage) for ins in st.instructions]
     logicals = [ins.logical for ins in chain_ins]
     comments = _stage_comments(doc, stage)
@@ -249,26 +363,9 @@ def final_role(doc: Document, stage: Stage, dockerfile_name: str = "Dockerfile",
     if (any(image == n or image.startswith(n + "/") for n in NON_NODE_IMAGES) or last in NON_NODE_LAST) \
             and program not in RUNNERS | {"node"}:
         return Role(NON_NODE, f"it runs on {image}, not a Node.js image")
-    texts = [(joined, f"its start command `{joined}`")]
-    if script is not None:
-        if script in DEV_SCRIPTS or script.startswith(("dev:", "watch:")):
-            return Role(DEVELOPMENT, f"its start command runs the development script `{script}`")
-        if script in TEST_SCRIPTS or script.startswith("test:"):
-            return Role(TEST, f"its start command runs the test script `{script}`")
-        body = (scripts or {}).get(script)
-        if body:
-            texts.append((body, f"scripts.{script} (`{body}`), which its start command runs,"))
-    for text, what in texts:
-        words = text.split()
-        prog = posixpath.basename(words[0]) if words else ""
-        for dev in DEV_PROGRAMS:
-            via_runner = prog in ("npx", "yarn", "pnpm", "bunx") and f" {dev}" in f" {text}"
-            if text == dev or text.startswith(dev + " ") or via_runner or f"&& {dev}" in text:
-                return Role(DEVELOPMENT, f"{what} runs `{dev}`, a development server or watcher")
-        if prog in TEST_PROGRAMS or (prog == "npx" and len(words) > 1 and words[1] in TEST_PROGRAMS):
-            return Role(TEST, f"{what} runs {prog if prog != 'npx' else words[1]}, a test tool")
-    if "--watch" in argv or "--inspect" in " ".join(argv) or "--inspect-brk" in " ".join(argv):
-        return Role(DEVELOPMENT, "its start command watches files or opens the debugger")
+    found = command_role(argv, scripts) if argv else None
+    if found is not None:
+        return found
 
     # 3. building a base image, not an application
     onbuild = next((ins for ins in chain_ins if ins.keyword == "ONBUILD"), None)

@@ -263,9 +263,9 @@ class Session:
     def node_images(self, config):
         """The official node image's facts for this run (``Context.node_images``): the table
         bundled with dockerfix; online, with the registry's tag list of ``library/node`` laid over
-        it (one paginated look-up per registry configuration, before any pipeline runs), so a tag
-        the registry does not list is never written.  When the list cannot be had, a note says
-        so and the bundled table alone decides."""
+        it (one paginated look-up per registry configuration, before any pipeline runs, kept in
+        the digest cache for its TTL), so a tag the registry does not list is never written.
+        When the list cannot be had, a note says so and the bundled table alone decides."""
         from .node_images import images
 
         if self.offline:
@@ -348,7 +348,8 @@ class Session:
         snap = self._snapshots.get(context_dir.resolve()) if context_dir is not None else None
         ctx = load_context(dockerfile, context_dir, config, offline=self.offline,
                            digests=resolver.lookup if resolver is not None else None, releases=releases,
-                           evidence=evidence, files=snap, node_images=node_images)  # type: ignore[arg-type]
+                           evidence=evidence, files=snap, node_images=node_images,  # type: ignore[arg-type]
+                           codes=frozenset(codes))
         if context_dir is not None:
             self._snapshots[context_dir.resolve()] = ctx.files
         result = pipeline.run(src.text, ctx, path=display)

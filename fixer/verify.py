@@ -29,6 +29,7 @@ input / no engine (named); **130** interrupted.  Every container and image is la
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import os
 import re
@@ -40,7 +41,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .verify_compare import EXIT_ERROR, FileReport, Measurement, compare, overall_exit, render
 
@@ -266,13 +267,66 @@ def verify_file(engine, index: int, display: str, dockerfile: Path, context: Pat
     return FileReport(display, o, f, rows, status, reasons, fixes)
 
 
+def verify_outcome(engine, index: int, session, target, r, opts: Options, workdir: Path,
+                   note: Callable[[str], None], display: Optional[str] = None) -> FileReport:
+    """Verify one file's result ``r`` of a :class:`~.session.Session` run (``r.before`` ->
+    ``r.after`` and its extra files) in the build context the session finds for ``target``."""
+    assert target.path is not None
+    found, _evidence, _repo = session.context_for(target, target.path, target.path.parent, r.before)
+    context = Path(found or target.path.parent).resolve()
+    fixes = sorted({fx.code for fx in r.applied})
+    return verify_file(engine, index, display or r.path, target.path.resolve(), context, r.before, r.after,
+                       dict(r.extra_files), fixes, opts, workdir, note,
+                       runtime_init=any(p.code == "DFX007" and "--init" in p.message for p in r.pending))
+
+
+@contextlib.contextmanager
+def engine_run(opts: Options, note: Callable[[str], None] = lambda s: None) -> Iterator[tuple[object, Path]]:
+    """(engine, work folder) for one verify run: the engine ``opts.engine`` names, with a fresh run
+    id; on the way out (also on Ctrl-C or SIGTERM, raised as KeyboardInterrupt) every container
+    and image labelled with that run id is removed.  Raises
+    :class:`~.verify_engine.EngineError` when there is no usable engine."""
+    from .verify_engine import find_engine
+
+    engine = find_engine(opts.engine)
+    engine.run_id = _secrets.token_hex(4)
+    note(f"engine: {engine}; run id {engine.run_id} (label dockerfix.verify={engine.run_id})")
+    workdir = Path(tempfile.mkdtemp(prefix="dockerfix-verify-"))
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: Ctrl-C still works through KeyboardInterrupt
+        previous = None
+    try:
+        yield engine, workdir
+    finally:
+        old_int = signal.getsignal(signal.SIGINT)
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
+        except ValueError:
+            old_int = None
+        try:
+            note(f"removing the containers and images of run {engine.run_id}")
+            for problem in engine.cleanup():
+                note(f"warning: {problem}")
+            shutil.rmtree(workdir, ignore_errors=True)
+        finally:
+            if old_int is not None:
+                signal.signal(signal.SIGINT, old_int)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
 def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> tuple[list[FileReport], str]:
     """Verify every Dockerfile of ``opts.paths``: (reports, engine description).  Raises
     :class:`~.verify_engine.EngineError` / :class:`~.session.UsageError` /
     :class:`~.config.ConfigError` for the run as a whole, KeyboardInterrupt when interrupted
     (after removing what it created)."""
     from .session import Mode, Session, UsageError, discover
-    from .verify_engine import find_engine
 
     if "-" in opts.paths:
         raise UsageError("verify needs files on disk (a build context), not standard input")
@@ -292,21 +346,8 @@ def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> t
     targets, notes = discover(list(opts.paths))
     for n in notes:
         note(f"warning: {n}")
-    engine = find_engine(opts.engine)
-    engine.run_id = _secrets.token_hex(4)
-    note(f"engine: {engine}; run id {engine.run_id} (label dockerfix.verify={engine.run_id})")
-    workdir = Path(tempfile.mkdtemp(prefix="dockerfix-verify-"))
     reports: list[FileReport] = []
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread: Ctrl-C still works through KeyboardInterrupt
-        previous = None
-    try:
+    with engine_run(opts, note) as (engine, workdir):
         for i, (target, (outcome, src)) in enumerate(zip(targets, session.run(targets)), 1):
             if isinstance(outcome, Exception):
                 raise outcome
@@ -315,34 +356,13 @@ def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> t
                 reports.append(FileReport(r.path, Measurement(dockerfile=r.path), None, status="error",
                                           reasons=[r.error or "cannot be read"]))
                 continue
-            fixes = sorted({fx.code for fx in r.applied})
             if r.after == r.before and not r.extra_files:
                 reports.append(FileReport(r.path, Measurement(dockerfile=r.path), None, status="unchanged"))
                 continue
             assert target.path is not None  # stdin was refused above
-            found, _evidence, _repo = session.context_for(target, target.path, target.path.parent, r.before)
-            context = Path(found or target.path.parent).resolve()
-            reports.append(verify_file(engine, i, r.path, target.path.resolve(), context, r.before, r.after,
-                                       dict(r.extra_files), fixes, opts, workdir, note,
-                                       runtime_init=any(p.code == "DFX007" and "--init" in p.message
-                                                        for p in r.pending)))
-    finally:
-        old_int = signal.getsignal(signal.SIGINT)
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
-        except ValueError:
-            old_int = None
-        try:
-            note(f"removing the containers and images of run {engine.run_id}")
-            for problem in engine.cleanup():
-                note(f"warning: {problem}")
-            shutil.rmtree(workdir, ignore_errors=True)
-        finally:
-            if old_int is not None:
-                signal.signal(signal.SIGINT, old_int)
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-    return reports, str(engine)
+            reports.append(verify_outcome(engine, i, session, target, r, opts, workdir, note))
+        description = str(engine)
+    return reports, description
 
 
 # ---------------------------------------------------------------------------------------------

@@ -332,6 +332,8 @@ def render(reports: list[FileReport], fmt: str = "text", engine: str = "") -> st
                 out.append("")
             out.extend(_table(["check", "original", "fixed", "verdict"],
                               [[x.check, x.before, x.after, x.verdict] for x in r.rows], md))
+        if md and r.rows and r.reasons:
+            out.append("")  # a list right after a table is not part of it
         for reason in r.reasons:
             out.append(f"- {reason}" if md else f"  {'error' if r.status == 'error' else 'worse'}: {reason}")
         for m, label in ((r.original, "original"), (r.fixed, "fixed")):

@@ -388,6 +388,28 @@ def test_help_explains_modes_exit_codes_suppression_config(runner):
         assert needle in r.stdout, needle
 
 
+def test_help_names_every_subcommand_with_one_line(tmp_path):
+    """`dockerfix --help` lists each subcommand main() dispatches, one line each, and each
+    answers `dockerfix NAME --help` with its own usage."""
+    assert set(cli.SUBCOMMANDS) == {"rules", "verify", "pr"}
+    p = run(["--help"], tmp_path)
+    assert p.returncode == 0
+    help_lines = p.stdout.decode().splitlines()
+    start = next(i for i, ln in enumerate(help_lines) if ln.strip().startswith("Commands:"))
+    block = []
+    for ln in help_lines[start + 1:]:
+        if not ln.strip():
+            break
+        block.append(ln.split())
+    assert [words[0] for words in block] == list(cli.SUBCOMMANDS), help_lines[start:start + 5]
+    for words, (name, (args, line)) in zip(block, cli.SUBCOMMANDS.items()):
+        assert words == [name, *args.split(), *line.split()]  # the whole entry on one line
+    for name in cli.SUBCOMMANDS:
+        sub = run([name, "--help"], tmp_path)
+        assert sub.returncode == 0, (name, sub.stderr)
+        assert sub.stdout.decode().lstrip().lower().startswith(f"usage: dockerfix {name}"), (name, sub.stdout[:80])
+
+
 def test_version_and_unknown_option_subprocess(tmp_path):
     p = run(["--version"], tmp_path)
     assert p.returncode == 0 and p.stdout.decode().startswith("dockerfix ")
@@ -498,26 +520,31 @@ def test_ctrl_c_exits_130_without_partial_files(tmp_path):
     import signal
     import time
 
-    n = 300
-    for i in range(n):
-        d = tmp_path / f"s{i:03d}"
-        d.mkdir()
-        (d / "Dockerfile").write_text(f"FROM node:22\nLABEL n={i}\nCMD node server.js\n")
-    proc = subprocess.Popen(exe() + ["--write", *ONLY, "."], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 30
-    while time.time() < deadline and "[" not in (tmp_path / "s000/Dockerfile").read_text():
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    done = 0
-    for i in range(n):
-        text = (tmp_path / f"s{i:03d}/Dockerfile").read_text()
-        assert text in (f"FROM node:22\nLABEL n={i}\nCMD node server.js\n",
-                        f'FROM node:22\nLABEL n={i}\nCMD ["node", "server.js"]\n')
-        done += "[" in text
-    assert not list(tmp_path.rglob("*.dockerfix-tmp"))
-    assert done < n, "the run finished before the interrupt; nothing was tested"
+    # On a loaded machine the whole run can end before this process sees the first write and sends
+    # SIGINT; then nothing was tested, and the attempt is repeated with more files.
+    for attempt, n in enumerate((300, 1200, 4000)):
+        root = tmp_path / f"attempt{attempt}"
+        for i in range(n):
+            d = root / f"s{i:04d}"
+            d.mkdir(parents=True)
+            (d / "Dockerfile").write_text(f"FROM node:22\nLABEL n={i}\nCMD node server.js\n")
+        proc = subprocess.Popen(exe() + ["--write", *ONLY, "."], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline and "[" not in (root / "s0000/Dockerfile").read_text():
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        done = 0
+        for i in range(n):
+            text = (root / f"s{i:04d}/Dockerfile").read_text()
+            assert text in (f"FROM node:22\nLABEL n={i}\nCMD node server.js\n",
+                            f'FROM node:22\nLABEL n={i}\nCMD ["node", "server.js"]\n')
+            done += "[" in text
+        assert not list(root.rglob("*.dockerfix-tmp"))
+        if done < n:
+            break
+    assert done < n, "every attempt finished before the interrupt; nothing was tested"
     assert proc.returncode == 130, err
     assert b"dockerfix: interrupted" in err
 

@@ -91,3 +91,86 @@ def test_start_script_is_judged_by_what_it_runs() -> None:
     assert cra.kind == "development"
     prod = final_role(doc, doc.stages[-1], "Dockerfile", {"start": "node dist/main.js"})
     assert prod.kind == "runtime"
+
+
+@pytest.mark.parametrize("cmd, kind, said", [
+    # npm has no `dev` command (npm 10/11 exit with "Unknown command"): the dev script is meant
+    ('["npm", "dev"]', "development", "names the development script `dev`"),
+    ('["npm", "watch"]', "development", "names the development script `watch`"),
+    ('["npm", "ci"]', "runtime", ""),  # an npm command, not a script name
+    # monorepo task runners asked for a development task
+    ('["npx", "turbo", "dev"]', "development", "runs `turbo dev`"),
+    ('npx -y turbo run dev --filter=api', "development", "runs `turbo run dev --filter=api`"),
+    ('["pnpm", "exec", "turbo", "dev"]', "development", "runs `turbo dev`"),
+    ('["npx", "nx", "serve", "api"]', "development", "runs `nx serve api`"),
+    ('nx run api:serve', "development", "runs `nx run api:serve`"),
+    ('["npx", "nx", "run-many", "--target=serve"]', "development", "--target=serve"),
+    ('["npx", "turbo", "run", "start"]', "runtime", ""),
+    ('["npx", "nx", "run", "api:start"]', "runtime", ""),
+])
+def test_dev_commands_without_a_script(cmd: str, kind: str, said: str) -> None:
+    got, evidence = role(f"FROM node:22\nCMD {cmd}\n")
+    assert got == kind, evidence
+    assert said in evidence
+
+
+def test_a_start_script_that_runs_a_task_runner() -> None:
+    doc = parse("FROM node:22\nCMD [\"npm\", \"start\"]\n")
+    r = final_role(doc, doc.stages[-1], "Dockerfile", {"start": "turbo run dev"})
+    assert r.kind == "development" and "scripts.start (`turbo run dev`)" in r.evidence
+
+
+ROLE_CASES = ["npm-dev-without-run", "turbo-dev-through-npx", "turbo-run-dev-no-package-json", "nx-serve",
+              "entrypoint-script-runs-dev-server", "start-script-not-in-context"]
+
+
+@pytest.mark.parametrize("name", ROLE_CASES)
+def test_non_runtime_stages_get_no_hardening_and_a_reason(name: str) -> None:
+    """No NODE_ENV, no --omit=dev, no USER, no init: each of the four transforms says why."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fixture_cases import FIXTURES, Case
+
+    case = Case("roles", name, FIXTURES / "roles" / name)
+    assert set(case.options["select"]) == {"DFX004", "DFX005", "DFX006", "DFX007"}
+    result = case.run()
+    assert result.after == case.before and not result.applied and not result.pending
+    said = {s.code: s.reason for s in result.skips if "not a Node.js application's runtime image" in s.reason}
+    assert set(said) == {"DFX004", "DFX005", "DFX006", "DFX007"}, [s.reason for s in result.skips]
+    kind = "an image whose role is unknown" if name == "start-script-not-in-context" else "a development image"
+    assert all(kind in r for r in said.values()), said
+
+
+def test_a_start_script_that_runs_node_is_a_runtime() -> None:
+    from dockerfix.fixer.context import Context
+    from dockerfix.fixer.facts import ContextFiles
+    from dockerfix.transforms._roles import final_stage_role
+
+    doc = parse("FROM node:22\nWORKDIR /app\nCOPY . .\nENTRYPOINT [\"/app/start.sh\"]\n")
+    files = {"start.sh": "#!/bin/sh\n# migrate, then serve\nnode migrate.js && exec node server.js\n"}
+    r = final_stage_role(doc, Context(files=ContextFiles.of(files)))
+    assert r is not None and r.kind == "runtime"
+    files = {"start.sh": "#!/bin/sh\nexec npx nodemon server.js\n"}
+    r = final_stage_role(doc, Context(files=ContextFiles.of(files)))
+    assert r is not None and r.kind == "development" and "line 2 of its start script start.sh" in r.evidence
+    r = final_stage_role(doc, Context(files=ContextFiles.of({})))
+    assert r is not None and r.kind == "unknown" and "`/app/start.sh`, which is not in the build context" in r.evidence
+
+
+def test_a_missing_wrapper_script_is_judged_by_the_command_it_is_handed() -> None:
+    from dockerfix.fixer.context import Context
+    from dockerfix.fixer.facts import ContextFiles
+    from dockerfix.transforms._roles import final_stage_role
+
+    ctx = Context(files=ContextFiles.of({}))
+    doc = parse("FROM node:22\nENTRYPOINT [\"/start.sh\"]\nCMD [\"node\", \"server.js\"]\n")
+    r = final_stage_role(doc, ctx)
+    assert r is not None and r.kind == "runtime"
+    doc = parse("FROM node:22\nENTRYPOINT [\"/start.sh\"]\nCMD [\"npm\", \"run\", \"dev\"]\n")
+    r = final_stage_role(doc, ctx)
+    assert r is not None and r.kind == "development" and "handed to /start.sh" in r.evidence
+    files = ContextFiles.of({"start.sh": "#!/bin/sh\nset -e\nexec \"$@\"\n"})
+    r = final_stage_role(doc, Context(files=files))
+    assert r is not None and r.kind == "development"

@@ -25,7 +25,15 @@ BUILD_SUBCOMMANDS = {"next": {"build", "lint"}, "vite": {"build"}, "nest": {"bui
 _PACKAGE_BINS = {"typescript": "tsc", "@nestjs/cli": "nest", "@angular/cli": "ng", "@babel/cli": "babel",
                  "@swc/cli": "swc", "@vercel/ncc": "ncc", "@vue/cli-service": "vue-cli-service",
                  "@sveltejs/kit": "svelte-kit", "@remix-run/dev": "remix", "webpack-cli": "webpack"}
+#: Packages with several commands, or commands named unlike the package (beyond ``_PACKAGE_BINS``).
+_MORE_BINS = {"pm2": ("pm2", "pm2-runtime", "pm2-dev", "pm2-docker"), "typescript": ("tsc", "tsserver"),
+              "ts-node": ("ts-node", "ts-node-esm", "ts-node-script", "ts-node-transpile-only", "ts-node-cwd"),
+              "prisma": ("prisma",), "@prisma/cli": ("prisma",), "sequelize-cli": ("sequelize", "sequelize-cli"),
+              "typeorm": ("typeorm",), "knex": ("knex",), "@angular/cli": ("ng",)}
 _NPM_BUILTIN_SCRIPTS = {"test": "test", "t": "test", "tst": "test", "start": "start"}
+#: Runtime commands that compile the project's sources as they start, and the packages they compile
+#: with (``nest start`` is ``nest build`` then ``node dist/main``: it needs the project's TypeScript).
+COMPILES_AT_START = {("nest", "start"): ("typescript",)}
 
 
 def dev_binaries(package: PackageJson | None) -> dict[str, str]:
@@ -38,6 +46,17 @@ def dev_binaries(package: PackageJson | None) -> dict[str, str]:
         if dep in _PACKAGE_BINS:
             out.setdefault(dep, dep)
     return out
+
+
+def package_bins(name: str) -> frozenset[str]:
+    """The commands a package installs, as far as known: its known bins, else its name (without
+    the scope: ``@acme/deploy`` -> ``deploy``, and the full name)."""
+    bins = set(_MORE_BINS.get(name, ()))
+    if name in _PACKAGE_BINS:
+        bins.add(_PACKAGE_BINS[name])
+    if not bins:
+        bins = {name, name.rsplit("/", 1)[-1]}
+    return frozenset(bins)
 
 
 def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJson | None,
@@ -96,6 +115,10 @@ def dev_dependency_reason(argv: tuple[str, ...] | list[str], package: PackageJso
     dev = dev_binaries(package)
     if head in dev:
         return f"`{head}` comes from the devDependency {dev[head]!r}"
+    if package is not None and len(argv) > 1:
+        for needed in COMPILES_AT_START.get((head, argv[1]), ()):
+            if needed in package.dev_dependencies and needed not in package.dependencies:
+                return f"`{head} {argv[1]}` compiles the sources with {needed!r}, a devDependency"
     return None
 
 

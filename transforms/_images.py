@@ -109,11 +109,20 @@ def is_node_image(ref: str) -> bool:
     return last == "node" or last.startswith("nodejs")
 
 
-def repin_blocker(ctx: Context) -> str | None:
+def repin_blocker(ctx: Context, new: str | None = None) -> str | None:
     """Why a pinned ``FROM`` cannot move to another tag in this run (its digest would be lost and
-    nothing would pin the new tag), or None when digest pinning (DFX002) pins it in the same run."""
+    nothing would pin the new tag), or None when digest pinning (DFX002) pins it in the same run.
+    ``new``: the reference to be written; when its look-up has already failed, DFX002 could not
+    pin it.  (Not looked up yet: DFX002 asks for it and the run is repeated with the answer.)"""
     if ctx.offline or ctx.digests is None:
         return f"digest look-up skipped: {'--offline' if ctx.offline else 'no registry client'}"
-    if "DFX002" in ctx.config.ignore or (ctx.config.select is not None and "DFX002" not in ctx.config.select):
+    if not ctx.applies("DFX002"):  # --select/--ignore and the configuration's select/ignore
         return "digest pinning (DFX002) is not selected to pin the new tag"
+    if new is not None:
+        try:
+            answer = ctx.digest(parse_image_ref(new), tuple(ctx.config.platforms))
+        except ImageRefError as e:
+            return f"{new}: {e}"
+        if isinstance(answer, Exception):
+            return f"the digest of {new} could not be looked up: {answer}"
     return None

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from collections.abc import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
-from dockerfix.fixer.document import Document, Instruction, Stage, Word
+from dockerfix.fixer.edits import Edit
+from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 
 #: The package managers that install from a lockfile, and the lockfile kinds each one reads
 #: (``Context.lock_kind``).
@@ -176,6 +177,18 @@ def npm_without_omit(doc: Document, stage: Stage) -> str | None:
     return None
 
 
+def npm_version_floor(doc: Document, stage: Stage) -> int:
+    """The lowest npm major the stage's base image can ship, from the official node image's tag
+    (Node.js 15 and later ship npm 7+; a floating tag such as ``lts`` a current one); 0 when
+    unknown (another image, or an older Node.js)."""
+    official, major, _minor = base_node_version(doc, stage)
+    if not official:
+        return 0
+    if major is None or major >= 15:
+        return 7
+    return 6 if major >= 10 else 0
+
+
 def npm_without_pkg(doc: Document, stage: Stage) -> str | None:
     """Why ``npm pkg`` (npm >= 7.20: Node.js 16.6 and later) cannot be shown to exist in ``stage``, or None."""
     official, major, minor = base_node_version(doc, stage)
@@ -185,3 +198,141 @@ def npm_without_pkg(doc: Document, stage: Stage) -> str | None:
         return f"the base image's Node.js {major}{'.' + str(minor) if minor is not None else ''} ships an npm " \
                "older than 7.20, which has no `npm pkg`"
     return None
+
+
+# -- global installs ----------------------------------------------------------------------------------
+
+#: Packages whose global install serves the installs themselves (package managers, native-build
+#: helpers): a stage that installs dependencies keeps them.
+INSTALL_TOOLS = frozenset({"npm", "yarn", "pnpm", "bun", "corepack", "node-gyp", "node-pre-gyp",
+                           "@mapbox/node-pre-gyp", "prebuild-install", "node-gyp-build"})
+
+
+def global_packages(cmd: PackageManagerCommand) -> list[str] | None:
+    """The package specs a global install installs (``npm install -g a b@1``, ``yarn global add
+    a``, ``pnpm add -g a``), or None when ``cmd`` is not a global install."""
+    if cmd.tool == "yarn" and cmd.sub is not None and cmd.sub.value == "global":
+        if cmd.positionals and cmd.positionals[0].value == "add":
+            return [w.value for w in cmd.positionals[1:]]
+        return None
+    if cmd.action == "install" and (cmd.has_option("-g", "--global") or "--location=global" in cmd.option_values):
+        return [w.value for w in cmd.positionals]
+    return None
+
+
+def package_name(spec: str) -> str | None:
+    """The registry name of an install spec (``@nestjs/cli@10`` -> ``@nestjs/cli``, ``pm2@5`` ->
+    ``pm2``), or None for specs that name no registry package (git URLs, tarballs, folders,
+    aliases, variables)."""
+    if not spec or "$" in spec or ":" in spec or spec.startswith((".", "/", "~")) or spec.endswith((".tgz", ".tar.gz")):
+        return None
+    if spec.startswith("@"):
+        at = spec.find("@", 1)
+        name = spec if at == -1 else spec[:at]
+        return name if name.count("/") == 1 else None
+    name = spec.split("@", 1)[0]
+    return None if "/" in name else name
+
+
+# -- npm's devDependency flags ------------------------------------------------------------------------
+
+#: Deprecated spellings of ``--omit=dev`` (npm reads ``-production`` as ``--production``).
+NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod", "--production=true",
+                   "-production", "-only=production", "-only=prod")
+#: ``--only`` values npm 6 read as "devDependencies only" and npm 7+ ignore (invalid there).
+NPM_DEAD_ONLY = ("--only=dev", "--only=development", "-only=dev")
+#: Options that ask for devDependencies (or set --omit to something the user chose).
+NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=", "--also=dev", "--also=development", "--dev")
+
+
+@dataclass(frozen=True)
+class NpmDevFlags:
+    """How an npm install's options spell what it does with devDependencies; each entry is the
+    option's words (``--only=prod``, or ``--only`` ``prod``)."""
+
+    legacy: list[tuple[Word, ...]]  # --production, --only=prod...: deprecated spellings of --omit=dev
+    omit: list[tuple[Word, ...]]  # --omit=dev / --omit dev
+    dead_only: list[tuple[Word, ...]]  # --only=dev: npm 6 "devDependencies only", ignored by npm 7+
+    keeps: bool  # --include=dev, --also=dev, --production=false...: devDependencies asked for
+
+
+def npm_dev_flags(cmd: PackageManagerCommand) -> NpmDevFlags:
+    opts = list(cmd.options)
+    pairs = list(zip(opts, opts[1:]))
+    legacy: list[tuple[Word, ...]] = [(w,) for w in opts if w.value in NPM_LEGACY_PROD]
+    legacy += [(a, b) for a, b in pairs if a.value in ("--only", "-only") and b.value in ("production", "prod")]
+    omit: list[tuple[Word, ...]] = [(w,) for w in opts if w.value == "--omit=dev"]
+    omit += [(a, b) for a, b in pairs if a.value == "--omit" and b.value == "dev"]
+    dead: list[tuple[Word, ...]] = [(w,) for w in opts if w.value in NPM_DEAD_ONLY]
+    dead += [(a, b) for a, b in pairs if a.value in ("--only", "-only") and b.value in ("dev", "development")]
+    vals = [w.value for w in opts]
+    keeps = any(v.startswith(NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or any(
+        a.value in ("--include", "--also") and b.value in ("dev", "development") for a, b in pairs)
+    order = lambda groups: sorted(groups, key=lambda g: g[0].span.start)  # noqa: E731
+    return NpmDevFlags(order(legacy), order(omit), order(dead), keeps)
+
+
+def respell_omit_dev(group: tuple[Word, ...]) -> list[Edit]:
+    """``--production`` -> ``--omit=dev``; ``--only prod`` -> ``--omit dev``."""
+    if len(group) == 2:
+        return [Edit.replace(group[0].span, "--omit"), Edit.replace(group[1].span, "dev")]
+    return [Edit.replace(group[0].span, "--omit=dev")]
+
+
+def delete_option(doc: Document, cmd: PackageManagerCommand, group: tuple[Word, ...]) -> Edit | None:
+    """Delete an option's words with the blank (and line continuations) before them, or None when
+    that would touch a comment or anything but blanks."""
+    words = list(cmd.command.all_words)
+    idx = next((i for i, w in enumerate(words) if w.span == group[0].span), 0)
+    if idx == 0:
+        return None
+    start = words[idx - 1].span.end
+    gap = doc.source[start:group[0].span.start]
+    inner = doc.source[group[0].span.end:group[-1].span.start]
+    blank = " \t\r\n" + doc.escape
+    if any("#" in g or g.strip(blank) for g in (gap, inner)) or not gap:
+        return None
+    return Edit.delete(Span(start, group[-1].span.end))
+
+
+def drop_dead_only(doc: Document, cmd: PackageManagerCommand, dead: list[tuple[Word, ...]],
+                   tidy: list[str]) -> list[Edit]:
+    """Delete ``--only=dev`` next to ``--omit=dev``: npm 7 and later accept only ``prod`` and
+    ``production`` for ``--only`` and ignore any other value (npm 6 read it as "devDependencies
+    only"), so it contradicts the install's meaning without changing it."""
+    edits = [delete_option(doc, cmd, g) for g in dead]
+    if not dead or not all(edits):
+        return []
+    tidy.append(f"drop `{' '.join(w.value for w in dead[0])}`, which npm 7 and later ignore (only "
+                "`--only=prod` has a meaning there)")
+    return [e for e in edits if e is not None]
+
+
+def one_omit_dev(doc: Document, cmd: PackageManagerCommand, flags: NpmDevFlags, tidy: list[str]) -> list[Edit]:
+    """Edits that leave a production-only npm install (npm >= 7) with one ``--omit=dev``: the
+    deprecated spellings (``--production``, ``--only=prod``) respelled or, when repeated, removed,
+    and a contradicting ``--only=dev`` removed.  ``tidy`` gets the message parts."""
+    edits: list[Edit] = []
+    groups = sorted(flags.legacy + flags.omit, key=lambda g: g[0].span.start)
+    if not groups:
+        return edits
+    keep = flags.omit[0] if flags.omit else groups[0]
+    respelled = removed = False
+    for g in groups:
+        if g is keep:
+            if g in flags.legacy:
+                edits += respell_omit_dev(g)
+                respelled = True
+            continue
+        gone = delete_option(doc, cmd, g)
+        if gone is not None:
+            edits.append(gone)
+            removed = True
+        elif g in flags.legacy:  # cannot be removed cleanly: at least the current spelling
+            edits += respell_omit_dev(g)
+            respelled = True
+    if respelled:
+        tidy.append("spell the deprecated production flag as --omit=dev")
+    if removed:
+        tidy.append("keep a single --omit=dev")
+    return edits + drop_dead_only(doc, cmd, flags.dead_only, tidy)

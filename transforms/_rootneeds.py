@@ -19,7 +19,7 @@ from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.positions import source_line
 
 from ._stages import copy_sources
-from ._startcmd import command_words, final_command
+from ._startcmd import command_words, final_command, workdir_at
 
 #: Variables that name the port the app listens on.
 PORT_VARS = frozenset({"PORT", "HTTP_PORT", "HTTPS_PORT", "APP_PORT", "SERVER_PORT", "LISTEN_PORT", "NODE_PORT",
@@ -227,7 +227,29 @@ def context_paths(doc: Document, stage: Stage, path: str) -> list[str]:
 
 
 def _sources_for(chain: list[Stage], target: str) -> list[str]:
-    out: list[str] = []
+    return [src for _ins, src, _sure in _copies_of(chain, target)]
+
+
+def copy_into(doc: Document, stage: Stage, path: str) -> Instruction | None:
+    """The last COPY/ADD from the build context (not ``--from``) of the stage chain that names a
+    source for the file at ``path`` (relative to the final WORKDIR): the file itself, or a folder
+    (``.``, ``bin/``) it would be under; None when no COPY/ADD names one."""
+    chain = list(reversed(doc.stage_chain(stage)))
+    wd = workdir_at(doc, stage)
+    if wd is None and not path.startswith("/"):
+        return None
+    targets = [posixpath.normpath(posixpath.join(wd or "/", path))]
+    if "/" not in path:
+        targets = [f"{d}/{path}" for d in ("/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/bin")] + targets
+    found = [ins for t in targets for ins, _src, sure in _copies_of(chain, t) if sure]
+    return max(found, key=lambda i: i.index, default=None)
+
+
+def _copies_of(chain: list[Stage], target: str) -> list[tuple[Instruction, str, bool]]:
+    """(COPY/ADD, context path, named) triples that may put a file at ``target`` in the image;
+    ``named``: the COPY names that file or a folder (``.``, ``bin/``) it is under, not only a
+    source that might be a folder."""
+    out: list[tuple[Instruction, str, bool]] = []
     for st in chain:
         for ins in st.instructions:
             if ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
@@ -240,10 +262,11 @@ def _sources_for(chain: list[Stage], target: str) -> list[str]:
             for w in srcs:
                 src = posixpath.normpath(w.value.lstrip("/")) if w.value not in (".", "./") else "."
                 if target == dest and len(srcs) == 1 and not raw_dest.endswith("/"):
-                    out.append(src)
+                    out.append((ins, src, True))
                 elif target.startswith(dest.rstrip("/") + "/"):
                     rel = target[len(dest.rstrip("/")) + 1:]
                     if posixpath.basename(src) == rel:
-                        out.append(src)
-                    out.append(posixpath.normpath(posixpath.join(src, rel)))
+                        out.append((ins, src, True))
+                    folder = src == "." or w.value.endswith("/") or posixpath.basename(src) == posixpath.basename(dest)
+                    out.append((ins, posixpath.normpath(posixpath.join(src, rel)), folder))
     return out

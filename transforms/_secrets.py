@@ -1,7 +1,8 @@
 """npm credentials as build secrets (DFX009): the variable references in a RUN's words, the
 ``.npmrc`` lines a Dockerfile writes with ``echo``/``printf`` or copies from the build context
-(credentials masked), and the notes that tell how to build with the secret (``docker build``,
-Docker Compose, GitHub Actions), with the project's own registry host and scope lines."""
+(credentials masked), the guard line that stops a token-form RUN whose secret is missing or
+empty, and the notes that tell how to build with the secret (``docker build``, Docker Compose,
+GitHub Actions), with the project's own registry host and scope lines."""
 
 from __future__ import annotations
 
@@ -123,12 +124,39 @@ def token_notes(token_ids: dict[str, str], lines: list[str]) -> tuple[str, ...]:
     if lines:
         notes.append("the RUN still writes the same .npmrc (" + " / ".join(lines) + ") and removes it before the "
                      "layer is saved; only the token is read from the secret")
-    notes.append("required=true: a build without the secret now fails instead of installing without credentials")
+    notes.append("required=true: a build without the secret now fails instead of installing without credentials; "
+                 "so does one whose secret is empty (" + ", ".join(f"{n} unset" for n in token_ids)
+                 + "): the RUN's first line checks the secret file and names the variable to set")
     for name, sid in token_ids.items():
         notes.append(f"docker compose: services.<app>.build.secrets: [{sid}] and top-level secrets: "
                      f"{{{sid}: {{environment: {name}}}}}")
         notes.append(f"GitHub Actions (docker/build-push-action): secrets: | {sid}=${{{{ secrets.{name} }}}}")
     return tuple(notes)
+
+
+def guard_line(name: str, sid: str) -> str:
+    """The shell line that stops a RUN whose secret ``sid`` (fed from ``name``) is missing or empty."""
+    return (f'test -s /run/secrets/{sid} || {{ echo "build secret {sid} is missing or empty: set {name} and pass '
+            f'--secret id={sid},env={name}" >&2; exit 1; }};')
+
+
+def guard_edit(doc: Document, run: Instruction, token_ids: dict[str, str]) -> Edit:
+    """Put one guard line per secret before the first command of ``run``, each on its own
+    continuation line: ``required=true`` stops only a build that passes no ``--secret`` at all,
+    while ``--secret id=..,env=NAME`` with ``NAME`` unset passes an empty secret (or none)."""
+    cmds: tuple[ShellCommand, ...] = run.shell.simple_commands or ()
+    start = cmds[0].all_words[0].span.start
+    cont = f"{doc.escape}{doc.newline}"
+    lead = doc.source[doc.source.rfind("\n", 0, start) + 1:start]
+    if lead.strip():  # the command follows RUN and its flags on their line: start a new line
+        indent = doc.line_indent(run) + "    "
+        before = cont + indent
+    else:  # the command already starts a continuation line: keep its indentation
+        indent, before = lead, ""
+    names: dict[str, str] = {}  # secret id -> the variable that feeds it
+    for name, sid in token_ids.items():
+        names.setdefault(sid, name)
+    return Edit.insert(start, before + "".join(f"{guard_line(n, sid)} {cont}{indent}" for sid, n in names.items()))
 
 
 def _shell_quote_line(line: str) -> str:

@@ -6,7 +6,12 @@ them only when asked (``--upgrade-node``) and when the evidence allows.
 (``node:alpine``, ``node:lts-slim``...) get an explicit major: the newest Active LTS line that
 satisfies ``engines.node`` in package.json (or ``.nvmrc``), keeping the variant the user chose
 (``node:lts-alpine`` becomes ``node:26-alpine``).  This is not an upgrade: it writes down the
-major the tag stands for.
+major the tag stands for.  When the Dockerfile runs ``yarn`` or ``corepack`` (without installing
+it) and that line's official image lacks it (no yarn from Node 26, docker-node PR #2422; no
+corepack from Node 25), the tag already resolves to an image where the build fails: the newest
+LTS line whose image still ships the tool is written instead (``node:lts`` becomes
+``node:24-trixie``, keeping the release the tag has today), or nothing when that line has no
+published tag for the variant.  All moving-tag stages of a file move to the same major.
 
 A major that has reached end-of-life (``node:16``, ``node:carbon``, ``node:0.10``,
 ``node:18-bullseye-slim``...) is reported, naming its end-of-life date and the supported LTS
@@ -60,19 +65,22 @@ Debian 12 (bookworm), since ``node:24-bullseye-slim`` is no longer updated.)
 
 ## Fix safety
 ``lts`` tags are rewritten safely: today ``node:lts`` and ``node:<newest LTS>`` are the same image
-(when ``engines.node`` asks for an older line, the rewrite changes the major:
-unsafe).  ``latest``/``current``/no tag can move to a different major than the one the image had:
-unsafe.  An end-of-life upgrade is a major upgrade: unsafe, and only offered with ``--upgrade-node``;
-without it the finding is report-only.  An upgrade needs package.json and a lockfile in the build
-context (the evidence); without them it is skipped with the reason.  When ``engines.node`` or
-``.nvmrc`` rules out every supported LTS line, or cannot be read, nothing is changed and the reason
-is reported.  A tag that is not proved to exist (``node:26-alpine3.16``, ``node:26-carbon``) is never
-written, for safe fixes too.  Images with a variable tag, a digest without a tag, or a registry other
-than Docker Hub's official ``node`` are left alone; a pinned moving tag (``node:lts@sha256:…``) is a
-pin (``--update-pins`` refreshes it).  A pinned end-of-life image is still reported, and upgraded
-only when the new tag can be pinned in the same run (the old digest is dropped, DFX002 pins the new
-tag; ``--offline`` keeps the pin and only reports). Switching a Debian image to alpine (or back) is
-never done (musl vs glibc, native modules).
+(when ``engines.node`` asks for an older line, the rewrite changes the major: unsafe).
+``latest``/``current``/no tag can move to a different major than the one the image had: unsafe.  A
+moving tag written as an older line because its image lacks the yarn or corepack the Dockerfile runs
+changes the image (``node:lts`` is 26, the fix writes 24): it mends a build that fails as it is, but
+it is a different major: unsafe, and the message names the tool, the line that lacks it and the
+release kept or changed.  An end-of-life upgrade is a major upgrade: unsafe, and only offered with
+``--upgrade-node``; without it the finding is report-only.  An upgrade needs package.json and a
+lockfile in the build context (the evidence); without them it is skipped with the reason.  When
+``engines.node`` or ``.nvmrc`` rules out every supported LTS line, or cannot be read, nothing is
+changed and the reason is reported.  A tag that is not proved to exist (``node:26-alpine3.16``,
+``node:26-carbon``) is never written, for safe fixes too.  Images with a variable tag, a digest
+without a tag, or a registry other than Docker Hub's official ``node`` are left alone; a pinned
+moving tag (``node:lts@sha256:…``) is a pin (``--update-pins`` refreshes it).  A pinned end-of-life
+image is still reported, and upgraded only when the new tag can be pinned in the same run (the old
+digest is dropped, DFX002 pins the new tag; ``--offline`` keeps the pin and only reports).
+Switching a Debian image to alpine (or back) is never done (musl vs glibc, native modules).
 
 ## Related codes
 hadolint DL3006 (tag the image explicitly), DL3007 (using latest); trivy DS-0001; checkov CKV_DOCKER_7.
@@ -128,6 +136,7 @@ class NodeLtsTag(Transform):
         names: set[str] = set()
         eol: list[tuple] = []  # (stage, ref, parsed, release): upgraded together, to one major
         current: set[int] = set()  # supported majors other node stages already use
+        moving: list[tuple] = []  # (stage, ref, parsed): moving tags made explicit, to one major
         for stage in doc.stages:
             base = stage.base
             earlier_stage = base.lower() in names
@@ -147,7 +156,7 @@ class NodeLtsTag(Transform):
             if parsed.major is None and ref.digest:
                 continue  # a pinned moving tag is a pin: refreshing it is --update-pins' job
             if parsed.major is None:
-                yield from self._moving(doc, ctx, stage, ref, parsed, table, facts)
+                moving.append((stage, ref, parsed))
                 continue
             rel = table.get(parsed.major)
             oldest = min((r.major for r in table.releases), default=0)
@@ -157,14 +166,23 @@ class NodeLtsTag(Transform):
             if rel is None and parsed.major >= oldest:
                 continue  # a major the release table does not know (newer data needed): leave it
             eol.append((stage, ref, parsed, rel))
-        if eol:
-            plan = self._plan(doc, ctx, eol, current, table, facts)
-            for stage, ref, parsed, rel in eol:
+        plan = self._plan(doc, ctx, eol, current, table, facts) if eol else None
+        # the yarn/corepack every moving-tag stage runs: stages that copy node_modules from each
+        # other stay on one major, so one stage's need decides for all of them
+        uses = [self._tools_used(doc, stage) for stage, _ref, _parsed in moving]
+        todo = [(s.index, "moving", (s, r, p)) for s, r, p in moving] + [(e[0].index, "eol", e) for e in eol]
+        for _index, kind, item in sorted(todo, key=lambda t: t[0]):
+            if kind == "moving":
+                stage, ref, parsed = item
+                yield from self._moving(doc, ctx, stage, ref, parsed, table, facts, uses)
+            else:
+                stage, ref, parsed, rel = item
+                assert plan is not None
                 yield from self._end_of_life(ctx, stage, ref, parsed, rel, table, plan,
                                              facts.distro_of_variant(parsed.major, parsed.variant))
 
     # -- moving tags: latest / current / lts / bare variants ------------------------------------
-    def _moving(self, doc, ctx, stage, ref, parsed: ParsedTag, table, facts: NodeImages):
+    def _moving(self, doc, ctx, stage, ref, parsed: ParsedTag, table, facts: NodeImages, uses: list[dict]):
         line = stage.from_.line
         base = stage.base
         kind, variant = parsed.alias or "latest", parsed.variant
@@ -180,6 +198,10 @@ class NodeLtsTag(Transform):
         if rec is None:
             why = f"{source} {constraint!r} admits no supported LTS line" if constraint else "no supported LTS line"
             yield Skip(self.code, f"{why} ({table.label}); {base} left as it is", line)
+            return
+        if self._missing_tools(doc, uses, facts, rec.major):
+            yield from self._moving_without_tool(doc, ctx, stage, ref, parsed, table, facts, rec.major, uses,
+                                                 allowed, constraint, source)
             return
         new_tag = facts.node_tag(rec.major, variant)
         if new_tag == ref.tag:
@@ -206,6 +228,68 @@ class NodeLtsTag(Transform):
                    f"{rec.major}" + (f" allowed by {source}" if constraint else "") + f" ({dated})")
             app = Applicability.UNSAFE
         yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, new),), app)
+
+    def _moving_without_tool(self, doc, ctx, stage, ref, parsed: ParsedTag, table, facts: NodeImages, major: int,
+                             uses: list[dict], allowed, constraint, source):
+        """The line a moving tag stands for has no yarn/corepack that the Dockerfile runs: write the
+        newest LTS line whose image still ships them (a different image: unsafe), or skip."""
+        line = stage.from_.line
+        base, variant = stage.base, parsed.variant
+        shown = ref.tag or "no tag (latest)"
+        now = facts.moving_major(ref.tag, ctx.today, table) or major
+        lacks = self._missing_tools(doc, uses, facts, major)
+        tools = " and ".join(t for t, _w in lacks)
+        if major == now:
+            head = (f"`{shown}` is Node.js {now} today ({table.label}), and the Dockerfile runs "
+                    + "; ".join(w for _t, w in lacks) + f": the floating tag already resolves to a line without {tools}")
+        else:
+            head = (f"`{shown}` is Node.js {now} today ({table.label}); {source} {constraint!r} selects {major}, "
+                    "but the Dockerfile runs " + "; ".join(w for _t, w in lacks))
+
+        def fits(m: int) -> bool:
+            return (allowed is None or allowed(m)) and not self._missing_tools(doc, uses, facts, m)
+
+        alt = table.recommended(ctx.today, fits)
+        if alt is None:
+            within = f" that {source} {constraint!r} allows" if constraint else ""
+            yield Skip(self.code, f"{head}; no supported LTS line{within} ships {tools}; {base} left as it is "
+                       f"(install {tools} in the Dockerfile)", line)
+            return
+        v = variant.lower()
+        if v in ("", "slim", "alpine"):
+            tag, note, why = self._target_tag(facts, ctx, table, now, variant, alt.major)
+        else:  # a release the user named (`lts-bookworm-slim`): that release, or nothing
+            tag, note, why = facts.node_tag(alt.major, variant), "", ""
+            state = facts.tag_state(tag, ctx.today, table)
+            if state != MAINTAINED:
+                tag, why = None, f"`node:{tag}` {_state_words(state)} ({_published(facts, alt.major)})"
+        if tag is None:
+            yield Skip(self.code, f"{head}; {alt.major}, the newest LTS line that ships {tools}, has no tag for "
+                       f"`{variant}`: {why}; {base} left as it is", line)
+            return
+        own = not self._missing_tools(doc, [self._tools_used(doc, stage)], facts, major)
+        msg = (f"{head}; use {alt.major}, the newest LTS line whose image still ships {tools}"
+               + (f" ({note})" if note else "")
+               + (f"; this stage does not run {tools} itself, but the node stages stay on one major" if own else "")
+               + f"; this changes the image from Node.js {now} to {alt.major} to mend what fails today: run the "
+               "app's tests")
+        notes = (f"to move to Node.js {now} or later, install {tools} in the Dockerfile first",)
+        yield Fix(self.code, msg, line, (Edit.replace(stage.base_span, ref.format(tag=tag)),),
+                  Applicability.UNSAFE, notes)
+
+    @staticmethod
+    def _missing_tools(doc: Document, uses: list[dict], facts: NodeImages, major: int) -> list[tuple[str, str]]:
+        """[(tool, why)] for the yarn/corepack that stages run (each use as :meth:`_tools_used`
+        finds it, when the stage does not install the tool itself) and ``node:<major>`` images lack."""
+        out: dict[str, str] = {}
+        for u in uses:
+            if "yarn" in u and not facts.has_yarn(major) and not u["yarn-installed"]:
+                out.setdefault("yarn", f"yarn (line {source_line(doc, u['yarn'])}), which node:{major} images do not "
+                               "include (docker-node PR #2422)")
+            if "corepack" in u and not facts.has_corepack(major) and not u["corepack-installed"]:
+                out.setdefault("corepack", f"corepack (line {source_line(doc, u['corepack'])}), which Node.js {major} "
+                               "does not ship")
+        return list(out.items())
 
     # -- end-of-life majors -----------------------------------------------------------------------
     def _end_of_life(self, ctx, stage, ref, parsed: ParsedTag, rel, table, plan: _Plan, distro=None):
@@ -236,7 +320,7 @@ class NodeLtsTag(Transform):
             yield Skip(self.code, f"{stage.base} left as it is: {why}", line)
             return
         if ref.digest:  # a pinned end-of-life image: the new tag is pinned by DFX002 in the same run
-            blocker = repin_blocker(ctx)
+            blocker = repin_blocker(ctx, ref.format(tag=tag, digest=False))
             if blocker is not None:
                 yield Fix(self.code, f"{head}; `--upgrade-node` offers `node:{tag}`, but {stage.base} is pinned and "
                           f"the new tag cannot be pinned in this run ({blocker})", line, (),
@@ -322,14 +406,7 @@ class NodeLtsTag(Transform):
             if current and m not in current:
                 reasons.append("other stages use node " + ", ".join(map(str, sorted(current)))
                                + " (all stages move to one major)")
-            for u in uses:
-                if "yarn" in u and not facts.has_yarn(m) and not u["yarn-installed"]:
-                    reasons.append(f"the Dockerfile runs yarn (line {source_line(doc, u['yarn'])}), which node:{m} images do not "
-                                   "include (docker-node PR #2422)")
-                if "corepack" in u and not facts.has_corepack(m) and not u["corepack-installed"]:
-                    reasons.append(f"the Dockerfile runs corepack (line {source_line(doc, u['corepack'])}), which Node.js "
-                                   f"{m} does "
-                                   "not ship")
+            reasons.extend(f"the Dockerfile runs {why}" for _tool, why in self._missing_tools(doc, uses, facts, m))
             tags = {}
             for stage, _ref, parsed, _rel in eol:
                 tag, note, why = self._target_tag(facts, ctx, table, parsed.major, parsed.variant, m)

@@ -25,7 +25,11 @@ An existing ``npm ci`` in a runtime stage gets ``--omit=dev``; the deprecated
 ``npm install --production`` / ``--only=production`` becomes ``npm ci --omit=dev``, and the same
 flags on ``npm ci`` (``--production``, ``--only=prod``) become ``--omit=dev``.  On the official
 node image up to Node.js 14 (npm 6, which ignores ``--omit=dev`` and installs devDependencies)
-only the lockfile part is applied and the old flags stay.  Only the
+only the lockfile part is applied and the old flags stay (a ``--omit=dev`` next to them, which npm
+6 ignores, is removed).  Combinations end with a single ``--omit=dev``: a repeated production flag
+(``--production --only=production``, ``-production``) is removed, and so is ``--only=dev``, which
+npm 7 and later ignore (they accept only ``prod``/``production`` there), next to ``--omit=dev``;
+``--include=dev``, ``--also=dev``, ``--dev`` and ``--production=false`` keep devDependencies.  Only the
 command's own words are edited: ``RUN --mount=type=cache,...`` flags, ``&&`` chains,
 continuations and comments stay as they are.  When the stage copies ``package.json`` but not the
 lockfile before the install (``COPY package.json ./``), the same fix adds the lockfile to that
@@ -36,7 +40,8 @@ stage after the install, or in any stage built ``FROM`` it or copying ``--from``
 ``npm run build``/``yarn build``/``pnpm build``/any script named ``build``, ``npm test``, a script
 whose body runs a build or dev tool (``tsc``, ``next build``, ``vite build``, ``nest build``,
 ``webpack``, ``babel``, ...) or a command from a devDependency.  They also stay when the image's
-start command needs one (``CMD ["npx", "ts-node", ...]``, a ``start`` script running ``nodemon``),
+start command needs one (``CMD ["npx", "ts-node", ...]``, a ``start`` script running ``nodemon``,
+``nest start``, which compiles with the project's ``typescript``),
 and in stages that do not end up in the final image (separate ``dev``/``test`` targets).  The
 start command is resolved through the script it names (``npm start``, ``npm run start:prod``,
 ``yarn start:prod``, ``pnpm run serve``, with npm's ``pre``/``post`` hooks), in the package.json
@@ -97,8 +102,11 @@ and ``npm ci --omit=dev --ignore-scripts`` install a ``"prepare": "husky"`` proj
 devDependencies stay.  Nothing is changed, and a reason is reported, when there is no ``package.json`` or no
 lockfile in the build context, the lockfile belongs to another package manager, ``.dockerignore``
 leaves the lockfile out, the lockfile cannot be seen reaching the image before the install, or the
-install runs in a heredoc script or an exec-form ``RUN``.  Installs of named packages
-(``npm install express``, ``npm install -g pm2``) are left alone.
+install runs in a heredoc script or an exec-form ``RUN``; in the lockfile cases an npm install
+that already leaves devDependencies out with a deprecated flag (``npm install --only=production``)
+still gets the same install spelled ``--omit=dev`` when the base image is the official node image
+of Node.js 15 or later (npm 7+).  Installs of named packages (``npm install express``, ``npm
+install -g pm2``) are left alone.
 
 ## Related codes
 none (peers only report; hadolint issue #781 asks for an ``npm ci`` rule).
@@ -122,6 +130,11 @@ from ._roles import final_stage_role, not_runtime_skip
 from ._pkgmanagers import (
     LOCK_KINDS,
     PackageManagerCommand,
+    delete_option,
+    drop_dead_only,
+    npm_dev_flags,
+    npm_version_floor,
+    one_omit_dev,
     npm_without_omit,
     npm_without_pkg,
     package_manager_commands,
@@ -133,8 +146,6 @@ from ._stages import copies_root_file, copy_sources, stage_consumers
 LOCK_NAMES = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock",), "pnpm": ("pnpm-lock.yaml",)}
 LOCKED_FORM = {"npm": "npm ci", "yarn-v1": "yarn install --frozen-lockfile", "yarn-berry": "yarn install --immutable",
                "pnpm": "pnpm install --frozen-lockfile"}
-_NPM_LEGACY_PROD = ("--production", "--prod", "--only=production", "--only=prod")
-_NPM_KEEP_DEV = ("--production=false", "--include=dev", "--omit=")
 
 
 def _set_versions(doc: Document, stage: Stage, ins: Instruction) -> list[tuple[str, int]]:
@@ -252,11 +263,13 @@ class ProductionDeps(Transform):
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {why}", line)
             return
         if ctx.lockfile is None:
+            yield from self._respell_only(doc, stage, cmd, line)
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: no lockfile in the build context: "
                        f"{LOCKED_FORM['npm' if cmd.tool == 'npm' else 'pnpm' if cmd.tool == 'pnpm' else 'yarn-v1']}"
                        " would fail", line)
             return
         if ctx.lock_kind not in LOCK_KINDS[cmd.tool]:
+            yield from self._respell_only(doc, stage, cmd, line)
             yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: the build context's lockfile is "
                        f"{ctx.lockfile}, which {cmd.tool} does not read", line)
             return
@@ -314,45 +327,39 @@ class ProductionDeps(Transform):
         edits: list[Edit] = []
         locked = False  # does the fix switch to a lockfile-only install?
         pruned = False
+        tidy: list[str] = []  # message parts for flag spellings made coherent
         if cmd.tool == "npm":
-            vals = cmd.option_values
-            legacy = [w for w in cmd.options if w.value in _NPM_LEGACY_PROD]
-            only_pair = [(w, n) for w, n in zip(cmd.options, cmd.options[1:])
-                         if w.value == "--only" and n.value in ("production", "prod")]
-            omits = any(v == "--omit=dev" for v in vals) or any(
-                a.value == "--omit" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
-            keeps = any(v.startswith(_NPM_KEEP_DEV) and v != "--omit=dev" for v in vals) or \
-                any(a.value == "--include" and b.value == "dev" for a, b in zip(cmd.options, cmd.options[1:]))
             sub = cmd.sub
             assert sub is not None  # install and ci are always written as a word after npm
+            flags = npm_dev_flags(cmd)
+            if cmd.action == "install":
+                locked = True
             if old_npm:  # npm 6: `--production` is the flag it knows; only the lockfile part
                 if cmd.action == "install":
-                    locked = True
                     edits.append(Edit.replace(sub.span, "ci"))
-            elif cmd.action == "install":
-                locked = True
-                if legacy or only_pair:
+                if flags.legacy and flags.omit:  # npm 6 ignores --omit=dev: keep the flag it reads
+                    dropped = [delete_option(doc, cmd, g) for g in flags.omit]
+                    if all(dropped):
+                        edits += [e for e in dropped if e]
+                        tidy.append("drop --omit=dev, which npm 6 ignores, next to the production flag it reads")
+            elif flags.keeps:  # devDependencies are asked for: only the lockfile part
+                if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci"))
-                    for w in legacy:
-                        edits.append(Edit.replace(w.span, "--omit=dev"))
-                    for w, n in only_pair:
-                        edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
-                    pruned = True
-                elif omits or keeps or not prune_ok:
+            elif flags.legacy or flags.omit:  # already production-only: one --omit=dev, no deprecated spelling
+                if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci"))
-                else:
+                edits += one_omit_dev(doc, cmd, flags, tidy)
+            elif prune_ok:
+                dead = flags.dead_only
+                if cmd.action == "install":
                     edits.append(Edit.replace(sub.span, "ci --omit=dev" + ignore))
-                    edits += lifecycle_fix
-                    pruned = True
-            elif cmd.action == "ci" and (legacy or only_pair) and not keeps:
-                for w in legacy:  # deprecated since npm 7: the same install, spelled --omit=dev
-                    edits.append(Edit.replace(w.span, "--omit=dev"))
-                for w, n in only_pair:
-                    edits += [Edit.replace(w.span, "--omit"), Edit.replace(n.span, "dev")]
-            elif cmd.action == "ci" and prune_ok and not (legacy or only_pair or omits or keeps):
-                edits.append(Edit.insert(sub.span.end, " --omit=dev" + ignore))
+                else:
+                    edits.append(Edit.insert(sub.span.end, " --omit=dev" + ignore))
+                edits += drop_dead_only(doc, cmd, dead, tidy)
                 edits += lifecycle_fix
                 pruned = True
+            elif cmd.action == "install":
+                edits.append(Edit.replace(sub.span, "ci"))
         elif cmd.tool == "yarn" and cmd.action == "install" and kind == "yarn-v1":
             add = []
             if not cmd.has_option("--frozen-lockfile"):
@@ -418,6 +425,7 @@ class ProductionDeps(Transform):
         if locked:
             problem, extra = self._lockfile_reaches(doc, ctx, stage, ins, cmd.tool)
             if problem:
+                yield from self._respell_only(doc, stage, cmd, line)
                 yield Skip(self.code, f"`{what}` on line {source_line(doc, line)} left as is: {problem}", line)
                 return
             edits += extra
@@ -429,13 +437,28 @@ class ProductionDeps(Transform):
             parts.append("leave devDependencies out of the runtime image")
         if pruned and lifecycle_what:
             parts.append(lifecycle_what)
-        if not locked and not pruned and cmd.tool == "npm":
-            parts.append("spell the deprecated production flag as --omit=dev")
+        parts += tidy
         msg = " and ".join(parts) if parts else "install from the lockfile"
         msg = msg[0].upper() + msg[1:]
         if len(edits) > 1 and any(e.start < ins.span.start for e in edits):
             msg += f"; copy {ctx.lockfile} into the image before the install"
         yield Fix(self.code, msg, line, tuple(edits), self.default_applicability)
+
+    def _respell_only(self, doc: Document, stage: Stage, cmd: PackageManagerCommand, line: int) -> Iterable[Fix]:
+        """When the lockfile part cannot be applied: an npm install that already leaves
+        devDependencies out with a deprecated flag (``npm install --only=production``) gets the same
+        install spelled ``--omit=dev``, on an image known to ship npm 7 or later."""
+        if cmd.tool != "npm" or npm_version_floor(doc, stage) < 7:
+            return
+        flags = npm_dev_flags(cmd)
+        if flags.keeps or not flags.legacy:
+            return
+        tidy: list[str] = []
+        edits = one_omit_dev(doc, cmd, flags, tidy)
+        if edits:
+            msg = "; ".join(tidy)
+            yield Fix(self.code, f"{msg[0].upper()}{msg[1:]} (the same install on npm 7 and later)", line,
+                      tuple(edits), self.default_applicability)
 
     def _runtime_reason(self, doc: Document, ctx: Context) -> str | None:
         """Why the start command keeps devDependencies (it needs one, or which package.json it runs

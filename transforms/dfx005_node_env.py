@@ -10,9 +10,10 @@ Adds ``ENV NODE_ENV=production`` (``key=value`` form) to the final stage of a No
   (``npm run build``, ``tsc``, ``next build``, ``npm test``... — the detection DFX004 uses), so the
   build still gets its tools;
 * below the install when the start command itself needs a devDependency (``ts-node``,
-  ``nodemon``) -- through the script it names (``npm start``, ``npm run start:prod``, ``yarn
-  serve``, with npm's ``pre``/``post`` hooks), in the package.json that runs there (in a
-  workspace, the package the final WORKDIR holds) -- so the install keeps them;
+  ``nodemon``, ``nest start``, which compiles with the project's ``typescript``) -- through the
+  script it names (``npm start``, ``npm run start:prod``, ``yarn serve``, with npm's
+  ``pre``/``post`` hooks), in the package.json that runs there (in a workspace, the package the
+  final WORKDIR holds) -- so the install keeps them;
 * below the install when a lifecycle script the install runs (``prepare``, ``postinstall``...,
   of the project or a workspace package) needs a devDependency (``"prepare": "husky"``): under
   ``NODE_ENV=production`` the install would fail with ``husky: not found``;

@@ -76,7 +76,12 @@ Not added, with a reason that says what to do instead, when the image needs to s
   changes the ``node`` user (``deluser node``).
 
 Skipped, with a reason: a final stage that is not an application's runtime (a base-image build,
-a development, test or build-only image, nginx or Java: see ``fixer/roles.py``), bases other than
+a development, test or build-only image, nginx or Java: see ``fixer/roles.py``); a base or tool
+image with no package.json in the build context whose ENTRYPOINT script runs the command it is
+given (``exec "$@"``, often after ``su-exec``) and whose CMD names no application (none, a shell,
+the bare ``node`` REPL) -- when that script is not in the build context, the reason says so; no
+package.json in the build context at all (nothing shows that the process is a Node.js app that
+works as uid 1000); bases other than
 the official ``node`` image (no known non-root user: nginx, python, distroless images...), a
 ``USER`` from a variable, a configured user other than ``node``/``1000``, a ``WORKDIR`` given by
 a variable or a relative path when a ``RUN`` would need to write to it.
@@ -100,6 +105,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
+from ._appevidence import no_package_skip, tool_image_skip
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._roles import not_runtime_skip
@@ -181,7 +187,7 @@ class NonRoot(Transform):
             else:
                 yield from self._ports(stage)
             return
-        skip = not_runtime_skip(self.code, doc, ctx, f"USER {user}")
+        skip = not_runtime_skip(self.code, doc, ctx, f"USER {user}") or tool_image_skip(self.code, doc, ctx, f"USER {user}")
         if skip is not None:
             yield skip
             return
@@ -200,6 +206,10 @@ class NonRoot(Transform):
         reason = self._needs_root(doc, stage, ctx, user)
         if reason is not None:
             yield Skip(self.code, reason, stage.from_.line)
+            return
+        skip = no_package_skip(self.code, doc, ctx, f"USER {user}", "works as uid 1000")
+        if skip is not None:
+            yield skip
             return
         owner = "1000:1000" if numeric else "node:node"
         body = list(stage.instructions[1:])

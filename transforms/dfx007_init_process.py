@@ -69,7 +69,12 @@ time; a pinned version is the one the release ships, and breaks (like the file's
 when the distribution publishes a new one.  Skipped, with a reason, when the final stage is not
 an application's runtime (a base-image build such as the official node image's own Dockerfile,
 whose ``apt-mark auto``/``purge --auto-remove`` would remove the package again; development,
-test and build-only images; nginx or Java stages: see ``fixer/roles.py``), when the distro
+test and build-only images; nginx or Java stages: see ``fixer/roles.py``), for a base or tool
+image (no package.json in the build context, an ENTRYPOINT script that runs the command it is
+given -- ``exec "$@"``, often after ``su-exec`` -- and no CMD that names an application: none, a
+shell, the ``node`` REPL; a script that is not in the build context is named as the missing
+fact), when the build context has no package.json at all (nothing shows that an application
+runs there), when the distro
 cannot be told (unknown or distroless base, a base image from an unresolved build argument),
 when the base's Debian release is archived (jessie, stretch, buster: ``apt-get update`` fails
 there; ``node:14``, ``node:16-buster-slim``), for a shell-form ``ENTRYPOINT``, or when the final
@@ -92,6 +97,7 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
+from ._appevidence import no_package_skip, tool_image_skip
 from ._images import base_image
 from ._layout import keyword, new_line_after, new_line_before
 from ._ospkgs import DUMB_INIT_VERSIONS, file_pins, merge_target, release_of
@@ -153,7 +159,8 @@ class InitProcess(Transform):
         if any(_INIT_RE.search(i.logical) for i in entrypoints + cmds):
             return  # an init started some other way (`sh -c "exec tini ..."`)
         line = (cmd or ep or stage.from_).line
-        skip = not_runtime_skip(self.code, doc, ctx, "an init process (dumb-init)")
+        skip = not_runtime_skip(self.code, doc, ctx, "an init process (dumb-init)") \
+            or tool_image_skip(self.code, doc, ctx, "an init process (dumb-init)")
         if skip is not None:
             yield skip
             return
@@ -201,6 +208,10 @@ class InitProcess(Transform):
                 yield Skip(self.code, f"stage `{parent.name}` switches to USER {users[-1].args_text} (line "
                            f"{source_line(doc, users[-1].line)}), so a package install after FROM would fail", stage.from_.line)
                 return
+        skip = no_package_skip(self.code, doc, ctx, "an init process (dumb-init)", "an init should start")
+        if skip is not None:
+            yield skip
+            return
 
         edits: list[Edit] = []
         notes: list[str] = []

@@ -15,7 +15,9 @@ The rewrite depends on how the token arrives:
   ``.npmrc`` that is written, used and removed in one ``RUN``: that ``RUN`` keeps writing the same
   file (registry host, ``@scope:registry=`` lines, ``always-auth``: the settings keep their
   meaning) but reads the token from a secret, ``$(cat /run/secrets/npm_token)``, mounted with
-  ``--mount=type=secret,id=npm_token,required=true``; the ``ARG``/``ENV`` lines go.  The secret
+  ``--mount=type=secret,id=npm_token,required=true``, after a first line that stops the build when
+  the secret file is missing or empty (``test -s /run/secrets/npm_token || { echo "build secret
+  npm_token is missing or empty: ..." >&2; exit 1; };``); the ``ARG``/``ENV`` lines go.  The secret
   holds exactly what the build argument held, so the commands that build the image change
   mechanically: ``--build-arg NPM_TOKEN=...`` becomes ``--secret id=npm_token,env=NPM_TOKEN``.
   The fix records the mapping (build argument -> secret id) so that ``dockerfix`` rewrites those
@@ -33,8 +35,14 @@ The rewrite depends on how the token arrives:
   ``.npmrc`` from the build context, ``.npmrc`` is added to ``.dockerignore`` (DFX011 reads the
   file and does not add it twice).
 
-Mounts are ``required=true``: a build that does not pass the secret fails at once instead of
-installing without credentials (or installing a public package of the same name).  The notes give
+Mounts are ``required=true``: a build that passes no ``--secret`` for the id fails at once instead
+of installing without credentials (or installing a public package of the same name).  That is all
+``required=true`` catches: ``--secret id=npm_token,env=NPM_TOKEN`` with ``NPM_TOKEN`` unset passes
+the secret empty (Docker 20.10 then mounts nothing, newer BuildKit may mount an empty file), so in
+the token form the guard line stops that build too, naming the secret and the variable to set; the
+build log shows only that message, never the token.  The file form has no such line: its secret
+is a file (``src=``), and the docker CLI refuses a ``--secret`` whose file does not exist.  The
+notes give
 the build command, the Docker Compose (``build: secrets:``) and GitHub Actions equivalents, with
 the project's own registry host and scope lines (never the public registry by default).
 
@@ -65,12 +73,16 @@ The secret is the whole ``.npmrc``, which also carries registry URLs and scopes.
  WORKDIR /app
  COPY package.json package-lock.json ./
 -RUN echo "//npm.acme.dev/:_authToken=${NPM_TOKEN}" > .npmrc && \\
-+RUN --mount=type=secret,id=npm_token,required=true echo "//npm.acme.dev/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
++RUN --mount=type=secret,id=npm_token,required=true \\
++    test -s /run/secrets/npm_token || { echo "build secret npm_token is missing or empty: ..." >&2; exit 1; }; \\
++    echo "//npm.acme.dev/:_authToken=$(cat /run/secrets/npm_token)" > .npmrc && \\
      npm ci --omit=dev && rm -f .npmrc
  COPY . .
  CMD ["node", "server.js"]
 ```
-Build with ``NPM_TOKEN=... docker build --secret id=npm_token,env=NPM_TOKEN .``.  A copied
+Build with ``NPM_TOKEN=... docker build --secret id=npm_token,env=NPM_TOKEN .``; without
+``NPM_TOKEN`` the build stops at the first line of the ``RUN`` with ``build secret npm_token is
+missing or empty: set NPM_TOKEN and pass --secret id=npm_token,env=NPM_TOKEN``.  A copied
 ``.npmrc`` becomes the whole-file secret:
 ```diff
  FROM node:22-slim
@@ -87,7 +99,8 @@ Docker 20.10-22; BuildKit is the default since 23.0).  Older BuildKit releases l
 ``/app/.npmrc`` mount point in the layer: empty, so nothing leaks.
 
 ## Fix safety
-Unsafe: the build command changes.  A build without the ``--secret`` now fails (``required=true``);
+Unsafe: the build command changes.  A build without the ``--secret`` now fails (``required=true``),
+and so does, in the token form, one whose secret is empty (the guard line);
 ``dockerfix`` rewrites the call sites it can prove build this Dockerfile and reports the others
 (documentation, GitLab CI, other CI systems, values filled in at build time) with the exact change
 to make.  In the file form the secret file must hold what the removed ``echo`` wrote, with the
@@ -121,8 +134,8 @@ from dockerfix.fixer.secrets import is_secret_name
 from dockerfix.fixer.transform import Transform
 
 from ._pkgmanagers import NPM_CONFIG_READERS
-from ._secrets import (SECRET_ID, NpmrcSource, dockerignore_fix, join_path, npmrc_path, npmrc_settings, refers_to,
-                       token_edits, token_form, token_notes, usage_notes, written_lines)
+from ._secrets import (SECRET_ID, NpmrcSource, dockerignore_fix, guard_edit, join_path, npmrc_path, npmrc_settings,
+                       refers_to, token_edits, token_form, token_notes, usage_notes, written_lines)
 from ._stages import effective_user, is_root_user
 
 _WRITERS = frozenset({"echo", "printf"})
@@ -202,6 +215,8 @@ class SecretMounts(Transform):
             if ".npmrc" not in text and "_authToken" not in text:
                 continue
             cmds = ins.shell.simple_commands
+            if cmds is None and any(m.type == "secret" and f"/run/secrets/{m.get('id')}" in text for m in ins.mounts):
+                continue  # reads the token from its secret mount already (this fix's guarded token form)
             if cmds is None:
                 problems.append((ins.line, f"the RUN on line {source_line(doc, ins.line)} touches .npmrc with shell "
                                            f"syntax this fix "
@@ -377,6 +392,7 @@ class SecretMounts(Transform):
                 return
             mounts = "".join(f" --mount=type=secret,id={sid},required=true{opt}" for sid in dict.fromkeys(token_ids.values()))
             edits.append(Edit.insert(run.keyword_span.end, mounts))
+            edits.append(guard_edit(doc, run, token_ids))
             for s in sources:
                 for c in s.cmds:
                     edits.extend(token_edits(doc.source, c, token_ids))

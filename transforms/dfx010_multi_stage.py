@@ -28,7 +28,11 @@ directly above them: ``EXPOSE``, ``CMD``, ``ENTRYPOINT``, ``HEALTHCHECK``, ``STO
 ``USER`` and any ``ENV``/``VOLUME`` after the stage's last ``RUN``.  Instructions the production
 stage needs as well are copied, not moved: ``ENV``, ``VOLUME`` and ``SHELL`` lines that earlier
 ``RUN`` steps see, ``WORKDIR``, the ``ARG`` lines the copies use, and setup steps before the install
-(``apt-get``/``apk`` package installs, ``corepack enable``, a global install of the package manager).
+(``apt-get``/``apk`` package installs, ``corepack enable``, a global install of the package manager
+or of ``node-gyp``).  Any other global install (``npm install -g``, ``yarn global add``) is repeated
+in the production stage only when the start command, scripts followed, runs one of its commands
+(``pm2-runtime``; the fix notes it); a CLI that only the build uses (``npm install -g @nestjs/cli``
+with ``CMD ["node", "dist/main"]``) stays in the build stage, and the message says so.
 The install's ``RUN`` flags (``--mount=type=secret,...``, cache mounts) are kept.  Every other line
 keeps its place and text; the later passes then harden the production stage (``NODE_ENV``,
 non-root ``USER``, dumb-init, digest pinning).
@@ -92,9 +96,16 @@ from dockerfix.fixer.edits import Applicability, Edit, Fix, Skip
 from dockerfix.fixer.positions import source_line
 from dockerfix.fixer.transform import Transform
 
-from ._devdeps import dev_dependency_reason, dev_step_in_run, runtime_dev_reason
+from ._devdeps import dev_dependency_reason, dev_step_in_run, package_bins, runtime_dev_reason
 from ._layout import keyword, line_insert_offset
-from ._pkgmanagers import LOCK_KINDS, PackageManagerCommand, package_manager_commands
+from ._pkgmanagers import (
+    INSTALL_TOOLS,
+    LOCK_KINDS,
+    PackageManagerCommand,
+    global_packages,
+    package_manager_commands,
+    package_name,
+)
 from ._shell import script_commands
 from ._startcmd import command_words, is_init, strip_init, unwrap_shell_c
 
@@ -132,6 +143,8 @@ class _Plan:
     prelude: list[Instruction] = field(default_factory=list)  # copied, before the install
     after: list[Instruction] = field(default_factory=list)  # copied, after the install
     moved: list[Instruction] = field(default_factory=list)
+    build_only: list[str] = field(default_factory=list)  # global installs left in the build stage (why)
+    kept_globals: list[str] = field(default_factory=list)  # global installs repeated in production (why)
 
 
 def _is_setup_run(ins: Instruction) -> bool:
@@ -148,6 +161,26 @@ def _is_setup_run(ins: Instruction) -> bool:
             continue
         return False
     return True
+
+
+def _global_install_specs(ins: Instruction) -> list[str] | None:
+    """The package specs of a RUN made only of global installs (``npm install -g @nestjs/cli``,
+    ``yarn global add pm2``, with ``npm cache clean`` steps), or None for any other RUN."""
+    if ins.heredocs or ins.is_json or not ins.commands:
+        return None
+    pm = package_manager_commands(ins)
+    if len(pm) != len(ins.commands):
+        return None
+    specs: list[str] = []
+    found = False
+    for cmd in pm:
+        pkgs = global_packages(cmd)
+        if pkgs is not None:
+            specs += pkgs
+            found = True
+        elif cmd.action != "other" or cmd.sub is None or cmd.sub.value != "cache":
+            return None
+    return specs if found else None
 
 
 def _is_pm_only_run(ins: Instruction) -> bool:
@@ -344,6 +377,11 @@ class MultiStage(Transform):
                 if kw == "ADD" and any(w.value.startswith(("http://", "https://", "git@")) for w in ins.words[:-1]):
                     raise _Abort(f"ADD on line {source_line(doc, ins.line)} downloads files the runtime may need")
             elif kw == "RUN":
+                specs = None if ins is install else _global_install_specs(ins)
+                if specs is not None:
+                    if self._global_install_needed(doc, ctx, stage, plan, ins, specs, before):
+                        group.append(ins)
+                    continue
                 if ins is install or ins.index >= install.index and (
                         dev_step_in_run(ins, ctx.package) or _is_pm_only_run(ins)):
                     continue
@@ -361,6 +399,35 @@ class MultiStage(Transform):
         plan.prelude = [i for i in plan.prelude if i.keyword != "ARG" or self._declares(i, used)]
         plan.after = [i for i in plan.after if i.keyword != "ARG" or self._declares(i, used)]
         return plan
+
+    def _global_install_needed(self, doc: Document, ctx: Context, stage: Stage, plan: _Plan, ins: Instruction,
+                               specs: list[str], before_install: bool) -> bool:
+        """Does the production stage need a RUN of global installs?  Yes when a package serves the
+        production install (a package manager, node-gyp: before the install), when a spec names no
+        registry package, or when the start command (scripts followed) runs one of its commands; a
+        CLI the start command does not run (``npm install -g @nestjs/cli`` for ``node dist/main``)
+        stays in the build stage."""
+        where = f"line {source_line(doc, ins.line)}"
+        try:
+            desc, words = self._start_words(doc, ctx, stage)
+        except _Abort:
+            return True  # the split is refused later with the reason
+        heads = {w.rsplit("/", 1)[-1] for w in words}
+        names = []
+        for spec in specs:
+            name = package_name(spec)
+            if name is None or (before_install and name in INSTALL_TOOLS):
+                return True
+            names.append(name)
+        used = sorted((name, b) for name in names for b in package_bins(name) & heads)
+        if used:
+            plan.kept_globals.append(f"the production stage repeats the global install on {where} "
+                                     f"({', '.join(names)}): the start command {desc} runs "
+                                     f"{', '.join(sorted({'`' + b + '`' for _n, b in used}))}")
+            return True
+        plan.build_only.append(f"the global install of {', '.join(names)} on {where} stays in the build stage: "
+                               f"the start command {desc} does not run it")
+        return False
 
     @staticmethod
     def _declares(ins: Instruction, names: set[str]) -> bool:
@@ -502,8 +569,10 @@ class MultiStage(Transform):
         moved = sorted({i.keyword for i in plan.moved})
         message = (f"split into a build stage `{name}` (all dependencies, then the build: {plan.build_reason}) and "
                    f"a production stage with `{PROD_INSTALL[ctx.lock_kind or 'npm']}` and the build output "
-                   f"{src}" + (f"; {', '.join(moved)} moved to the production stage" if moved else ""))
+                   f"{src}" + (f"; {', '.join(moved)} moved to the production stage" if moved else "")
+                   + "".join(f"; {why}" for why in plan.build_only))
         note = (f"the production image holds only package.json, {ctx.lockfile}, the production node_modules and "
                 f"{out_dir}/{' and ' + ', '.join(extra) if extra else ''}: add a `COPY --from={name} ...` line for "
                 "any other file the app reads at run time (views, public/, config, migrations)")
-        return Fix(self.code, message, frm.line, tuple(edits), self.default_applicability, (note,))
+        return Fix(self.code, message, frm.line, tuple(edits), self.default_applicability,
+                   (note, *plan.kept_globals))

@@ -302,7 +302,7 @@ class SlimRuntime(Transform):
                  "full image"]
         message = f"run the production stage on `{ref.format(tag=new_tag, digest=False)}` instead of `{image}`"
         if ref.digest:
-            blocker = repin_blocker(ctx)
+            blocker = repin_blocker(ctx, ref.format(tag=new_tag, digest=False))
             if blocker is not None:
                 yield Skip(self.code, f"`{image}` stays: it is pinned to a digest, and the -{variant} tag cannot be "
                            f"pinned in this run ({blocker})", line)

@@ -5,11 +5,16 @@
 
 * ``GET /repos/{o}/{r}/pulls`` with ``state`` (open|closed|all, default open), ``head`` (``owner:branch``),
   ``per_page`` (default 30) and ``page``; ``Link`` header with ``rel="next"``/``rel="last"``.
-* ``POST /repos/{o}/{r}/pulls``: 201; 422 ``Validation Failed`` with
+* ``POST /repos/{o}/{r}/pulls``: 201; ``draft`` (boolean, default false) opens it as a draft
+  (``"draft": true`` in every later answer); a repository without drafts (GitHub Free/Pro private
+  ones; ``drafts_supported=False``) answers 422 ``{"message": "Draft pull requests are not supported
+  in this repository."}``; a ``draft`` that is not a boolean: 422 ``Invalid request``; 422 ``Validation Failed`` with
   ``{"resource":"PullRequest","code":"custom","message":"A pull request already exists for o:b."}``
   when an open PR has that head; 422 ``field: head, code: invalid`` when the branch does not exist
   in the bare repository that plays the remote (checked with ``git``).
-* ``PATCH /repos/{o}/{r}/pulls/{n}``: 200, 404 for an unknown number.
+* ``PATCH /repos/{o}/{r}/pulls/{n}``: 200, 404 for an unknown number; like GitHub's, it changes
+  ``title``, ``body`` and ``state`` but never ``draft`` (GitHub does that only through
+  GraphQL's convertPullRequestToDraft / markPullRequestReadyForReview).
 * ``GET``/``POST /repos/{o}/{r}/issues/{n}/comments`` (201 on create).
 * Anything without ``Authorization: Bearer <token>`` / ``token <token>`` matching: 401
   ``{"message": "Bad credentials", ...}``; an unknown repository: 404 ``{"message": "Not Found"}``.
@@ -44,6 +49,7 @@ class FakeGitHub:
     repo: str
     token: str
     bare: str | None = None  # path of the bare repository whose branches "exist"
+    drafts_supported: bool = True  # False: a private repository on GitHub Free/Pro
     pulls: list[dict] = field(default_factory=list)
     comments: dict[int, list[dict]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
@@ -74,7 +80,7 @@ class FakeGitHub:
                 return p
         raise KeyError(number)
 
-    def _new_pull(self, *, title, body, head, base, state="open") -> dict:
+    def _new_pull(self, *, title, body, head, base, state="open", draft=False) -> dict:
         n = self.next_id
         self.next_id += 1
         base_url = f"{self.url}/repos/{self.owner}/{self.repo}"
@@ -85,7 +91,7 @@ class FakeGitHub:
             "head": {"label": f"{self.owner}:{head}", "ref": head, "sha": self._branch_sha(head) or "0" * 40,
                      "repo": {"full_name": f"{self.owner}/{self.repo}"}},
             "base": {"label": f"{self.owner}:{base}", "ref": base, "repo": {"full_name": f"{self.owner}/{self.repo}"}},
-            "merged_at": None, "closed_at": None, "created_at": "2026-01-01T00:00:00Z", "draft": False,
+            "merged_at": None, "closed_at": None, "created_at": "2026-01-01T00:00:00Z", "draft": draft,
         }
         self.pulls.append(pr)
         return pr
@@ -161,6 +167,14 @@ def _handler(gh: FakeGitHub):
                     return self._send(422, {"message": "Validation Failed", "documentation_url": DOCS, "status": "422",
                                             "errors": [{"resource": "PullRequest", "field": k, "code": "missing_field"}
                                                        for k in missing or ["title"]]})
+                draft = data.get("draft", False)
+                if not isinstance(draft, bool):
+                    return self._send(422, {"message": f"Invalid request.\n\nFor 'properties/draft', "
+                                                       f"{json.dumps(draft)} is not a boolean.",
+                                            "documentation_url": DOCS, "status": "422"})
+                if draft and not gh.drafts_supported:
+                    return self._send(422, {"message": "Draft pull requests are not supported in this repository.",
+                                            "documentation_url": DOCS, "status": "422"})
                 head = data["head"].split(":")[-1]
                 if any(p["state"] == "open" and p["head"]["ref"] == head for p in gh.pulls):
                     return self._send(422, {"message": "Validation Failed", "documentation_url": DOCS, "status": "422",
@@ -170,11 +184,12 @@ def _handler(gh: FakeGitHub):
                     field_ = "head" if gh._branch_sha(head) is None else "base"
                     return self._send(422, {"message": "Validation Failed", "documentation_url": DOCS, "status": "422",
                                             "errors": [{"resource": "PullRequest", "field": field_, "code": "invalid"}]})
-                pr = gh._new_pull(title=data["title"], body=data.get("body") or "", head=head, base=data["base"])
+                pr = gh._new_pull(title=data["title"], body=data.get("body") or "", head=head, base=data["base"],
+                                  draft=draft)
                 return self._send(201, pr)
             if len(rest) == 2 and rest[0] == "pulls" and method == "PATCH":
                 pr = gh._pull(int(rest[1]))
-                for k in ("title", "body", "state"):
+                for k in ("title", "body", "state"):  # never "draft": GitHub ignores it here
                     if k in data:
                         pr[k] = data[k]
                 return self._send(200, pr)

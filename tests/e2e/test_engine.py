@@ -157,6 +157,10 @@ APPS = [
     # yarn v1 on node:20 (end of life): a major upgrade is its own decision (--upgrade-node), so the
     # hardening run leaves node:20 (and its yarn) alone and only reports the end of life.
     App("yarn-upgrade", original_pid1="node"),
+    # yarn v1 on node:lts-slim, which is Node 26 today: its image has no yarn (docker-node PR #2422),
+    # so the original no longer builds. Made explicit, the tag must name the newest LTS line whose
+    # image still ships yarn (24), keeping the release the tag has today (trixie).
+    App("yarn-lts", original_fails="yarn: not found", fixed_has="FROM node:24-trixie-slim"),
 ]
 
 

@@ -75,3 +75,88 @@ def test_without_the_tag_list_the_bundled_table_decides(tmp_path, monkeypatch):
     outcome, notes = _session_run(tmp_path, monkeypatch, f"http://127.0.0.1:{port}")
     assert "FROM node:lts-alpine" not in outcome.result.after  # the table proves node:<LTS>-alpine exists
     assert any("the tag list of library/node could not be read" in n for n in notes), notes
+
+
+def _tags_route(srv) -> str:
+    path = "/v2/library/node/tags/list"
+    srv.add("GET", path, Reply(200, {"Content-Type": "application/json"}, b'{"name":"library/node","tags":["22","24"]}'))
+    return path
+
+
+def test_the_tag_list_is_cached_on_disk(fake_registry, tmp_path):
+    """One listing per cache lifetime: later runs (new clients) read it from the digest cache's
+    file; --refresh asks again; --offline neither asks nor reads the cache."""
+    from dockerfix.fixer.cache import DigestCache
+
+    srv = fake_registry()
+    path = _tags_route(srv)
+    cache = tmp_path / "digests.json"
+
+    def client(**kw):
+        return RegistryClient(mirrors={"docker.io": srv.base_url}, credentials=lambda _h: None, retries=0, **kw)
+
+    for _run in range(2):
+        with client(cache=DigestCache(cache)) as c:
+            assert c.list_tags("library/node") == ["22", "24"]
+    assert [p for _m, p, _h in srv.log] == [path]
+    with client(cache=DigestCache(cache, refresh=True)) as c:
+        assert c.list_tags("library/node") == ["22", "24"]
+    assert len(srv.log) == 2
+    with client(cache=DigestCache(cache), offline=True) as c, pytest.raises(ResolveError, match="offline"):
+        c.list_tags("library/node")
+    assert len(srv.log) == 2
+
+
+def test_a_failed_listing_is_remembered_briefly(fake_registry, tmp_path):
+    """A registry that cannot list (here a mirror without tags/list: 404; the same for one that
+    does not answer) is not asked again by every run for a while; the message says so."""
+    from dockerfix.fixer.cache import DigestCache
+
+    srv = fake_registry()  # no route: every path answers 404
+    cache = tmp_path / "digests.json"
+    with RegistryClient(mirrors={"docker.io": srv.base_url}, credentials=lambda _h: None, retries=0,
+                        cache=DigestCache(cache)) as c:
+        with pytest.raises(ResolveError) as first:
+            c.list_tags("library/node")
+    with RegistryClient(mirrors={"docker.io": srv.base_url}, credentials=lambda _h: None, retries=0,
+                        cache=DigestCache(cache)) as c:
+        with pytest.raises(ResolveError) as second:
+            c.list_tags("library/node")
+    assert len(srv.log) == 1
+    assert second.value.message.startswith(first.value.message)
+    assert "that was less than a minute ago, asked again after 10 min or with --refresh" in second.value.message
+
+
+def test_an_unreachable_registry_costs_one_attempt_per_failure_ttl(tmp_path, monkeypatch):
+    """Online runs while the registry cannot be reached: the first waits for the failure, the next
+    ones read it from the cache (no connection) and the bundled table decides, with a note."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "Dockerfile").write_text('FROM node:22-alpine@sha256:' + "ab" * 32 + '\nCMD ["node", "server.js"]\n')
+    monkeypatch.setenv("DOCKERFIX_REGISTRY_MIRROR", f"docker.io=http://127.0.0.1:{port}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker"))
+    monkeypatch.delenv("DOCKERFIX_NO_CACHE", raising=False)
+    attempts = []
+    real = RegistryClient._list_tags
+
+    def counting(self, *a, **kw):
+        attempts.append(a)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(RegistryClient, "_list_tags", counting)
+    notes_of_runs = []
+    for _run in range(2):
+        notes: list[str] = []
+        session = Session(mode=Mode.check, select=["DFX003"], on_note=notes.append)
+        session._node_table = bundled()
+        targets, _ = discover([str(tmp_path / "Dockerfile")])
+        [(outcome, _src)] = list(session.run(targets))
+        assert outcome.status != "error", outcome.error
+        notes_of_runs.append(notes)
+    assert len(attempts) == 1
+    assert any("the tag list of library/node could not be read (cannot reach registry" in n for n in notes_of_runs[0])
+    assert any("minute ago, asked again after 10 min or with --refresh" in n for n in notes_of_runs[1]), notes_of_runs

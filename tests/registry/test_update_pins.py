@@ -70,3 +70,31 @@ def test_config_key_turns_it_on(moved):
     w = _run(["--write", "--select", "DFX002", "."], repo, env)
     assert w.returncode == 0, w.stderr
     assert f"@{new.digest}" in (repo / "Dockerfile").read_text()
+
+
+def test_a_warm_cache_does_not_hide_a_move(tmp_path):
+    """The first ``--update-pins`` run caches what the tag points to; the tag then moves within the
+    cache's lifetime (24 h): the next run still sees the move (tags are asked again)."""
+    _need_registry()
+    reg = start_registry(tmp_path / "reg")
+    try:
+        seeder = Seeder(reg.base_url)
+        try:
+            old = _index(seeder, "2026-09-01T06:00:00Z", "old")
+            repo = tmp_path / "repo"
+            repo.mkdir()
+            (repo / "Dockerfile").write_text(f"FROM node:22-alpine@{old.digest}\nCMD [\"node\", \"a.js\"]\n")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER")}
+            env.update(DOCKERFIX_REGISTRY_MIRROR=f"docker.io={reg.base_url}", XDG_CACHE_HOME=str(tmp_path / "cache"),
+                       DOCKER_CONFIG=str(tmp_path / "no-docker"))
+            first = _run(["--write", "--update-pins", "--select", "DFX002", "."], repo, env)
+            assert first.returncode == 0, first.stderr
+            assert "22-alpine" in (tmp_path / "cache" / "dockerfix" / "digests.json").read_text()
+            new = _index(seeder, "2026-11-20T06:00:00Z", "new")
+        finally:
+            seeder.close()
+        w = _run(["--write", "--update-pins", "--select", "DFX002", "."], repo, env)
+        assert w.returncode == 0, w.stderr
+        assert (repo / "Dockerfile").read_text().startswith(f"FROM node:22-alpine@{new.digest}\n")
+    finally:
+        reg.stop()

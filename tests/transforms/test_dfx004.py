@@ -88,6 +88,17 @@ def test_dev_dependency_reason(argv, needs):
     assert (dev_dependency_reason(argv, PKG) is not None) is needs
 
 
+@pytest.mark.parametrize("deps,dev,needs", [
+    ({"@nestjs/cli": "10"}, {"typescript": "5"}, True),  # compiles with the devDependency typescript
+    ({"@nestjs/cli": "10", "typescript": "5"}, {}, False),  # the compiler is a production dependency
+    ({"@nestjs/cli": "10"}, {}, False),
+])
+def test_nest_start_needs_dev_typescript(deps, dev, needs):
+    pkg = PackageJson({"scripts": {"start": "nest start"}, "dependencies": deps, "devDependencies": dev})
+    assert (dev_dependency_reason(("yarn", "start"), pkg) is not None) is needs
+    assert (dev_dependency_reason(("nest", "start", "--watch"), pkg) is not None) is needs
+
+
 def test_dockerignore_negation():
     assert dockerignore_matches("*.json\n", "package-lock.json")
     assert not dockerignore_matches("*.json\n!package-lock.json\n", "package-lock.json")
@@ -254,3 +265,72 @@ def test_workspace_unknown_package_keeps_dev():
     out, _, skips = run(src, _ws_ctx())
     assert "--omit=dev" not in out
     assert any("workspace" in s.reason for s in skips)
+
+
+# -- class 11: deprecated flag combinations end coherent (one --omit=dev, nothing contradicting) ------
+@pytest.mark.parametrize("before,after", [
+    ("npm ci --only=dev", "npm ci --omit=dev"),  # npm 7+ ignores --only=dev: everything was installed
+    ("npm install --only=development --no-audit", "npm ci --omit=dev --no-audit"),
+    ("npm install --production --only=production", "npm ci --omit=dev"),
+    ("npm ci --omit=dev --production", "npm ci --omit=dev"),
+    ("npm ci --only prod --omit=dev", "npm ci --omit=dev"),
+    ("npm install -production", "npm ci --omit=dev"),
+    ("npm install --production --no-fund", "npm ci --omit=dev --no-fund"),
+    ("npm install --production=true --only=dev", "npm ci --omit=dev"),
+    ("npm ci --production \\\n    --only=production", "npm ci --omit=dev"),
+    ("npm ci --production \\\n    --only=dev \\\n    --no-audit", "npm ci --omit=dev \\\n    --no-audit"),
+    ("npm install --also=dev", "npm ci --also=dev"),  # devDependencies asked for: kept
+    ("npm ci --dev", "npm ci --dev"),
+])
+def test_deprecated_flag_combinations(before, after):
+    out, fixes, _ = run(f"FROM node:22\nCOPY . .\nRUN {before}\nCMD [\"node\", \"a.js\"]\n", ctx())
+    assert out == f"FROM node:22\nCOPY . .\nRUN {after}\nCMD [\"node\", \"a.js\"]\n"
+    if "--only=dev" in before or "--only=development" in before:
+        assert "npm 7 and later ignore" in fixes[0].message
+
+
+def test_only_dev_is_left_when_devdependencies_stay():
+    pkg = PackageJson({"scripts": {"start": "ts-node a.ts"}, "devDependencies": {"ts-node": "10"}})
+    src = "FROM node:22\nCOPY . .\nRUN npm ci --only=dev\nCMD npm start\n"
+    out, fixes, _ = run(src, ctx(package=pkg))
+    assert out == src and not fixes
+
+
+def test_only_dev_next_to_a_comment_is_not_deleted():
+    src = "FROM node:22\nCOPY . .\nRUN npm ci \\\n# all of them\n    --only=dev\nCMD [\"node\", \"a.js\"]\n"
+    out, _, _ = run(src, ctx())
+    assert "--omit=dev" in out and "--only=dev" in out  # the comment stays; the dead flag with it
+
+
+@pytest.mark.parametrize("before,after", [
+    ("npm install --production --omit=dev", "npm ci --production"),  # npm 6 ignores --omit=dev
+    ("npm ci --only=dev", "npm ci --only=dev"),  # npm 6: devDependencies only, as written
+    ("npm install --only=production", "npm ci --only=production"),
+])
+def test_npm6_keeps_the_flags_it_reads(before, after):
+    out, _, _ = run(f"FROM node:14\nCOPY . .\nRUN {before}\n", ctx())
+    assert out == f"FROM node:14\nCOPY . .\nRUN {after}\n"
+
+
+@pytest.mark.parametrize("image,before,change,after", [
+    # the lockfile cannot be seen reaching the image: only the flag's spelling changes
+    ("node:22-alpine", "COPY --from=build /app/package*.json ./\nRUN npm install --only=production",
+     {}, "COPY --from=build /app/package*.json ./\nRUN npm install --omit=dev"),
+    ("node:lts", "COPY . .\nRUN npm ci --production --only=prod", dict(lockfile=None, kind=None),
+     "COPY . .\nRUN npm ci --omit=dev"),
+    ("node:20", "COPY . .\nRUN npm install --production", dict(lockfile="yarn.lock", kind="yarn-v1"),
+     "COPY . .\nRUN npm install --omit=dev"),
+    # npm unknown or 6, or no deprecated flag: nothing
+    ("acme/node-base:3", "COPY . .\nRUN npm ci --production", dict(lockfile=None, kind=None), None),
+    ("node:14", "COPY . .\nRUN npm ci --production", dict(lockfile=None, kind=None), None),
+    ("node:22", "COPY . .\nRUN npm install", dict(lockfile=None, kind=None), None),
+])
+def test_deprecated_flag_respelled_when_the_lockfile_part_is_skipped(image, before, change, after):
+    src = f"FROM {image}\n{before}\nCMD [\"node\", \"a.js\"]\n"
+    out, fixes, skips = run(src, ctx(**change))
+    assert skips and "left as is" in skips[-1].reason
+    if after is None:
+        assert out == src and not fixes
+    else:
+        assert out == f"FROM {image}\n{after}\nCMD [\"node\", \"a.js\"]\n"
+        assert "the same install on npm 7 and later" in fixes[0].message

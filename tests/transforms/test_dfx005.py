@@ -125,3 +125,32 @@ def test_workspace_package_decides_and_unknown_skips():
     out = list(NodeEnv().fix(parse(src), c))
     assert not [o for o in out if isinstance(o, Fix)]
     assert "workspace" in [o for o in out if isinstance(o, Skip)][0].reason
+
+
+# -- class 11: `nest start` compiles with the project's TypeScript (a devDependency) ----------------
+NEST = {"scripts": {"start": "nest start", "start:prod": "node dist/main"},
+        "dependencies": {"@nestjs/cli": "10", "@nestjs/core": "10"}}
+
+
+def test_nest_start_with_typescript_in_dev_puts_env_after_the_yarn_install():
+    pkg = PackageJson({**NEST, "devDependencies": {"typescript": "5"}})
+    src = "FROM node:20-alpine\nWORKDIR /app\nCOPY package.json yarn.lock ./\nRUN yarn\nCOPY . .\nCMD [\"yarn\", \"start\"]\n"
+    out, fixes, _ = run(src, pkg)
+    assert "RUN yarn\nENV NODE_ENV=production\nCOPY . ." in out
+    assert "'typescript'" in fixes[0].message and "nest start" in fixes[0].message
+
+
+@pytest.mark.parametrize("pkg", [
+    {**NEST, "dependencies": {**NEST["dependencies"], "typescript": "5"}},  # the compiler ships
+    NEST,  # no project TypeScript at all: nothing to drop
+])
+def test_nest_start_without_dev_typescript_keeps_env_before_the_install(pkg):
+    src = "FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN yarn\nCMD [\"yarn\", \"start\"]\n"
+    out, _, _ = run(src, PackageJson(pkg))
+    assert "ENV NODE_ENV=production\nRUN yarn\n" in out
+
+
+def test_start_prod_running_the_build_output_keeps_env_before_the_install():
+    pkg = PackageJson({**NEST, "devDependencies": {"typescript": "5"}})
+    out, _, _ = run("FROM node:20\nCOPY . .\nRUN npm ci\nCMD [\"npm\", \"run\", \"start:prod\"]\n", pkg)
+    assert "ENV NODE_ENV=production\nRUN npm ci\n" in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockerfix.fixer.config import Config
-from dockerfix.fixer.context import Context
+from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.transforms._stages import effective_user, is_root_user
@@ -12,7 +12,7 @@ from dockerfix.transforms.dfx006_non_root import NonRoot, runs_as_node
 
 def run(text, user="node"):
     doc = parse(text)
-    out = list(NonRoot().fix(doc, Context(config=Config(user=user))))
+    out = list(NonRoot().fix(doc, Context(config=Config(user=user), package=PackageJson({"name": "app"}))))
     fixes = [f for f in out if isinstance(f, Fix)]
     return doc, fixes, [s for s in out if isinstance(s, Skip)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockerfix.fixer.config import Config
-from dockerfix.fixer.context import Context
+from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Fix, Skip, apply_edits
 from dockerfix.fixer.facts import ContextFiles
@@ -12,7 +12,8 @@ from dockerfix.transforms.dfx006_non_root import NonRoot
 
 def run(text: str, files: dict[str, str] | None = None) -> tuple[str, list[Fix], list[Skip]]:
     doc = parse(text)
-    out = list(NonRoot().fix(doc, Context(config=Config(user="node"), files=ContextFiles.of(files or {}))))
+    out = list(NonRoot().fix(doc, Context(config=Config(user="node"), package=PackageJson({"name": "app"}),
+                                          files=ContextFiles.of(files or {}))))
     fixes = [f for f in out if isinstance(f, Fix)]
     return apply_edits(text, [e for f in fixes for e in f.edits]), fixes, [s for s in out if isinstance(s, Skip)]
 
@@ -34,7 +35,6 @@ def test_privileged_port_from_every_source_is_one_skip_and_no_fix():
 
 
 def test_port_in_the_npm_script_the_cmd_runs():
-    from dockerfix.fixer.context import PackageJson
     doc = parse(APP + 'CMD ["npm", "run", "start:prod"]\n')
     ctx = Context(package=PackageJson({"scripts": {"start:prod": "PORT=80 node dist/main.js"}}))
     out = list(NonRoot().fix(doc, ctx))

@@ -8,6 +8,7 @@ from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.fixer.pipeline import Pipeline
 from dockerfix.transforms import ALL
+from dockerfix.transforms._secrets import guard_line
 from dockerfix.transforms.dfx009_secret_mounts import SecretMounts, is_secret_name
 
 
@@ -58,17 +59,20 @@ def test_echo_chain_with_continuations_and_arg_removed():
             "    npm ci && \\\n    rm -f .npmrc\n")
     out, fixes, _ = run(text)
     # the token form: the RUN keeps writing (and removing) the .npmrc, the token comes from the secret
+    # and stops at once, saying what to pass, when the secret is missing or empty
     assert out == ("FROM node:22\nWORKDIR /app\n"
-                   "RUN --mount=type=secret,id=npm_token,required=true "
-                   "echo \"//registry.npmjs.org/:_authToken=$(cat /run/secrets/npm_token)\" > .npmrc && \\\n"
+                   "RUN --mount=type=secret,id=npm_token,required=true \\\n"
+                   "    test -s /run/secrets/npm_token || { echo \"build secret npm_token is missing or empty: set "
+                   "NPM_TOKEN and pass --secret id=npm_token,env=NPM_TOKEN\" >&2; exit 1; }; \\\n"
+                   "    echo \"//registry.npmjs.org/:_authToken=$(cat /run/secrets/npm_token)\" > .npmrc && \\\n"
                    "    npm ci && \\\n    rm -f .npmrc\n")
     fix = fixes[0]
     assert [(m.build_arg, m.secret_id, m.source) for m in fix.secrets] == [("NPM_TOKEN", "npm_token", "value")]
     assert any("--secret id=npm_token,env=NPM_TOKEN" in n for n in fix.notes)
     assert any("{npm_token: {environment: NPM_TOKEN}}" in n for n in fix.notes)
     assert any("npm_token=${{ secrets.NPM_TOKEN }}" in n for n in fix.notes)
-    # a second run finds nothing to do
-    assert run(out)[0] == out and not [f for f in run(out)[1] if f.has_edits]
+    # a second run finds nothing to do, and reports nothing
+    assert run(out)[0] == out and not run(out)[1] and not run(out)[2]
 
 
 def test_token_form_keeps_scope_lines_and_quotes_unquoted_refs():
@@ -100,8 +104,35 @@ def test_separate_runs_keep_the_file_form_and_real_host_in_hints():
 def test_no_workdir_uses_user_config():
     text = "FROM node:22\nARG NPM_TOKEN\nRUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n"
     out, _, _ = run(text)
-    assert ("RUN --mount=type=secret,id=npm_token,required=true echo //r/:_authToken=\"$(cat /run/secrets/npm_token)\""
-            " > .npmrc && npm ci && rm .npmrc\n") in out
+    assert ("RUN --mount=type=secret,id=npm_token,required=true \\\n    " + guard_line("NPM_TOKEN", "npm_token")
+            + " \\\n    echo //r/:_authToken=\"$(cat /run/secrets/npm_token)\" > .npmrc && npm ci && rm .npmrc\n") in out
+
+
+def test_guard_per_secret_keeps_flags_and_the_continuation_layout():
+    # two tokens, a cache mount before the command, the command already on its own line, CRLF
+    text = ("FROM node:22\r\nARG NPM_TOKEN\r\nARG GH_TOKEN\r\nWORKDIR /app\r\n"
+            "RUN --mount=type=cache,target=/root/.npm \\\r\n"
+            "  printf '//r/:_authToken=%s\\n//g/:_authToken=%s\\n' \"$NPM_TOKEN\" \"$GH_TOKEN\" > .npmrc && \\\r\n"
+            "  npm ci && rm .npmrc\r\n")
+    out, fixes, _ = run(text)
+    assert out == ("FROM node:22\r\nWORKDIR /app\r\n"
+                   "RUN --mount=type=secret,id=npm_token,required=true --mount=type=secret,id=gh_token,required=true"
+                   " --mount=type=cache,target=/root/.npm \\\r\n"
+                   "  " + guard_line("NPM_TOKEN", "npm_token") + " \\\r\n"
+                   "  " + guard_line("GH_TOKEN", "gh_token") + " \\\r\n"
+                   "  printf '//r/:_authToken=%s\\n//g/:_authToken=%s\\n' \"$(cat /run/secrets/npm_token)\" "
+                   "\"$(cat /run/secrets/gh_token)\" > .npmrc && \\\r\n"
+                   "  npm ci && rm .npmrc\r\n")
+    assert [m.secret_id for m in fixes[0].secrets] == ["npm_token", "gh_token"]
+    assert run(out)[0] == out and not run(out)[1]
+
+
+def test_guard_uses_the_escape_directive():
+    text = ("# escape=`\nFROM node:22\nARG NPM_TOKEN\nWORKDIR /app\n"
+            "RUN echo //r/:_authToken=$NPM_TOKEN > .npmrc && npm ci && rm .npmrc\n")
+    out, _, _ = run(text)
+    assert ("RUN --mount=type=secret,id=npm_token,required=true `\n    " + guard_line("NPM_TOKEN", "npm_token")
+            + " `\n    echo //r/:_authToken=") in out
 
 
 def test_multi_key_arg_keeps_other_keys():

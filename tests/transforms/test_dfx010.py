@@ -9,6 +9,7 @@ from dockerfix.fixer.document import parse
 from dockerfix.fixer.edits import Applicability, Fix, Skip, apply_edits
 from dockerfix.fixer.pipeline import Pipeline
 from dockerfix.transforms import ALL
+from dockerfix.transforms._pkgmanagers import package_manager_commands
 from dockerfix.transforms.dfx010_multi_stage import (
     MultiStage,
     _strip_jsonc,
@@ -150,3 +151,45 @@ def test_full_pipeline_hardens_the_production_stage_only():
     assert "ENTRYPOINT" not in kws and any(f.code == "DFX007" for f in result.pending)
     # DFX007 only reports the init here (`docker run --init`) but still starts node directly
     assert prod.instructions[-1].json_args == ("node", "dist/server.js")
+
+
+# -- class 11/12: global CLIs go to the production stage only when the start command runs them ------
+GLOBAL = ('FROM node:22\nWORKDIR /app\nCOPY . .\nRUN {run}\nRUN npm ci\nRUN npm run build\n'
+          'CMD ["node", "dist/server.js"]\n')
+
+
+def test_global_cli_the_start_command_does_not_run_stays_in_build():
+    out, fixes, _ = run(GLOBAL.format(run="npm install -g @nestjs/cli"), ctx())
+    build, prod = out.split("\n\n")
+    assert "npm install -g @nestjs/cli" in build and "@nestjs/cli" not in prod
+    assert "@nestjs/cli on line 4 stays in the build stage" in fixes[0].message
+    assert "`node dist/server.js` does not run it" in fixes[0].message
+
+
+@pytest.mark.parametrize("run_line", [
+    "npm install -g pnpm@9",  # the package manager: the production install may use it
+    "npm i -g node-gyp",
+    "npm install -g git+https://example.com/tool.git",  # what it installs cannot be told
+    "npm config set fund false && npm install -g @nestjs/cli",  # config the install reads
+])
+def test_global_installs_the_production_install_may_need_are_copied(run_line):
+    out, _, _ = run(GLOBAL.format(run=run_line), ctx())
+    assert out.split("\n\n")[1].count(run_line) == 1
+
+
+def test_global_cli_the_start_command_runs_is_copied_with_a_note():
+    text = GLOBAL.format(run="yarn global add pm2").replace('CMD ["node", ', 'CMD ["pm2-runtime", ')
+    out, fixes, _ = run(text, ctx())
+    assert out.split("\n\n")[1].startswith("FROM node:22\nWORKDIR /app\nRUN yarn global add pm2\n")
+    assert any("repeats the global install on line 4 (pm2)" in n and "`pm2-runtime`" in n for n in fixes[0].notes)
+
+
+def test_global_and_package_names():
+    from dockerfix.transforms._pkgmanagers import global_packages, package_name
+
+    cmds = package_manager_commands(parse("FROM node\nRUN npm i -g a b@1 && yarn global add c && pnpm add -g d "
+                                          "&& npm i e\n").instructions[1])
+    assert [global_packages(c) for c in cmds] == [["a", "b@1"], ["c"], ["d"], None]
+    assert [package_name(s) for s in ("@nestjs/cli@10.1", "@nestjs/cli", "pm2@latest", "./x.tgz", "$PKG",
+                                      "github:a/b", "a/b")] == ["@nestjs/cli", "@nestjs/cli", "pm2", None, None,
+                                                                None, None]

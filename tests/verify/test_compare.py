@@ -124,6 +124,8 @@ def test_render_text_markdown_json_and_exit():
     assert text.rstrip().endswith("verify: cannot build or run (exit 2) — engine: docker 20.10")
     md = render([ok], "markdown")
     assert "| check | original | fixed | verdict |" in md and "|---|---|---|---|" in md
+    md = render([bad], "markdown")
+    assert "| builds | yes | no | worse |\n\n- the fixed image does not build: npm error in sync\n" in md
     doc = json.loads(render([ok, bad], "json", "docker"))
     assert doc["exit"] == 2 and [f["status"] for f in doc["files"]] == ["ok", "error"]
     assert doc["files"][0]["fixed"]["pid1_kind"] == "init" and doc["files"][0]["original"]["killed"] is True

@@ -37,6 +37,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def own_port() -> list[str]:
+    """``-e PORT=<free port>``: the test daemon has no bridge, so containers share the host's
+    network, where another process may already listen on the apps' default port 3000."""
+    return ["-e", f"PORT={free_port()}"]
+
+
 def assert_clean(verify_env):
     containers, images = leftovers(verify_env)
     assert containers == [] and images == [], f"left behind: containers {containers}, images {images}"
@@ -138,7 +144,7 @@ def test_fixed_version_that_cannot_build(verify, verify_env, tmp_path):
     """stale-lock: package.json gained a dependency the lockfile lacks. `npm install` copes; the
     fix's `npm ci` refuses -> exit 2, naming the fixed build and quoting npm's error."""
     app = copy_app(APPS / "stale-lock", tmp_path / "app")
-    r = verify("--unsafe-fixes", "--offline", "--stop-timeout", STOP, str(app))
+    r = verify("--unsafe-fixes", "--offline", "--stop-timeout", STOP, *own_port(), str(app))
     assert r.code == 2, r
     f = r.file()
     assert f["status"] == "error", r
@@ -154,7 +160,7 @@ def test_secret_leak_in_the_original_only(verify, verify_env, tmp_path):
     given, so verify makes a throw-away one, passes it as the build-arg (original) and as the
     secret DFX009's mount reads (fixed), and finds it only in the original's layer and history."""
     app = copy_app(APPS / "arg-token", tmp_path / "app")
-    r = verify("--unsafe-fixes", "--offline", "--select", "DFX009", "--stop-timeout", STOP, str(app))
+    r = verify("--unsafe-fixes", "--offline", "--select", "DFX009", "--stop-timeout", STOP, *own_port(), str(app))
     assert r.code == 0, r
     f = r.file()
     assert f["fixes"] == ["DFX009"], r
@@ -172,7 +178,7 @@ def test_image_that_ignores_sigterm(verify, verify_env, tmp_path):
     """ignores-sigterm: the app traps SIGTERM and does nothing, so even under dumb-init it is
     SIGKILLed.  verify measures that for both images and does not call it an improvement."""
     app = copy_app(APPS / "ignores-sigterm", tmp_path / "app")
-    r = verify("--unsafe-fixes", "--offline", "--stop-timeout", STOP, str(app))
+    r = verify("--unsafe-fixes", "--offline", "--stop-timeout", STOP, *own_port(), str(app))
     assert r.code == 0, r
     o, x = r.file()["original"], r.file()["fixed"]
     for m in (o, x):
