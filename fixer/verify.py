@@ -10,6 +10,7 @@ container engine the user has (:mod:`.verify_engine`: Docker with BuildKit, else
    ``Dockerfile.dockerignore``), both with the same build context, build-args and secrets;
 2. runs each image briefly and measures: builds or not, size, the user of the app process,
    PID 1's command line, NODE_ENV as the process sees it, ``stop -t N`` time and exit code,
+   the context's package.json ``devDependencies`` found in the app's ``node_modules``,
    whether a build secret / secret build-arg value is in any layer, the history or the config,
    and with ``--probe PORT[/PATH]`` whether the app answers HTTP;
 3. prints a before/after table (text, ``--format json`` or ``--format markdown``) on stdout.
@@ -37,7 +38,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -134,7 +134,8 @@ def values_of_file(path: Path) -> list[str]:
     for line in text.splitlines():
         _k, eq, v = line.partition("=")
         v = v.strip().strip("\"'")
-        if eq and len(v) >= 8 and not v.startswith("${"):
+        # a registry URL is not a secret (npm writes it into node_modules/.package-lock.json)
+        if eq and len(v) >= 8 and not v.startswith("${") and not re.match(r"[a-z][a-z0-9+.-]*://[^@]*$", v):
             out.append(v)
     return out
 
@@ -222,8 +223,6 @@ def parse_probe(text: Optional[str]) -> tuple[Optional[int], str]:
 
 def measure_image(engine, dockerfile: Path, context: Path, tag: str, name: str, inputs: BuildInputs,
                   opts: Options, note: Callable[[str], None], init: bool = False) -> Measurement:
-    from .verify_engine import EngineError, http_probe, port_busy
-
     m = Measurement(dockerfile=str(dockerfile))
     network = engine.network(opts.network)
     note(f"building {tag} from {dockerfile}")
@@ -233,39 +232,10 @@ def measure_image(engine, dockerfile: Path, context: Path, tag: str, name: str, 
         return m
     port, path = parse_probe(opts.probe)
     env = dict(e.partition("=")[::2] for e in opts.env)
-    if port is not None and network == "host" and port_busy(port):
-        m.ran, m.run_error = False, f"port {port} is already in use on this host (--network host)"
-        return m
     note(f"running {tag}")
-    try:
-        host_port = engine.start(tag, name, env=env, network=network, port=port, init=init)
-    except EngineError as e:
-        m.ran, m.run_error = False, str(e)
-        return m
-    t0 = time.monotonic()
-    if port is not None:
-        m.probe = f"{port}{path}"
-        if host_port is None:
-            m.probe_error = "the engine published no port"
-        else:
-            m.probe_status, m.probe_error = http_probe(host_port, path, opts.run_timeout)
-    else:
-        time.sleep(opts.settle)
-    running, code = engine.state(name)
-    if not running:
-        m.ran = False
-        logs = engine.logs(name)
-        m.run_error = (f"exited with code {code} after {time.monotonic() - t0:.1f}s"
-                       + (f"; last log lines: {' | '.join(logs.splitlines()[-3:])}" if logs else ""))
-        return m
-    m.ran = True
-    engine.measure_process(name, tag, m)
-    engine.stop(name, opts.stop_timeout, m)
-    engine.call("rm", "-f", name, timeout=60)
-    if inputs.needles:
-        m.secrets_checked = sorted(inputs.needles)
-        note(f"scanning {tag} for {len(inputs.needles)} secret value(s)")
-        m.leaks = engine.find_values(tag, inputs.needles, timeout=opts.build_timeout)
+    engine.run_and_measure(tag, name, m, env=env, network=network, port=port, path=path, init=init,
+                           run_timeout=opts.run_timeout, settle=opts.settle, stop_timeout=opts.stop_timeout,
+                           context=context, needles=inputs.needles, scan_timeout=opts.build_timeout, note=note)
     return m
 
 
@@ -402,8 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="dockerfix verify",
         description="Build the original and the fixed image of each Dockerfile, run both briefly and "
-                    "compare them (user, PID 1, NODE_ENV, stop on SIGTERM, size, secrets in the "
-                    "image, optional HTTP probe). Writes nothing into the repository; every container "
+                    "compare them (user, PID 1, NODE_ENV, stop on SIGTERM, size, devDependencies "
+                    "and secrets in the image, optional HTTP probe). Writes nothing into the repository; every container "
                     "and image it makes is labelled dockerfix.verify=<run id> and removed at the end.",
         epilog="Exit codes: 0 the fixed image is at least as good on every point (or nothing to fix); "
                "1 it regresses on a point (named); 2 an image cannot be built or run, or an error; "

@@ -24,6 +24,8 @@ stop            the original stopped on SIGTERM and the fixed one had to be SIGK
                 full ``stop -t`` timeout)
 secrets         a value passed as a build secret or build-arg is found in the fixed image (a layer,
                 the history or the config) and was not found in the original
+devDependencies the fixed image has a ``devDependencies`` package of the context's package.json in
+                the app's ``node_modules`` that the original did not have
 HTTP probe      the original answered and the fixed image does not
 ==============  =====================================================================================
 """
@@ -71,10 +73,14 @@ class Measurement:
     size_bytes: Optional[int] = None
     ran: Optional[bool] = None              # stayed up until measured
     run_error: Optional[str] = None
-    uid: Optional[int] = None               # the app process (PID 1, or its child under an init/shell)
+    uid: Optional[int] = None               # the app process (PID 1, or the first process below the
+                                            # init, shells and package managers that start it)
     user: Optional[str] = None              # its name from the image's /etc/passwd
+    pid1_uid: Optional[int] = None          # PID 1's uid (an init or a wrapper may run as another user)
     pid1: list[str] = field(default_factory=list)
     app: list[str] = field(default_factory=list)  # the app process' command line when not PID 1
+    processes: list[dict] = field(default_factory=list)  # {pid, ppid, uid, cmd} of every process
+    run_init: bool = False                  # run under the engine's init (``run --init``)
     node_env: Optional[str] = None
     node_env_seen: bool = False             # True: NODE_ENV was read from the process, not the config
     stop_timeout: Optional[int] = None
@@ -85,6 +91,10 @@ class Measurement:
     probe: Optional[str] = None             # "PORT/PATH" asked for
     probe_status: Optional[int] = None      # HTTP status, None: no answer
     probe_error: Optional[str] = None
+    probe_body: Optional[str] = None        # the answer's first 2000 characters
+    dev_deps_checked: list[str] = field(default_factory=list)  # devDependencies looked for
+    dev_deps: list[str] = field(default_factory=list)          # ... found in the app's node_modules
+    logs: Optional[str] = None              # the container's last log lines (after ``stop``)
 
     @property
     def killed(self) -> Optional[bool]:
@@ -158,6 +168,13 @@ def _leaks(m: Measurement) -> str:
         return "none found"
     return "; ".join(f"{name} in {', '.join(sorted(set(p.split(':')[0] for p in places)))}"
                      for name, places in sorted(m.leaks.items()))
+
+
+def _dev(m: Measurement) -> str:
+    if not m.dev_deps:
+        return "none"
+    more = ", …" if len(m.dev_deps) > 3 else ""
+    return f"{len(m.dev_deps)} ({', '.join(m.dev_deps[:3])}{more})"
 
 
 def _probe(m: Measurement) -> str:
@@ -247,6 +264,12 @@ def compare(o: Measurement, f: Optional[Measurement], *, size_tolerance: float =
         rows.append(Row("secret in image", _leaks(o), _leaks(f), _verdict(bool(set(o.leaks) - set(f.leaks)), bool(new))))
         for name in new:
             worse.append(f"the fixed image contains the value of {name} ({', '.join(f.leaks[name][:3])})")
+
+    if o.dev_deps_checked or f.dev_deps_checked:
+        new = sorted(set(f.dev_deps) - set(o.dev_deps))
+        rows.append(Row("devDependencies", _dev(o), _dev(f), _verdict(bool(set(o.dev_deps) - set(f.dev_deps)), bool(new))))
+        if new:
+            worse.append(f"the fixed image has devDependencies the original did not: {', '.join(new)}")
 
     if o.probe or f.probe:
         ok_o, ok_f = _answers(o), _answers(f)

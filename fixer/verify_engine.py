@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -26,8 +27,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Literal, IO, Optional
+from collections.abc import Callable
 
-from .verify_compare import INITS, Measurement
+from .verify_compare import INITS, Measurement, pid1_kind
 
 LABEL = "dockerfix.verify"
 
@@ -83,6 +85,11 @@ def find_engine(choice: str = "auto") -> Engine:
         if podman:
             v = _run([podman, "version", "-f", "{{.Client.Version}}"], env, 30)
             if v.returncode == 0:
+                config = env.get("DOCKER_CONFIG")
+                if config and not os.path.isfile(os.path.join(config, "config.json")):
+                    # podman 4 `run` fails on "stat $DOCKER_CONFIG/config.json" when the folder
+                    # has none (Docker does not mind); podman's own auth file still applies
+                    env = {k: val for k, val in env.items() if k != "DOCKER_CONFIG"}
                 return Engine("podman", podman, env, version=f"podman {v.stdout.strip()}")
             problems.append(f"podman: {(v.stderr.strip().splitlines() or ['not working'])[-1]}")
         else:
@@ -97,6 +104,7 @@ class Engine:
         self.images: list[str] = []
         self.containers: list[str] = []
         self.run_id = ""
+        self.init_runs: set[str] = set()
         self._network: Optional[str] = None
 
     def __str__(self) -> str:
@@ -177,6 +185,7 @@ class Engine:
         args = ["run", "-d", "--name", name, "--label", f"{LABEL}={self.run_id}"]
         if init:
             args.append("--init")
+            self.init_runs.add(name)
         host_port = None
         if network:
             args += ["--network", network]
@@ -199,6 +208,48 @@ class Engine:
                     break
         return host_port
 
+    def run_and_measure(self, tag: str, name: str, m: Measurement, *, env: dict[str, str], network: Optional[str],
+                        port: Optional[int], path: str = "/", init: bool = False, run_timeout: float = 30.0,
+                        settle: float = 2.0, stop_timeout: int = 5, context: Optional[Path] = None,
+                        needles: Optional[dict[str, str]] = None, scan_timeout: float = 600.0,
+                        note: Callable[[str], None] = lambda s: None) -> None:
+        """Run a built image (container ``name``) and fill ``m``: it stays up (``--probe``: until it
+        answers HTTP on ``port``/``path``, else ``settle`` seconds), its processes, user and
+        NODE_ENV, devDependencies (with ``context``), ``stop -t`` time and exit code, then (the
+        container removed) where the ``needles`` (name -> value) occur in the image."""
+        if port is not None and network == "host" and port_busy(port):
+            m.ran, m.run_error = False, f"port {port} is already in use on this host (--network host)"
+            return
+        try:
+            host_port = self.start(tag, name, env=env, network=network, port=port, init=init)
+        except EngineError as e:
+            m.ran, m.run_error = False, str(e)
+            return
+        t0 = time.monotonic()
+        if port is not None:
+            m.probe = f"{port}{path}"
+            if host_port is None:
+                m.probe_error = "the engine published no port"
+            else:
+                m.probe_status, m.probe_error, m.probe_body = http_probe(host_port, path, run_timeout)
+        else:
+            time.sleep(settle)
+        running, code = self.state(name)
+        if not running:
+            m.ran = False
+            logs = self.logs(name)
+            m.run_error = (f"exited with code {code} after {time.monotonic() - t0:.1f}s"
+                           + (f"; last log lines: {' | '.join(logs.splitlines()[-3:])}" if logs else ""))
+            return
+        m.ran = True
+        self.measure_process(name, tag, m, context=context)
+        self.stop(name, stop_timeout, m)
+        self.call("rm", "-f", name, timeout=60)
+        if needles:
+            m.secrets_checked = sorted(needles)
+            note(f"scanning {tag} for {len(needles)} secret value(s)")
+            m.leaks = self.find_values(tag, needles, timeout=scan_timeout)
+
     def state(self, name: str) -> tuple[bool, Optional[int]]:
         p = self.call("inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", name, timeout=30)
         running, _, code = p.stdout.strip().partition(" ")
@@ -212,24 +263,56 @@ class Engine:
         p = self.call("exec", name, "cat", path, timeout=30)
         return p.stdout if p.returncode == 0 else None
 
-    def measure_process(self, name: str, tag: str, m: Measurement) -> None:
-        """uid, PID 1 and the app's command line, NODE_ENV as the app process sees it."""
-        cmdline = self.cat(name, "/proc/1/cmdline")
-        if cmdline is None:  # no cat in the image: what the engine and the config say
-            self._measure_without_exec(name, tag, m)
-            return
-        m.pid1 = [x for x in cmdline.split("\0") if x]
-        pid = "1"
-        first = os.path.basename(m.pid1[0]) if m.pid1 else ""
-        if first in INITS or first in {"sh", "bash", "ash", "dash"}:
-            children = (self.cat(name, "/proc/1/task/1/children") or "").split()
-            if children:
+    def measure_process(self, name: str, tag: str, m: Measurement, context: Optional[Path] = None) -> None:
+        """Every process (pid, parent, uid, command line), PID 1 and the app process (the first one
+        below the init, shells and package managers that start it: ``npm start`` -> ``sh -c`` ->
+        ``node server.js``), its uid and user, NODE_ENV as it sees it; with ``context``, which
+        devDependencies of the context's package.json are in the app's ``node_modules``."""
+        procs = self.processes(name)
+        if not procs:  # no sh: PID 1 through cat, else what the engine and the config say
+            self._measure_with_cat(name, tag, m)
+        else:
+            m.processes = [{"pid": p, "ppid": pp, "uid": u, "cmd": c} for p, (pp, u, c) in sorted(procs.items())][:100]
+            pid = 1 if 1 in procs else min(procs)
+            m.pid1, m.pid1_uid = procs[pid][2], procs[pid][1]
+            seen = {pid}
+            while pid1_kind(procs[pid][2]) in ("init", "wrapper"):
+                children = sorted(p for p, (pp, _u, _c) in procs.items() if pp == pid and p not in seen)
+                if not children:
+                    break
                 pid = children[0]
-                m.app = [x for x in (self.cat(name, f"/proc/{pid}/cmdline") or "").split("\0") if x]
-        status = self.cat(name, f"/proc/{pid}/status") or ""
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                m.uid = int(line.split()[1])
+                seen.add(pid)
+            if pid != 1:
+                m.app = procs[pid][2]
+            m.uid = procs[pid][1]
+            self._user_and_env(name, tag, m, str(pid))
+        if context is not None:
+            self.measure_dev_deps(name, tag, m, context)
+
+    def processes(self, name: str) -> dict[int, tuple[int, Optional[int], list[str]]]:
+        """pid -> (parent pid, uid, command line) of every process in the container, read from /proc
+        by one ``sh`` (the reader and its children left out); {} when the image has no sh."""
+        p = self.call("exec", name, "sh", "-c", _PROCS_SCRIPT, timeout=30)
+        if p.returncode != 0 or "@@self " not in p.stdout:
+            return {}
+        head, _, rest = p.stdout.partition("\n@@dfx ")
+        me = int(head.split("@@self ", 1)[1].split()[0])
+        out: dict[int, tuple[int, Optional[int], list[str]]] = {}
+        for chunk in ("@@dfx " + rest).split("\n@@dfx ")[0:]:
+            line, _, cmdline = chunk.removeprefix("@@dfx ").partition("\n")
+            words = line.split()
+            if not words or not words[0].isdigit():
+                continue
+            fields = dict(zip(words[1::2], words[2::2]))
+            pid, ppid = int(words[0]), int(fields.get("PPid:", "0") or 0)
+            if pid == me or ppid == me:
+                continue
+            uid = fields.get("Uid:")
+            out[pid] = (ppid, int(uid) if uid and uid.isdigit() else None,
+                        [x for x in cmdline.rstrip("\n").split("\0") if x])
+        return out
+
+    def _user_and_env(self, name: str, tag: str, m: Measurement, pid: str) -> None:
         if m.uid is not None:
             for line in (self.cat(name, "/etc/passwd") or "").splitlines():
                 parts = line.split(":")
@@ -242,6 +325,42 @@ class Engine:
             m.node_env, m.node_env_seen = env.get("NODE_ENV"), True
         else:
             m.node_env = _config_env(self.image_config(tag)).get("NODE_ENV")
+
+    def _measure_with_cat(self, name: str, tag: str, m: Measurement) -> None:
+        cmdline = self.cat(name, "/proc/1/cmdline")
+        if cmdline is None:  # no cat in the image: what the engine and the config say
+            self._measure_without_exec(name, tag, m)
+            return
+        m.pid1 = [x for x in cmdline.split("\0") if x]
+        pid = "1"
+        first = os.path.basename(m.pid1[0]) if m.pid1 else ""
+        if first in INITS or first in {"sh", "bash", "ash", "dash"}:
+            children = (self.cat(name, "/proc/1/task/1/children") or "").split()
+            if children:
+                pid = children[0]
+                m.app = [x for x in (self.cat(name, f"/proc/{pid}/cmdline") or "").split("\0") if x]
+        for p in dict.fromkeys(("1", pid)):
+            for line in (self.cat(name, f"/proc/{p}/status") or "").splitlines():
+                if line.startswith("Uid:"):
+                    if p == "1":
+                        m.pid1_uid = int(line.split()[1])
+                    if p == pid:
+                        m.uid = int(line.split()[1])
+        self._user_and_env(name, tag, m, pid)
+
+    def measure_dev_deps(self, name: str, tag: str, m: Measurement, context: Path) -> None:
+        """Which ``devDependencies`` of ``context/package.json`` (not also in ``dependencies``) are
+        in ``node_modules`` of the app's working directory or one of its parents."""
+        wanted = dev_dependencies(context / "package.json")
+        if not wanted:
+            return
+        app_pid = next((p["pid"] for p in m.processes if p["cmd"] == m.app), 1) if m.app else 1
+        workdir = self.image_config(tag).get("WorkingDir") or "/"
+        p = self.call("exec", name, "sh", "-c", _DEV_DEPS_SCRIPT, "sh", str(app_pid), workdir, *wanted, timeout=60)
+        if p.returncode != 0:
+            return
+        m.dev_deps_checked = wanted
+        m.dev_deps = [x for x in p.stdout.split() if x in wanted]
 
     def _measure_without_exec(self, name: str, tag: str, m: Measurement) -> None:
         config = self.image_config(tag)
@@ -270,6 +389,8 @@ class Engine:
         self.call("stop", "-t", str(timeout), name, timeout=timeout + 60)
         m.stop_seconds = round(time.monotonic() - t0, 2)
         m.stop_exit = self.state(name)[1]
+        m.run_init = name in self.init_runs
+        m.logs = self.logs(name, 20) or None
 
     # -- clean-up -------------------------------------------------------------------------------
     def cleanup(self) -> list[str]:
@@ -336,6 +457,36 @@ def scan_archive(archive: Path, raw: dict[str, bytes], found: dict[str, list[str
                                     found.setdefault(name, []).append(f"{where}: /{entry.name}")
             except (tarfile.TarError, OSError, EOFError):  # not a tar after all: scan it whole
                 _scan_json(member.name, outer.extractfile(member).read(), raw, found)  # type: ignore[union-attr]
+
+
+# pid, PPid, Uid and the NUL-separated command line of every process (``$$`` first, so that the
+# reader and the cats it starts can be left out); builtins only but for cat.
+_PROCS_SCRIPT = ('echo "@@self $$"; for d in /proc/[0-9]*; do [ -r "$d/status" ] || continue; '
+                 'printf \'\\n@@dfx %s \' "${d#/proc/}"; '
+                 'while read -r k v rest; do case "$k" in PPid:|Uid:) printf \'%s %s \' "$k" "$v";; esac; '
+                 'done < "$d/status"; printf \'\\n\'; cat "$d/cmdline" 2>/dev/null; done')
+# $1 the app's pid, $2 the image's WorkingDir, then package names: those found in node_modules of
+# the app's working directory or of a parent.
+_DEV_DEPS_SCRIPT = ('d=$(readlink "/proc/$1/cwd" 2>/dev/null) || d=$2; [ -n "$d" ] || d=$2; shift 2; '
+                    'for p in "$@"; do x=${d%/}; while :; do '
+                    'if [ -e "$x/node_modules/$p" ]; then echo "$p"; break; fi; '
+                    '[ -z "$x" ] && break; x=${x%/*}; done; done')
+
+
+_NPM_NAME = re.compile(r"(@[A-Za-z0-9._~-]+/)?[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+
+
+def dev_dependencies(package_json: Path) -> list[str]:
+    """The ``devDependencies`` of a package.json that are not also ``dependencies`` (sorted)."""
+    try:
+        doc = json.loads(package_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(doc, dict) or not isinstance(doc.get("devDependencies"), dict):
+        return []
+    deps = doc.get("dependencies")
+    deps = deps if isinstance(deps, dict) else {}
+    return sorted(n for n in doc["devDependencies"] if n not in deps and _NPM_NAME.fullmatch(n))
 
 
 def _config_env(config: dict) -> dict[str, str]:
@@ -411,21 +562,29 @@ def port_busy(port: int) -> bool:
     return False
 
 
-def http_probe(port: int, path: str, timeout: float) -> tuple[Optional[int], Optional[str]]:
-    """GET http://127.0.0.1:PORT/PATH until it answers or ``timeout``: (status, None) or (None, why)."""
+def http_probe(port: int, path: str, timeout: float) -> tuple[Optional[int], Optional[str], Optional[str]]:
+    """GET http://127.0.0.1:PORT/PATH until it answers or ``timeout``: (status, None, the
+    answer's first 2000 characters) or (None, why, None)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as resp:
-                return resp.status, None
+                return resp.status, None, _body(resp)
         except urllib.error.HTTPError as e:
-            return e.code, None
+            return e.code, None, _body(e)
         except (OSError, ValueError) as e:
             last = str(getattr(e, "reason", e))
         if time.monotonic() >= deadline:
-            return None, f"{last} after {timeout:.0f}s"
+            return None, f"{last} after {timeout:.0f}s", None
         time.sleep(0.3)
+
+
+def _body(resp, limit: int = 2000) -> Optional[str]:
+    try:
+        return resp.read(limit * 4).decode("utf-8", errors="replace")[:limit]
+    except (OSError, ValueError):
+        return None
 
 
 __all__ = ["Engine", "EngineError", "LABEL", "find_engine", "free_port", "http_probe", "port_busy"]

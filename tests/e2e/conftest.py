@@ -26,7 +26,7 @@ from tests.infra.engine import Engine  # noqa: E402
 APPS_DIR = Path(__file__).parent / "apps"
 REQUIRE_REAL = os.environ.get("DOCKERFIX_REQUIRE_REAL") == "1"
 
-# Rows measured by the tests, printed as a before/after table at the end of the session.
+# Rows measured by `dockerfix verify` (its JSON), printed as a before/after table at the end of the session.
 RESULTS: list[dict] = []
 
 

@@ -8,5 +8,6 @@
 * ``tests/infra/registry/``    - the private package the stack's verdaccio serves behind a token.
 * :mod:`tests.infra.stack`     - brings the registry + private dockerd up/down (``scripts/containers.sh``)
                                  and reads the ``env.sh`` it writes.
-* :mod:`tests.infra.engine`    - a ``docker()`` runner and helpers (build, run, PID 1, uid, stop timing).
+* :mod:`tests.infra.engine`    - a ``docker()`` runner and helpers (build, run, HTTP, remove); what a
+                                 running image is measured for is ``dockerfix verify``'s code.
 """

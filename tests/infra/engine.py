@@ -1,4 +1,7 @@
-"""Drive the private dockerd: build, run, inspect and stop containers, measure what the tests assert.
+"""Drive the private dockerd: build, run, inspect and remove images and containers.
+
+What a running image is measured for (uid, PID 1, stop time, NODE_ENV, secrets...) is
+``dockerfix verify``'s code (:mod:`dockerfix.fixer.verify_engine`), not this module's.
 
 Every call goes through :func:`docker`, which runs ``/usr/bin/docker`` (20.10, BuildKit built in)
 with ``DOCKER_HOST`` pointing at the test daemon. The daemon has no bridge network, so builds and
@@ -6,12 +9,10 @@ containers use ``--network host``; each container gets its own port through ``-e
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
 import subprocess
-import tarfile
 import tempfile
 import time
 import urllib.error
@@ -59,39 +60,21 @@ class Engine:
             args += ["--build-arg", f"{k}={v}"]
         return self.docker(*args, str(context_dir), timeout=timeout)
 
-    def image_size(self, tag: str) -> int:
-        return int(self.docker("image", "inspect", "-f", "{{.Size}}", tag).stdout.strip())
-
     def image_config(self, tag: str) -> dict:
         return json.loads(self.docker("image", "inspect", "-f", "{{json .Config}}", tag).stdout)
 
-    def history(self, tag: str) -> str:
-        return self.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag).stdout
-
     def find_in_image(self, tag: str, needle: str) -> list[str]:
         """Where `needle` occurs in the image: its history, its config and every file of every layer
-        (including files deleted by a later layer). Returns the places, e.g. ["history", "layer .../.npmrc"]."""
-        found = []
-        if needle in self.history(tag):
-            found.append("history")
+        (including files deleted by a later layer), e.g. ["history", "layer 4: /app/.npmrc"]. The
+        scan is ``dockerfix verify``'s (:func:`dockerfix.fixer.verify_engine.scan_archive`)."""
+        from dockerfix.fixer.verify_engine import scan_archive
+
+        found: dict[str, list[str]] = {}
         with tempfile.TemporaryDirectory(prefix="dfx-save-") as tmp:
             archive = Path(tmp) / "image.tar"
             self.docker("save", "-o", str(archive), tag)
-            raw = needle.encode()
-            with tarfile.open(archive) as outer:
-                for member in outer:
-                    if not member.isfile():
-                        continue
-                    data = outer.extractfile(member).read()
-                    try:  # a layer: look inside every file
-                        with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                            for entry in layer:
-                                if entry.isfile() and raw in layer.extractfile(entry).read():
-                                    found.append(f"layer {member.name}: /{entry.name}")
-                    except tarfile.TarError:  # config or manifest JSON
-                        if raw in data:
-                            found.append(f"file {member.name}")
-        return found
+            scan_archive(archive, {"needle": needle.encode()}, found)
+        return found.get("needle", [])
 
     def rmi(self, *tags: str) -> None:
         self.docker("rmi", "-f", *tags, check=False)
@@ -135,44 +118,9 @@ class Engine:
             time.sleep(0.3)
         raise TimeoutError(f"http://127.0.0.1:{port}{path} (inside {container}) did not answer in {timeout}s: {last}")
 
-    def exec(self, container: str, *cmd: str, check: bool = True) -> str:
-        return self.docker("exec", container, *cmd, check=check).stdout
-
-    def pid1_cmdline(self, container: str) -> list[str]:
-        raw = self.exec(container, "cat", "/proc/1/cmdline")
-        return [part for part in raw.split("\0") if part]
-
-    def process_table(self, container: str) -> str:
-        """pid, uid and command line of every process (from /proc: slim images have no ps)."""
-        script = ('for p in /proc/[0-9]*; do [ -r "$p/cmdline" ] || continue; '
-                  'u=$(sed -n "s/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p" "$p/status"); '
-                  'echo "${p#/proc/} $u $(tr "\\000" " " < "$p/cmdline")"; done')
-        return self.exec(container, "sh", "-c", script, check=False)
-
-    def user_id(self, container: str) -> int:
-        """Real uid of PID 1 (what the app runs as, or the init that launched it)."""
-        status = self.exec(container, "cat", "/proc/1/status")
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-        raise DockerError(f"no Uid line in /proc/1/status of {container}")
-
-    def env(self, container: str) -> dict[str, str]:
-        """The environment a process started in the container gets (image ENV + run -e)."""
-        out = self.exec(container, "env")
-        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
     def logs(self, container: str) -> str:
         p = self.docker("logs", container, check=False)
         return p.stdout + p.stderr
-
-    def stop_timed(self, container: str, timeout: int) -> tuple[float, int]:
-        """`docker stop -t timeout`; returns (seconds it took, container exit code)."""
-        t0 = time.monotonic()
-        self.docker("stop", "-t", str(timeout), container, timeout=timeout + 60)
-        seconds = time.monotonic() - t0
-        code = int(self.docker("inspect", "-f", "{{.State.ExitCode}}", container).stdout.strip())
-        return seconds, code
 
     def remove(self, container: str) -> None:
         self.docker("rm", "-f", container, check=False)

@@ -185,8 +185,10 @@ def test_build_inputs_uses_what_the_user_passes(tmp_path):
 
 def test_values_of_file(tmp_path):
     p = tmp_path / "f"
-    p.write_text("registry=https://r\n//r/:_authToken=${NPM_TOKEN}\n//s/:_authToken=s3cr3t-value\n")
-    assert values_of_file(p)[1:] == ["https://r", "s3cr3t-value"]
+    p.write_text("registry=https://r.example\n//r/:_authToken=${NPM_TOKEN}\n//s/:_authToken=s3cr3t-value\n"
+                 "@acme:registry=http://u:p4ssw0rd@h/\n")
+    # a registry URL is no secret (npm writes it into node_modules), one with credentials is
+    assert values_of_file(p)[1:] == ["s3cr3t-value", "http://u:p4ssw0rd@h/"]
     assert values_of_file(tmp_path / "missing") == []
 
 
@@ -309,3 +311,63 @@ def test_fix_options_reach_the_session(monkeypatch, tmp_path):
     if "upgrade_node" not in inspect.signature(real).parameters:
         monkeypatch.setattr(session_mod, "Session", real)
         assert verify_mod.main(["--upgrade-node", str(tmp_path)]) == 2
+
+
+def test_dev_dependencies_row():
+    o = dict(dev_deps_checked=["prettier", "typescript"], dev_deps=["prettier", "typescript"])
+    rows, status, _ = compare(image(**o), image(**GOOD, dev_deps_checked=o["dev_deps_checked"]))
+    assert status == "ok" and verdicts(rows)["devDependencies"] == "better"
+    assert [r.before for r in rows if r.check == "devDependencies"] == ["2 (prettier, typescript)"]
+    rows, status, reasons = compare(image(**GOOD, dev_deps_checked=["husky"]),
+                                    image(**GOOD, dev_deps_checked=["husky"], dev_deps=["husky"]))
+    assert status == "regression" and reasons == ["the fixed image has devDependencies the original did not: husky"]
+
+
+def test_dev_dependencies_of_a_package_json(tmp_path):
+    from dockerfix.fixer.verify_engine import dev_dependencies
+
+    (tmp_path / "package.json").write_text(json.dumps({
+        "dependencies": {"ms": "1", "both": "1"},
+        "devDependencies": {"prettier": "3", "@types/node": "22", "both": "1", "../evil": "1"}}))
+    assert dev_dependencies(tmp_path / "package.json") == ["@types/node", "prettier"]
+    assert dev_dependencies(tmp_path / "missing.json") == []
+
+
+class FakeEngine:
+    """verify_engine.Engine with canned ``exec`` answers (what `sh`, `cat` print in a container)."""
+
+    def __new__(cls, answers: dict):
+        import subprocess
+
+        from dockerfix.fixer.verify_engine import Engine
+
+        engine = Engine("docker", "docker", {})
+
+        def call(*args, timeout=0, env=None):
+            for key, out in answers.items():
+                if key in args:
+                    return subprocess.CompletedProcess(args, 0 if out is not None else 1, out or "", "")
+            return subprocess.CompletedProcess(args, 1, "", "no such file")
+
+        engine.call = call  # type: ignore[method-assign]
+        return engine
+
+
+def test_the_app_process_is_found_below_the_init_and_npm():
+    """dumb-init -> npm start -> sh -c node server.js -> node server.js: the app is the last one,
+    its uid and NODE_ENV are the app's; the reader (pid 40, and its cat 41) is left out."""
+    procs = ("@@self 40\n"
+             "@@dfx 1 PPid: 0 Uid: 0 \ndumb-init\0--\0npm\0start\0\n"
+             "@@dfx 7 PPid: 1 Uid: 1000 \nnpm start\0\n"
+             "@@dfx 19 PPid: 7 Uid: 1000 \nsh\0-c\0node server.js\0\n"
+             "@@dfx 20 PPid: 19 Uid: 1000 \nnode\0server.js\0\n"
+             "@@dfx 40 PPid: 0 Uid: 1000 \nsh\0-c\0...\0\n"
+             "@@dfx 41 PPid: 40 Uid: 1000 \ncat\0/proc/41/cmdline\0\n")
+    engine = FakeEngine({"sh": procs, "/etc/passwd": "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n",
+                         "/proc/20/environ": "PATH=/bin\0NODE_ENV=production\0"})
+    m = Measurement()
+    engine.measure_process("c", "t", m)
+    assert m.pid1 == ["dumb-init", "--", "npm", "start"] and m.pid1_uid == 0
+    assert m.app == ["node", "server.js"] and m.uid == 1000 and m.user == "node"
+    assert m.node_env == "production" and m.node_env_seen
+    assert [p["pid"] for p in m.processes] == [1, 7, 19, 20]

@@ -66,6 +66,8 @@ def test_fix_improves_everything(verify, verify_env, tmp_path):
     assert o["pid1_kind"] == "exec" and o["pid1"][0] == "node", r
     assert x["pid1_kind"] == "init" and os.path.basename(x["pid1"][0]) == "docker-init", r
     assert x["app"][:2] == ["node", "server.js"], r
+    assert o["pid1_uid"] == 0 and x["pid1_uid"] == 1000 and x["run_init"] and not o["run_init"], r
+    assert any(p["cmd"][:2] == ["node", "server.js"] and p["ppid"] == 1 for p in x["processes"]), r
     assert o["node_env"] is None and x["node_env"] == "production" and x["node_env_seen"], r
     assert o["killed"] and o["stop_exit"] == 137 and o["stop_seconds"] >= int(STOP) - 0.3, r
     assert not x["killed"] and x["stop_seconds"] < 2.5 and x["stop_exit"] != 137, r
@@ -76,6 +78,66 @@ def test_fix_improves_everything(verify, verify_env, tmp_path):
     assert (app / "Dockerfile").read_text() == (E2E_APPS / "npm-nosignal" / "Dockerfile").read_text()
     assert not (app / ".dockerignore").exists()
     assert_clean(verify_env)
+
+
+def podman_leftovers(env: dict[str, str]) -> tuple[list[str], list[str]]:
+    def ids(*args):
+        p = subprocess.run(["podman", *args, "--filter", "label=dockerfix.verify"], capture_output=True,
+                           text=True, env=env, timeout=60)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.split()
+    return ids("ps", "-aq"), ids("images", "-q")
+
+
+def needs_podman(verify_env) -> None:
+    if not shutil.which("podman"):
+        pytest.skip("podman is not installed (bash scripts/containers.sh install)")
+    if "CONTAINERS_STORAGE_CONF" not in verify_env:
+        pytest.skip("the stack's env.sh has no CONTAINERS_* settings for podman")
+
+
+def test_podman_engine(verify, verify_env, tmp_path):
+    """The same app with ``--engine podman`` (Buildah builds, runc runs; the stack's CONTAINERS_*
+    configuration: storage under the stack, docker.io mirrored to the loopback registry, host
+    network): both images build from the seeded node images, PID 1 is podman's init (catatonit)
+    under ``--init``, the fixed image stops on SIGTERM, and nothing labelled stays behind.  (The
+    test's DOCKER_CONFIG folder has no config.json: podman 4's ``run`` fails on that unless verify
+    leaves DOCKER_CONFIG out of podman's environment.)"""
+    needs_podman(verify_env)
+    app = copy_app(E2E_APPS / "npm-nosignal", tmp_path / "app")
+    port = free_port()
+    r = verify("--engine", "podman", "--network", "host", "--unsafe-fixes", "--offline", "--stop-timeout", STOP,
+               "-e", f"PORT={port}", "--probe", f"{port}/", str(app / "Dockerfile"))
+    assert r.code == 0, r
+    assert r.doc["engine"].startswith("podman "), r
+    f = r.file()
+    o, x = f["original"], f["fixed"]
+    assert o["built"] and x["built"] and o["ran"] and x["ran"], r
+    assert o["uid"] == 0 and x["uid"] == 1000 and x["user"] == "node", r
+    assert x["run_init"] and x["pid1_kind"] == "init" and os.path.basename(x["pid1"][0]) == "podman-init", r
+    assert x["app"][:2] == ["node", "server.js"] and x["node_env"] == "production", r
+    assert o["killed"] and o["stop_exit"] == 137, r
+    assert not x["killed"] and x["stop_exit"] != 137, r
+    assert o["probe_status"] == 200 and x["probe_status"] == 200, r
+    for check in ("user", "PID 1", "NODE_ENV", "stop"):
+        assert r.row(check)["verdict"] == "better", r
+    containers, images = podman_leftovers(verify_env)
+    assert containers == [] and images == [], f"left behind: containers {containers}, images {images}"
+
+
+def test_podman_secret_scan(verify, verify_env, tmp_path):
+    """arg-token with ``--engine podman``: ``podman save --format docker-archive`` of both images,
+    the throw-away NPM_TOKEN found in the original's layer and history only."""
+    needs_podman(verify_env)
+    app = copy_app(APPS / "arg-token", tmp_path / "app")
+    r = verify("--engine", "podman", "--unsafe-fixes", "--offline", "--select", "DFX009", "--stop-timeout", STOP,
+               str(app))
+    assert r.code == 0, r
+    places = r.file()["original"]["leaks"].get("build-arg NPM_TOKEN", [])
+    assert any(p.startswith("layer ") and p.endswith("/app/.npmrc") for p in places) and "history" in places, r
+    assert r.file()["fixed"]["secrets_checked"] and r.file()["fixed"]["leaks"] == {}, r
+    containers, images = podman_leftovers(verify_env)
+    assert containers == [] and images == [], f"left behind: containers {containers}, images {images}"
 
 
 def test_fixed_version_that_cannot_build(verify, verify_env, tmp_path):
