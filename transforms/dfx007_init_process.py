@@ -35,8 +35,8 @@ becomes ``CMD ["node", "<file>", ...]`` when ``scripts.start`` in package.json i
 ``node <file> [args]`` and there are no ``prestart``/``poststart`` scripts; otherwise the
 package-manager command stays (now under the init) and the report says why.  ``yarn start`` of
 a yarn berry project stays unless ``.yarnrc.yml`` sets ``nodeLinker: node-modules``: with
-Plug'n'Play (berry's default) there is no ``node_modules`` for a plain ``node`` to load from.  A ``CMD`` that
-names a script file (``CMD ["server.js"]``), which the official image's ``docker-entrypoint.sh``
+Plug'n'Play (berry's default) there is no ``node_modules`` for a plain ``node`` to load from.
+A ``CMD`` that names a script file (``CMD ["server.js"]``), which the official image's ``docker-entrypoint.sh``
 used to run with ``node``, gets the ``node`` in front explicitly.  Install line, ``ENTRYPOINT``
 and ``CMD`` are one fix: they apply together.
 
@@ -90,10 +90,9 @@ practices ("Use an init system").
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
