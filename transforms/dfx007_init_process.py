@@ -36,9 +36,9 @@ becomes ``CMD ["node", "<file>", ...]`` when ``scripts.start`` in package.json i
 package-manager command stays (now under the init) and the report says why.  ``yarn start`` of
 a yarn berry project stays unless ``.yarnrc.yml`` sets ``nodeLinker: node-modules``: with
 Plug'n'Play (berry's default) there is no ``node_modules`` for a plain ``node`` to load from.
-A ``CMD`` that names a script file (``CMD ["server.js"]``), which the official image's ``docker-entrypoint.sh``
-used to run with ``node``, gets the ``node`` in front explicitly.  Install line, ``ENTRYPOINT``
-and ``CMD`` are one fix: they apply together.
+A ``CMD`` that names a script file (``CMD ["server.js"]``), which the official image's
+``docker-entrypoint.sh`` used to run with ``node``, gets the ``node`` in front explicitly.
+Install line, ``ENTRYPOINT`` and ``CMD`` are one fix: they apply together.
 
 Images that already start under ``dumb-init``, ``tini`` (``/sbin/tini``, ``tini-static``),
 ``docker-init``, ``catatonit`` or s6's ``/init`` are left alone.
