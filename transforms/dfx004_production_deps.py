@@ -17,7 +17,9 @@ Yarn berry (2+) is recognised from the lockfile's format and from how the projec
 ``packageManager: "yarn@4.x"`` in package.json, a ``.yarnrc.yml``, a committed
 ``.yarn/releases/yarn-*.cjs``, or a ``yarn set version ...`` in the Dockerfile before the install.
 Berry gets berry's flags (``--immutable``, ``yarn workspaces focus --all --production``), never
-yarn 1's (``--frozen-lockfile``, ``--production``).  When those say berry but ``yarn.lock`` is a
+yarn 1's (``--frozen-lockfile``, ``--production``); a ``--frozen-lockfile`` already there, which
+berry takes as a deprecated alias (``YN0050``), is renamed ``--immutable``.  When those say berry
+but ``yarn.lock`` is a
 yarn 1 file, the install is left alone and the report says why: berry rewrites such a lockfile, so
 ``--immutable`` fails (``YN0028``).
 
@@ -396,7 +398,12 @@ class ProductionDeps(Transform):
                 pruned = True
                 locked = not immutable
             else:
-                if not immutable:
+                frozen = [w for w in others if w.value == "--frozen-lockfile"]
+                if not immutable and frozen:
+                    # berry takes yarn 1's flag as a deprecated alias (YN0050): name it as berry does
+                    edits.append(Edit.replace(frozen[0].span, "--immutable"))
+                    locked = True
+                elif not immutable:
                     edits.append(Edit.insert(cmd.last_word.span.end,
                                              (" install" if cmd.sub is None else "") + " --immutable"))
                     locked = True
