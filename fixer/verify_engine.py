@@ -403,7 +403,17 @@ class Engine:
         if names:
             r = self.call("rm", "-f", *sorted(names), timeout=120)
             if r.returncode != 0 and "No such container" not in r.stderr:
-                problems.append(f"could not remove containers {' '.join(sorted(names))}: {_tail(r.stderr, 2)}")
+                # "removal of container … is already in progress": the engine is removing it; wait
+                # for that, and report only what is still there
+                left = set(names)
+                for _ in range(20):
+                    left = {n for n in left if self.call("container", "inspect", "-f", "{{.Id}}", n,
+                                                         timeout=30).returncode == 0}
+                    if not left:
+                        break
+                    time.sleep(0.5)
+                if left:
+                    problems.append(f"could not remove containers {' '.join(sorted(left))}: {_tail(r.stderr, 2)}")
         images = set(self.images)
         p = self.call("images", "-q", "--filter", label, timeout=60)
         images |= set(p.stdout.split())
