@@ -120,10 +120,6 @@ def _split_top(text: str) -> list[str]:
     return out
 
 
-def _md(s: str) -> str:
-    return " ".join(s.split()).replace("|", "\\|")
-
-
 def render_upgrade_body(outcomes: list, *, fingerprint_value: str | None, hardening_branch: str) -> str:
     moves = [m for o in outcomes for m in o.moves]
     new = _versions(m.new_major for m in moves)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import os
 import re
 import secrets as _secrets
@@ -53,7 +52,7 @@ class Options:
     paths: list[str] = field(default_factory=list)
     unsafe_fixes: Optional[bool] = None
     update_pins: Optional[bool] = None
-    upgrade_node: Optional[bool] = None                   # where the Session knows --upgrade-node
+    upgrade_node: Optional[bool] = None
     select: Optional[list[str]] = None
     ignore: list[str] = field(default_factory=list)
     offline: bool = False
@@ -77,37 +76,41 @@ class Options:
 # ---------------------------------------------------------------------------------------------
 # build secrets: what to pass, what to look for
 
-_ARG_RE = re.compile(r"^\s*ARG\s+(.+)$", re.I | re.M)
-_MOUNT_RE = re.compile(r"--mount=(\S+)")
+def _instructions(text: str) -> list:
+    """The instructions of ``text`` (none when it does not parse: the run reports that file)."""
+    from .document import ParseError, parse
+
+    try:
+        return list(parse(text).instructions)
+    except ParseError:
+        return []
 
 
 def secret_args(text: str) -> list[str]:
     """Names of secret-named ARGs (BuildKit's SecretsUsedInArgOrEnv test) declared in ``text``."""
     from .secrets import is_secret_name
 
-    names = []
-    for m in _ARG_RE.finditer(text):
-        for word in m.group(1).split():
-            name = word.split("=", 1)[0]
-            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and is_secret_name(name) and name not in names:
-                names.append(name)
+    names: list[str] = []
+    for ins in _instructions(text):
+        if ins.keyword == "ARG":
+            names += [a.name for a in ins.assignments if is_secret_name(a.name) and a.name not in names]
     return names
 
 
 def secret_mounts(text: str, npmrc_only: bool = False) -> list[str]:
     """Ids of the ``RUN --mount=type=secret`` mounts in ``text`` (id, else the target's basename);
     with ``npmrc_only`` those that are an .npmrc (by id or target)."""
-    ids = []
-    for m in _MOUNT_RE.finditer(text):
-        opts = dict(_pair(p, "") for p in m.group(1).split(","))
-        if opts.get("type") != "secret":
-            continue
-        target = opts.get("target", opts.get("dst", ""))
-        sid = opts.get("id") or os.path.basename(target)
-        if npmrc_only and "npmrc" not in sid.lower() and not target.endswith(".npmrc"):
-            continue
-        if sid and sid not in ids:
-            ids.append(sid)
+    ids: list[str] = []
+    for ins in _instructions(text):
+        for m in ins.mounts:
+            if m.type != "secret":
+                continue
+            target = m.get("target", "dst", "destination") or ""
+            sid = m.get("id") or os.path.basename(target)
+            if npmrc_only and "npmrc" not in sid.lower() and not target.endswith(".npmrc"):
+                continue
+            if sid and sid not in ids:
+                ids.append(sid)
     return ids
 
 
@@ -330,18 +333,10 @@ def run_verify(opts: Options, note: Callable[[str], None] = lambda s: None) -> t
 
     if "-" in opts.paths:
         raise UsageError("verify needs files on disk (a build context), not standard input")
-    extra: dict = {}
-    params = inspect.signature(Session).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    for name in ("update_pins", "upgrade_node"):  # options of the fix command the Session may know
-        value = getattr(opts, name)
-        if value is not None:
-            if name not in params and not takes_any:
-                raise UsageError(f"--{name.replace('_', '-')} is not supported by this dockerfix")
-            extra[name] = value
     session = Session(mode=Mode.check, select=opts.select, ignore=opts.ignore, unsafe_fixes=opts.unsafe_fixes,
                       offline=opts.offline, config_path=opts.config_path, context_dir=opts.context_dir,
-                      keep_text=True, stderr=None if opts.quiet else sys.stderr, quiet=opts.quiet, **extra)
+                      keep_text=True, stderr=None if opts.quiet else sys.stderr, quiet=opts.quiet,
+                      update_pins=opts.update_pins, upgrade_node=opts.upgrade_node)
     parse_probe(opts.probe)  # a bad --probe stops the run before anything is built
     targets, notes = discover(list(opts.paths))
     for n in notes:

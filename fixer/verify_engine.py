@@ -554,12 +554,6 @@ def _scan_stream(f: IO[bytes], raw: dict[str, bytes], chunk: int = 1 << 20) -> l
     return sorted(hits)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def port_busy(port: int) -> bool:
     """Is something listening on 127.0.0.1:PORT?  (SO_REUSEADDR, as node and most servers set it:
     the TIME_WAIT left by the previous image's probe does not count.)"""
@@ -597,4 +591,4 @@ def _body(resp, limit: int = 2000) -> Optional[str]:
         return None
 
 
-__all__ = ["Engine", "EngineError", "LABEL", "find_engine", "free_port", "http_probe", "port_busy"]
+__all__ = ["Engine", "EngineError", "LABEL", "find_engine", "http_probe", "port_busy"]
