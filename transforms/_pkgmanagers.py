@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from collections.abc import Iterable
 
 from dockerfix.fixer.commands import ShellCommand
+from dockerfix.fixer.context import Context
 from dockerfix.fixer.edits import Edit
 from dockerfix.fixer.document import Document, Instruction, Span, Stage, Word
 
@@ -336,3 +337,19 @@ def one_omit_dev(doc: Document, cmd: PackageManagerCommand, flags: NpmDevFlags, 
     if removed:
         tidy.append("keep a single --omit=dev")
     return edits + drop_dead_only(doc, cmd, flags.dead_only, tidy)
+
+
+def yarn_berry_evidence(ctx: Context, *, lockfile: bool = False) -> str | None:
+    """Why the build context says the project runs yarn berry (2+), or None: ``packageManager``
+    (``yarn@1`` says it does not), with ``lockfile`` a berry ``yarn.lock``, then ``.yarnrc.yml``
+    or a committed ``.yarn/releases/yarn-*``."""
+    pm = ctx.package.package_manager if ctx.package else None
+    m = re.match(r"yarn@(\d+)", pm or "")
+    if m:
+        return f"packageManager `{pm}`" if int(m.group(1)) >= 2 else None
+    if lockfile and ctx.lock_kind == "yarn-berry":
+        return "a yarn berry yarn.lock"
+    if ctx.yarnrc_yml is not None:
+        return ".yarnrc.yml"
+    release = next((r for r in ctx.yarn_releases if r.startswith("yarn-")), None)
+    return f".yarn/releases/{release}" if release else None

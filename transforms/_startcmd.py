@@ -11,7 +11,7 @@ from dockerfix.fixer.context import Context, PackageJson
 from dockerfix.fixer.document import Document, Instruction, Stage
 from dockerfix.fixer.workspaces import package_for_folder, workspace_patterns
 
-from ._pkgmanagers import PM_BUILTINS
+from ._pkgmanagers import PM_BUILTINS, yarn_berry_evidence
 from ._shell import SHELLS, plain_words, programs_in, shell_reason
 from ._stages import copy_sources, expand_args, stage_by_name
 
@@ -162,21 +162,9 @@ def plug_n_play(ctx: Context) -> str | None:
     berry lockfile, ``packageManager: yarn@2+``, ``.yarnrc.yml`` or a committed
     ``.yarn/releases/yarn-*``; ``nodeLinker: node-modules`` (or ``pnpm``) in ``.yarnrc.yml`` turns
     Plug'n'Play off (https://yarnpkg.com/configuration/yarnrc#nodeLinker)."""
-    pm = ctx.package.package_manager if ctx.package else None
-    m = re.match(r"yarn@(\d+)", pm or "")
-    if m and int(m.group(1)) < 2:
+    why = yarn_berry_evidence(ctx, lockfile=True)
+    if why is None:
         return None
-    if m:
-        why = f"packageManager `{pm}`"
-    elif ctx.lock_kind == "yarn-berry":
-        why = "a yarn berry yarn.lock"
-    elif ctx.yarnrc_yml is not None:
-        why = ".yarnrc.yml"
-    else:
-        release = next((r for r in ctx.yarn_releases if r.startswith("yarn-")), None)
-        if release is None:
-            return None
-        why = f".yarn/releases/{release}"
     linker = _NODE_LINKER.search(ctx.yarnrc_yml or "")
     if linker and linker.group(1) in ("node-modules", "pnpm"):
         return None

@@ -141,6 +141,7 @@ from ._pkgmanagers import (
     npm_without_pkg,
     package_manager_commands,
     package_manager_commands_of,
+    yarn_berry_evidence,
 )
 from ._startcmd import final_package
 from ._stages import copies_root_file, copy_sources, stage_consumers
@@ -172,16 +173,7 @@ def berry_evidence(doc: Document, ctx: Context, stage: Stage, ins: Instruction) 
         if v.lower() in ("classic", "1") or v.startswith("1."):
             return None  # the Dockerfile chose yarn 1 explicitly
         return f"`yarn set version {v}` on line {source_line(doc, line)}"
-    pm = ctx.package.package_manager if ctx.package else None
-    m = re.match(r"yarn@(\d+)", pm or "")
-    if m:
-        return f"packageManager `{pm}`" if int(m.group(1)) >= 2 else None
-    if ctx.yarnrc_yml is not None:
-        return ".yarnrc.yml"
-    release = next((r for r in ctx.yarn_releases if r.startswith("yarn-")), None)
-    if release:
-        return f".yarn/releases/{release}"
-    return None
+    return yarn_berry_evidence(ctx)
 
 
 def _berry_can_focus(doc: Document, ctx: Context, stage: Stage, ins: Instruction) -> bool:
