@@ -40,6 +40,8 @@ NON_NODE_IMAGES = ("nginx", "httpd", "caddy", "traefik", "haproxy", "openjdk", "
 NON_NODE_LAST = frozenset({"nginx", "nginx-unprivileged", "httpd", "caddy", "openresty", "tomcat", "jetty", "openjdk",
                            "eclipse-temurin", "amazoncorretto", "haproxy", "traefik"})
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
+#: Programs that run the rest of the command as another user (``gosu node npm start``).
+STEP_DOWN = frozenset({"su-exec", "gosu", "s6-setuidgid", "runuser"})
 #: Programs a start command may run that are not Node.js applications.
 NON_NODE_PROGRAMS = frozenset({"nginx", "httpd", "apache2", "apache2-foreground", "caddy", "java", "python",
                                "python3", "gunicorn", "uvicorn", "php-fpm", "ruby", "rails", "bundle", "go",
@@ -135,7 +137,7 @@ def _start(doc: Document, stage: Stage) -> tuple[list[str], Instruction | None]:
                 argv = argv[1:]
                 if stop:
                     break
-        elif prog in ("su-exec", "gosu", "s6-setuidgid", "runuser") and len(argv) > 2:
+        elif prog in STEP_DOWN and len(argv) > 2:
             argv = argv[2:]  # the user to step down to, then the command
         elif prog.endswith(".sh") and "entrypoint" in prog and len(argv) > 1:
             argv = argv[1:]  # an entrypoint script that ends with `exec "$@"`: look at its command

@@ -19,6 +19,7 @@ from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction
 from dockerfix.fixer.edits import Skip
 from dockerfix.fixer.positions import source_line
+from dockerfix.fixer.roles import SHELLS as ROLE_SHELLS
 
 from ._rootneeds import _STEP_DOWN_RE, _name, context_paths, copy_into, script_paths
 from ._shell import SHELLS
@@ -41,7 +42,7 @@ def _names_no_app(argv: list[str]) -> str | None:
     if not argv:
         return "no CMD"
     prog = posixpath.basename(argv[0])
-    if len(argv) == 1 and prog in SHELLS | {"ash", "zsh"}:
+    if len(argv) == 1 and prog in ROLE_SHELLS:
         return f"a CMD that only opens a shell (`{argv[0]}`)"
     if len(argv) == 1 and prog == "node":
         return "a CMD that only opens the node REPL (`node`)"

@@ -9,9 +9,8 @@ import re
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Stage
 from dockerfix.fixer.edits import Skip
-from dockerfix.fixer.roles import BASE_IMAGE, UNKNOWN, Role, command_role, final_role, start_argv
-
-_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
+from dockerfix.fixer.roles import (BASE_IMAGE, SHELLS, STEP_DOWN, UNKNOWN, Role, command_role, final_role,
+                                   start_argv)
 
 _WHAT = {
     "build": "a build stage",
@@ -40,7 +39,6 @@ def final_stage_role(doc: Document, ctx: Context) -> Role | None:
 #: Words in front of a command in a script that are not the program (``exec npm start``).
 _PREFIXES = frozenset({"exec", "command", "nohup", "env", "then", "do", "else", "time", "sudo", "dumb-init", "tini",
                        "--", "{"})
-_STEP_DOWN = frozenset({"su-exec", "gosu", "s6-setuidgid", "runuser"})
 
 
 def _script_commands(text: str) -> list[tuple[int, list[str]]]:
@@ -58,7 +56,7 @@ def _script_commands(text: str) -> list[tuple[int, list[str]]]:
             while words and (words[0] in _PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])
                              or words[0].startswith("-")):
                 words = words[1:]
-            if len(words) > 2 and words[0] in _STEP_DOWN:
+            if len(words) > 2 and words[0] in STEP_DOWN:
                 words = words[2:]
             if words:
                 out.append((n, words))
@@ -75,7 +73,7 @@ def _start_script(doc: Document, final: Stage, ctx: Context, scripts) -> Role | 
     if not argv:
         return None
     first = posixpath.basename(argv[0])
-    if first in _SHELLS and len(argv) > 1 and not argv[1].startswith("-"):
+    if first in SHELLS and len(argv) > 1 and not argv[1].startswith("-"):
         path, args = argv[1], argv[2:]
     elif first.endswith((".sh", ".bash")):
         path, args = argv[0], argv[1:]
