@@ -182,12 +182,9 @@ class NodeEnv(Transform):
         if last_dev is not None and (install is None or install.index <= last_dev.index):
             edit = new_line_after(doc, last_dev, line)
             where = f"after the build step on line {source_line(doc, last_dev.line)}, which needs devDependencies"
-        elif install is not None and runtime_dev_reason(doc, ctx, package):
+        elif install is not None and (needs := runtime_dev_reason(doc, ctx, package) or _lifecycle_needs_dev(ctx)):
             edit = new_line_after(doc, install, line)
-            where = f"after the install on line {source_line(doc, install.line)}: {runtime_dev_reason(doc, ctx, package)}"
-        elif install is not None and _lifecycle_needs_dev(ctx):
-            edit = new_line_after(doc, install, line)
-            where = f"after the install on line {source_line(doc, install.line)}: {_lifecycle_needs_dev(ctx)}"
+            where = f"after the install on line {source_line(doc, install.line)}: {needs}"
         elif install is not None:
             edit = new_line_before(doc, install, line)
             where = f"before the install on line {source_line(doc, install.line)}, so it installs for production"
