@@ -59,11 +59,7 @@ def _dump(y, data) -> str:
     return buf.getvalue()
 
 
-def _yline(node: Any, key: Any) -> int:
-    try:
-        return int(node.lc.key(key)[0]) + 1
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return 0
+_yline = bc._line_of  # 1-based line of a key in a ruamel mapping (0 when unknown)
 
 
 def _yitem_line(seq: Any, idx: int) -> int:

@@ -70,8 +70,7 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+_inside = bc._inside
 
 
 def _docs(root: Path) -> list[Path]:
@@ -112,7 +111,7 @@ def plan(repo_root: Path, migrations: Iterable[Migration]) -> list[FileRewrite]:
         return f
 
     # compose files: services whose build names a migrated Dockerfile
-    sites = [s for s in bc.build_sites(root) if s.kind.startswith("compose service ")]
+    sites = list(bc._compose_sites(root.resolve()))  # the compose part of bc.build_sites
     for f in bc.compose_files(root):
         text = text_of(f)
         if text is None or not relevant(text):

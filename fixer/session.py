@@ -358,10 +358,6 @@ class Session:
             # a fix wrote a reference nobody looked up (e.g. a new tag): look it up, then run again
             resolver.prefetch(list(wanted.values()), config.platforms)
             result = pipeline.run(src.text, ctx, path=display)
-        if self.mode is not Mode.write:
-            from .pipeline import lines_to_original
-
-            lines_to_original(result)  # the reader looks at the file as it is on disk
         if not target.is_stdin:  # build commands that still pass a build-arg DFX009 made a secret
             from .callsites import attach
 
