@@ -363,8 +363,10 @@ def prefetch_all(jobs: Iterable[tuple[RunResolver, Iterable[ImageRef]]]) -> None
         session.prefetch(session_jobs)
 
 
-def references_in(texts: Iterable[str]) -> list[ImageRef]:
-    """The unpinned image references of many Dockerfile texts (for :meth:`RunResolver.prefetch`)."""
+def references_in(texts: Iterable[str], pinned: bool = False) -> list[ImageRef]:
+    """The unpinned image references of many Dockerfile texts (for :meth:`RunResolver.prefetch`);
+    with ``pinned`` (``--update-pins``) also, for each ``name:tag@digest``, the tag and the pinned
+    image, which DFX002 compares to refresh the pin."""
     from dockerfix.transforms.dfx002_pin_digest import Target, image_targets
 
     from .document import ParseError, parse
@@ -386,4 +388,7 @@ def references_in(texts: Iterable[str]) -> list[ImageRef]:
                 continue
             if ref.digest is None:
                 out.setdefault(ref.canonical, ref)
+            elif pinned and ref.tag:
+                for r in (ref.without_digest(), ref.without_tag()):
+                    out.setdefault(r.canonical, r)
     return list(out.values())

@@ -248,7 +248,7 @@ class Session:
             except (OSError, UnicodeDecodeError, UsageError, ConfigError):
                 continue  # a broken network setting is reported (exit 2) when the file is processed
             refs = groups.setdefault(id(config), (config, {}))[1]
-            for ref in references_in([text]):  # keep the references, not every file's text
+            for ref in references_in([text], pinned=config.update_pins):  # the references, not the texts
                 refs.setdefault(ref.canonical, ref)
         from .resolving import prefetch_all
 

@@ -117,3 +117,16 @@ def test_online_session_keeps_network_warnings_without_printing(tmp_path, monkey
     assert capsys.readouterr() == ("", "")
     assert session.network is not None
     assert [w for w in session.network.warnings if "refused the connection" in w], session.network.warnings
+
+
+def test_prefetch_references_include_the_pins_update_pins_compares():
+    """With --update-pins DFX002 compares a pin's tag and its pinned image: both are prefetched
+    with the other references, so the file does not need a look-up of its own and a second run."""
+    from dockerfix.fixer.resolving import references_in
+
+    digest = "sha256:" + "a" * 64
+    text = f"FROM node:22-alpine@{digest}\nFROM node:20 AS b\nFROM node@{digest}\n"
+    plain = {r.canonical for r in references_in([text])}
+    pinned = {r.canonical for r in references_in([text], pinned=True)}
+    assert plain == {"docker.io/library/node:20"}
+    assert pinned == plain | {"docker.io/library/node:22-alpine", f"docker.io/library/node@{digest}"}
