@@ -92,7 +92,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 
 from dockerfix.fixer.context import Context
 from dockerfix.fixer.document import Document, Instruction, Stage
@@ -313,9 +312,9 @@ class InitProcess(Transform):
         directly: ``npm start`` becomes ``node server.js`` when the start script is exactly that, so
         no package manager sits between the init and node (SIGTERM reaches the app); otherwise the
         report says why the command stays."""
-        new_cmd, skip = self._command(doc, ctx, cmd, node_base)
+        new_cmd, skip = self._command(doc, ctx, cmd, node_base, under="")
         if skip is not None:
-            yield replace(skip, reason=skip.reason.replace(" (under dumb-init)", "", 1))
+            yield skip
         argv = argv_of(cmd)
         if new_cmd is None or argv is None or new_cmd == argv or new_cmd[0] != "node":
             return
@@ -323,7 +322,7 @@ class InitProcess(Transform):
                   "manager between the init and the app, so SIGTERM reaches node", cmd.line,
                   (Edit.replace(cmd.args_span, json_array(new_cmd)),), self.default_applicability)
 
-    def _command(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool
+    def _command(self, doc: Document, ctx: Context, cmd: Instruction, node_base: bool, under: str = " (under dumb-init)"
                  ) -> tuple[list[str] | None, Skip | None]:
         """The new exec-form argv for the CMD (None: leave it as it is) and a skip note."""
         has_shell = any(i.keyword == "SHELL" for i in doc.stages[cmd.stage].instructions)
@@ -336,7 +335,7 @@ class InitProcess(Transform):
         if run is not None:
             if resolved is not None:
                 return resolved, None
-            skip = Skip(self.code, f"`{' '.join(argv)}` stays (under dumb-init): {why}", cmd.line)
+            skip = Skip(self.code, f"`{' '.join(argv)}` stays{under}: {why}", cmd.line)
             return (None if cmd.is_json else argv), skip
         if node_base and (argv[0].startswith("-") or argv[0].endswith(SCRIPT_SUFFIXES)):
             return ["node", *argv], None  # what docker-entrypoint.sh did with a script name
